@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers point downward only: Tensor <- Checkpoint <- Models <- (Diffusion, Mesh, Eval) <- Engine
+// <- Cluster <- pointe. See ../shared/DESIGN.md and README.md.
+let package = Package(
+    name: "pointe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pointe", targets: ["pointe"]),
+        .library(name: "PointEModels", targets: ["PointEModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages installed by scripts/install-deps.sh).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        .target(name: "PointETensor", dependencies: ["CBLAS"]),
+        .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
+        .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint"]),
+        .executableTarget(
+            name: "pointe",
+            dependencies: [
+                "PointETensor", "PointECheckpoint", "PointEModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "PointETensorTests", dependencies: ["PointETensor"]),
+        .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
+        .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
+    ]
+)

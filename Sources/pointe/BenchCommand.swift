@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import PointEModels
+import PointETensor
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Release-mode benchmarks (build with -c release).",
+        subcommands: [Forward.self])
+
+    struct Forward: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time one forward pass of a full-size network with random weights.",
+            discussion: """
+            Prints ms per forward (median after a warm-up), achieved GFLOP/s from an analytic FLOP
+            count, and this machine's large-sgemm GFLOP/s measured in the same run, with the ratio.
+            For `sdf`, a forward is encoding --points points plus decoding --queries queries.
+            """)
+
+        @Option(help: "A registered model name (\(ModelRegistry.releasedNames.joined(separator: ", "))).")
+        var model: String
+        @Option(help: "Batch size.") var batch = 1
+        @Option(help: "Timed runs after the warm-up.") var runs = 5
+        @Option(help: "SDF only: cloud points to encode.") var points = 4096
+        @Option(help: "SDF only: query points to decode.") var queries = 4096
+
+        func run() throws {
+            guard let config = ModelRegistry.released(model) else {
+                throw ValidationError("unknown model \"\(model)\"; known: \(ModelRegistry.releasedNames.joined(separator: ", "))")
+            }
+            printError("building \(model) with random weights...")
+            let (network, _) = try PointEModel.random(config: config, seed: 1)
+            let pass: () throws -> Void
+            let flops: Double
+            switch network {
+            case .diffusion(let net):
+                let x = Tensor.gaussian([batch, config.resolvedInputChannelsForBench, config.nCtx], std: 1, seed: 2, stream: 0)
+                let t = (0..<batch).map { Float(100 + 300 * $0) }
+                let cond = BenchInputs.conditioning(config, batch: batch)
+                pass = { _ = try net(x, timesteps: t, conditioning: cond) }
+                flops = FLOPCount.diffusionForward(config, batch: batch)
+            case .sdf(let net):
+                let cloud = Tensor.gaussian([batch, 3, points], std: 0.3, seed: 2, stream: 0)
+                let grid = Tensor.gaussian([batch, 3, queries], std: 0.3, seed: 2, stream: 1)
+                pass = {
+                    let latents = try net.encode(cloud)
+                    _ = try net.predictSDF(grid, context: net.decoderContext(latents: latents))
+                }
+                flops = FLOPCount.sdfEncode(config, batch: batch, points: points)
+                    + FLOPCount.sdfDecode(config, batch: batch, points: points, queries: queries)
+            }
+            try pass()  // warm-up
+            var times: [Double] = []
+            for i in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try pass()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                printError("  run \(i + 1)/\(runs): \(String(format: "%.1f", times.last! * 1000)) ms")
+            }
+            let median = times.sorted()[times.count / 2]
+            let achieved = flops / median / 1e9
+            let peak = SgemmProbe.measure()
+            print("model \(model) batch \(batch)")
+            print(String(format: "forward_ms %.1f", median * 1000))
+            print(String(format: "gflop %.1f", flops / 1e9))
+            print(String(format: "gflops %.1f", achieved))
+            print(String(format: "sgemm_gflops %.1f", peak))
+            print(String(format: "ratio %.2f", achieved / peak))
+        }
+    }
+}
+
+enum BenchInputs {
+    static func conditioning(_ c: ModelConfig, batch: Int) -> Conditioning {
+        let clipDim = c.clipFeatureDim ?? 768
+        let gridDim = c.clipGridFeatureDim ?? 1024
+        let gridTokens = (c.clipGridSize ?? 16) * (c.clipGridSize ?? 16)
+        let vector = Tensor.gaussian([batch, clipDim], std: 1 / Float(clipDim).squareRoot(), seed: 3, stream: 0)
+        let grid = Tensor.gaussian([batch, gridDim, gridTokens], std: 1, seed: 3, stream: 1)
+        let lowRes = Tensor.gaussian([batch, c.inputChannels ?? 3, c.condCtx ?? 1024], std: 0.5, seed: 3, stream: 2)
+        return Conditioning(clipVector: vector, clipGrid: grid, lowRes: lowRes)
+    }
+}
+
+/// The machine's sgemm throughput on a large square product, as the yardstick for model runs.
+enum SgemmProbe {
+    static func measure(size n: Int = 2048, runs: Int = 5) -> Double {
+        let a = Tensor.gaussian([n, n], std: 1, seed: 9, stream: 0)
+        let b = Tensor.gaussian([n, n], std: 1, seed: 9, stream: 1)
+        let c = Tensor(zeros: [n, n])
+        var best: [Double] = []
+        for _ in 0..<(runs + 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
+                       c: c.pointer, ldc: n)
+            best.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let median = best.dropFirst().sorted()[runs / 2]
+        return 2 * Double(n) * Double(n) * Double(n) / median / 1e9
+    }
+}
+
+extension ModelConfig {
+    var resolvedInputChannelsForBench: Int { inputChannels ?? 3 }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import PointECheckpoint
+import PointEModels
+
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models", abstract: "Model files.", subcommands: [InitRandom.self])
+
+    struct InitRandom: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init-random",
+            abstract: "Write every registered network with random weights (NAME.safetensors + NAME.json).",
+            discussion: """
+            `tiny` is a small consistent family for offline pipeline tests; `full` has the released
+            shapes (several GB, for benchmarks). Weights follow the reference's init, perturbed so no
+            layer is an identity; they are deterministic in --seed.
+            """)
+
+        enum Preset: String, ExpressibleByArgument, CaseIterable { case tiny, full }
+
+        @Option(help: "tiny or full") var preset: Preset = .tiny
+        @Option(help: "Seed of the random weights.") var seed: UInt64 = 0
+        @Option(parsing: .upToNextOption, help: "Only these models (default: all registered).")
+        var only: [String] = []
+        @Argument(help: "Output directory (created if missing).") var directory: String
+
+        func run() throws {
+            let names = only.isEmpty ? ModelRegistry.releasedNames : only
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for (index, name) in names.enumerated() {
+                guard let config = preset == .tiny ? ModelRegistry.tiny(name) : ModelRegistry.released(name) else {
+                    throw ValidationError("unknown model \"\(name)\"; known: \(ModelRegistry.releasedNames.joined(separator: ", "))")
+                }
+                let (_, parameters) = try PointEModel.random(config: config, seed: seed &+ UInt64(index))
+                let weights = (directory as NSString).appendingPathComponent(name + ".safetensors")
+                let configPath = (directory as NSString).appendingPathComponent(name + ".json")
+                try SafetensorsWriter.write(parameters.parameters.map { ($0.name, $0.tensor) },
+                                            metadata: ["format": "pt", "pointe.model": name, "pointe.preset": preset.rawValue],
+                                            to: weights)
+                try AtomicFile.write(config.jsonData(), to: configPath)
+                let count = parameters.parameters.reduce(0) { $0 + $1.tensor.count }
+                print("\(name): \(config.name), \(count) parameters -> \(weights)")
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pointe builds against. Needs root (or sudo).
+set -euo pipefail
+packages=(
+  libopenblas-dev       # all matrix work (cblas_sgemm), LAPACK for P-FID
+  libzmq3-dev           # coordinator/worker transport
+  libjpeg62-turbo-dev   # JPEG decoding for image prompts
+  libpng-dev            # PNG decoding and preview writing
+  zlib1g-dev            # deflate in zip/npz and gzip (CLIP vocabulary)
+  protobuf-compiler     # only to regenerate proto/ code (scripts/gen-proto.sh)
+)
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
