@@ -57,7 +57,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         return try decode(data, source: path)
     }
 
+    /// Class names this build can construct.
+    public static let knownClasses = PointDiffusionTransformer.Variant.allCases.map(\.rawValue)
+        + [CrossAttentionPointCloudSDFModel.className]
+
     public static func decode(_ data: Data, source: String) throws -> ModelConfig {
+        struct Header: Decodable { var name: String? }
+        if let header = try? JSONDecoder().decode(Header.self, from: data) {
+            guard let name = header.name else { throw ModelError("model config \(source): missing key \"name\" (the class name)") }
+            guard knownClasses.contains(name) else {
+                throw ModelError("model config \(source): class \"\(name)\" is not a Point-E network this build knows "
+                    + "(known: \(knownClasses.joined(separator: ", ")))")
+            }
+        }
         do {
             return try JSONDecoder().decode(ModelConfig.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {

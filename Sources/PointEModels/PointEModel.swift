@@ -14,9 +14,7 @@ public enum PointEModel: Sendable {
         if PointDiffusionTransformer.Variant(rawValue: config.name) != nil {
             return .diffusion(try PointDiffusionTransformer(config: config, parameters: parameters))
         }
-        throw ModelError("unknown model class \"\(config.name)\" (known: "
-            + (PointDiffusionTransformer.Variant.allCases.map(\.rawValue) + [CrossAttentionPointCloudSDFModel.className])
-                .joined(separator: ", ") + ")")
+        throw ModelError("unknown model class \"\(config.name)\" (known: \(ModelConfig.knownClasses.joined(separator: ", ")))")
     }
 
     /// Loads a checkpoint (PyTorch .pt or .safetensors) strictly against `config`.

@@ -20,10 +20,10 @@ public struct CrossAttentionPointCloudSDFModel: Sendable {
         let root = ParameterScope(parameters)
         let width = config.width
         let initScale = config.resolvedInitScale
-        encoderInputProj = Linear(root.child("encoder_input_proj"), in: 3, out: width, std: 1 / 3.0.squareRoot())
+        encoderInputProj = Linear(root.child("encoder_input_proj"), in: 3, out: width, std: 1 / Float(3).squareRoot())
         encoder = TransformerStack(root.child("encoder"), width: width, layers: config.encoderLayers ?? 12,
                                    heads: config.encoderHeads ?? 8, initScale: initScale)
-        decoderInputProj = Linear(root.child("decoder_input_proj"), in: 3, out: width, std: 1 / 3.0.squareRoot())
+        decoderInputProj = Linear(root.child("decoder_input_proj"), in: 3, out: width, std: 1 / Float(3).squareRoot())
         decoder = SimplePerceiver(root.child("decoder"), width: width, layers: config.decoderLayers ?? 4,
                                   heads: config.decoderHeads ?? 8, initScale: initScale)
         lnPost = LayerNorm(root.child("ln_post"), width: width)

@@ -28,8 +28,9 @@ struct ParityCommand: ParsableCommand {
                 print("\(path): \(check.passed ? "PASS" : "FAIL")")
                 for c in check.comparisons where !c.isDebug || debug || !c.passed {
                     let mark = c.passed ? "ok  " : (c.isDebug ? "diff" : "FAIL")
-                    print(String(format: "  %@ %-28@ max|err| %.3e  tol %.3e  max|expected| %.3e",
-                                 mark, c.name, Double(c.maxAbsError), Double(c.tolerance), Double(c.maxAbsExpected)))
+                    let name = c.name.padding(toLength: max(28, c.name.count), withPad: " ", startingAt: 0)
+                    print("  \(mark) \(name)" + String(format: " max|err| %.3e  tol %.3e  max|expected| %.3e",
+                                                         Double(c.maxAbsError), Double(c.tolerance), Double(c.maxAbsExpected)))
                 }
                 if !check.passed { failed.append(path) }
             } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Pointe: ParsableCommand {
@@ -10,20 +11,5 @@ struct Pointe: ParsableCommand {
 
 /// Prints to standard error (progress, diagnostics) so standard output stays machine-readable.
 func printError(_ message: String) {
-    var stderr = StandardError()
-    print(message, to: &stderr)
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        for byte in string.utf8 { putc(Int32(byte), stderrHandle) }
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-let stderrHandle = Glibc.stderr
-#else
-import Darwin
-let stderrHandle = Darwin.stderr
-#endif

@@ -1,0 +1,105 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file atomically: data goes to a temporary file in the destination's directory,
+/// which is fsync'ed and renamed over the destination on `commit()`. If the writer is dropped
+/// without committing, the temporary file is removed and the destination is untouched.
+final class AtomicFileWriter {
+    let path: String
+    private let temporaryPath: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private var finished = false
+    private(set) var bytesWritten = 0
+    private static let bufferLimit = 1 << 20
+
+    init(path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        guard !name.isEmpty else { throw CheckpointError(path, "invalid output path") }
+        var fd: Int32 = -1
+        var candidate = ""
+        for _ in 0..<16 {
+            candidate = directory + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else {
+            throw CheckpointError(path, "cannot create temporary file in \(directory): \(systemErrorText())")
+        }
+        self.fd = fd
+        self.temporaryPath = candidate
+        buffer.reserveCapacity(Self.bufferLimit)
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        bytesWritten += bytes.count
+        if buffer.count + bytes.count <= Self.bufferLimit {
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        try flush()
+        if bytes.count >= Self.bufferLimit {
+            try writeFully(bytes)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { try writeFully($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeFully(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var pointer = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let n = write(fd, pointer, min(remaining, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError(path, "write failed: \(systemErrorText())")
+            }
+            pointer += n
+            remaining -= n
+        }
+    }
+
+    /// Flushes, fsyncs and renames the temporary file over the destination.
+    func commit() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw CheckpointError(path, "fsync failed: \(systemErrorText())") }
+        let closed = close(fd)
+        fd = -1
+        guard closed == 0 else { throw CheckpointError(path, "close failed: \(systemErrorText())") }
+        guard rename(temporaryPath, path) == 0 else {
+            throw CheckpointError(path, "cannot rename temporary file into place: \(systemErrorText())")
+        }
+        finished = true
+        // Make the rename durable too (best effort).
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let dirfd = open(directory, O_RDONLY | O_CLOEXEC)
+        if dirfd >= 0 {
+            _ = fsync(dirfd)
+            close(dirfd)
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !finished { unlink(temporaryPath) }
+    }
+}
