@@ -81,6 +81,11 @@ public indirect enum PickleValue: Sendable, CustomStringConvertible {
 public struct PickleDictItem: Sendable {
     public var key: PickleValue
     public var value: PickleValue
+
+    public init(key: PickleValue, value: PickleValue) {
+        self.key = key
+        self.value = value
+    }
 }
 
 /// The record of an object construction: `callable(*args)` (REDUCE) or `cls.__new__(cls, *args)`
@@ -92,6 +97,17 @@ public struct PickleObject: Sendable {
     public var state: PickleValue?
     public var listItems: [PickleValue]
     public var dictItems: [PickleDictItem]
+
+    public init(callable: PickleValue, args: [PickleValue], isNewObj: Bool = false, state: PickleValue? = nil,
+                listItems: [PickleValue] = [], dictItems: [PickleDictItem] = []) {
+        self.callable = callable
+        self.args = args
+        self.isNewObj = isNewObj
+        self.state = state
+        self.listItems = listItems
+        self.dictItems = dictItems
+    }
+
     /// Whether SETITEM(S) was applied, or the callable is a known dict type.
     public var isDictLike: Bool {
         if !dictItems.isEmpty { return true }

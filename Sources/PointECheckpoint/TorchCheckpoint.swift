@@ -5,7 +5,7 @@ import Foundation
 /// `data.pkl` is unpickled into a `PickleValue` tree; tensors (`_rebuild_tensor_v2`,
 /// `_rebuild_parameter`) become `CheckpointTensor` views of the archive's `data/<key>` entries,
 /// which are memory-mapped and, for float32, handed out without copying.
-public final class TorchCheckpoint: @unchecked Sendable {
+public final class TorchCheckpoint: Sendable {
     public let path: String
     public let archive: ZipArchive
     /// The archive's top folder including the trailing slash ("archive/", "uncond/"), or "".
@@ -182,6 +182,16 @@ struct TorchResolver {
                         throw CheckpointError(path, "tensor '\(key)': _rebuild_parameter without arguments")
                     }
                     return try resolve(data, depth: depth + 1, key: key)
+                case ("torch._tensor", "_rebuild_from_type_v2"):
+                    // (func, new_type, func_args, state): tensor subclasses; rebuild with func(*func_args).
+                    guard object.args.count >= 3, let inner = object.args[2].sequenceItems else {
+                        throw CheckpointError(path, "tensor '\(key)': malformed _rebuild_from_type_v2 call")
+                    }
+                    let call = PickleObject(callable: object.args[0], args: inner, isNewObj: false, state: nil,
+                                            listItems: [], dictItems: [])
+                    return try resolve(.object(call), depth: depth + 1, key: key)
+                case ("torch._utils", let name) where name.hasPrefix("_rebuild_"):
+                    throw CheckpointError(path, "tensor '\(key)': unsupported tensor kind torch._utils.\(name) (only dense CPU tensors are supported)")
                 default:
                     break
                 }

@@ -19,7 +19,7 @@ public struct ZipEntry: Sendable {
 
 /// A read-only zip archive over a memory-mapped file (ZIP64 aware). Stored entries are returned
 /// as views into the mapping; deflated entries are inflated into owned memory.
-public final class ZipArchive: @unchecked Sendable {
+public final class ZipArchive: Sendable {
     public let path: String
     public let file: MappedFile
     /// Entries in central-directory order.

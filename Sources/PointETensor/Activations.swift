@@ -11,9 +11,8 @@ extension Tensor {
     public func geluInPlace() {
         let p = pointer
         Parallel.forChunks(count, minimumPerChunk: 8192) { range in
-            for i in range {
-                let x = p[i]
-                p[i] = 0.5 * x * (1 + erff(x * 0.70710678118654752))
+            VectorMath.map(p + range.lowerBound, range.count) { x in
+                0.5 * x * (1 + VectorMath.erf(x * 0.707_106_781_186_547_52))
             }
         }
     }
@@ -49,13 +48,34 @@ extension Tensor {
 }
 
 enum Softmax {
+    /// Softmax of one row in place: max subtraction, vectorised exp, normalisation.
     @inline(__always)
     static func row(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         var m = -Float.infinity
-        for i in 0..<n { m = max(m, p[i]) }
-        var sum: Float = 0
-        for i in 0..<n { let e = expf(p[i] - m); p[i] = e; sum += e }
+        var i = 0
+        if n >= 8 {
+            var vm = VectorMath.load(p)
+            i = 8
+            while i + 8 <= n {
+                let v = VectorMath.load(p + i)
+                vm = vm.replacing(with: v, where: v .> vm)
+                i += 8
+            }
+            m = vm.max()
+        }
+        while i < n { m = max(m, p[i]); i += 1 }
+        let shift = SIMD8<Float>(repeating: m)
+        var sums = SIMD8<Float>(repeating: 0)
+        VectorMath.map(p, n) { x in
+            let e = VectorMath.exp(x - shift)
+            return e
+        }
+        i = 0
+        while i + 8 <= n { sums += VectorMath.load(p + i); i += 8 }
+        var sum = sums.sum()
+        while i < n { sum += p[i]; i += 1 }
         let inv = 1 / sum
-        for i in 0..<n { p[i] *= inv }
+        let vinv = SIMD8<Float>(repeating: inv)
+        VectorMath.map(p, n) { $0 * vinv }
     }
 }

@@ -8,8 +8,7 @@ import Foundation
 /// 1/sqrt(sqrt(headDim)) each; we fold both into one 1/sqrt(headDim) factor of the product.
 ///
 /// Scores are computed a block of query rows at a time (never the whole T x T matrix), the
-/// blocks of all batch entries and heads spread over the cores; inside that parallel region
-/// OpenBLAS runs single-threaded so the two levels of threading do not fight.
+/// blocks of all batch entries and heads spread over the cores (each running single-threaded GEMMs).
 public enum Attention {
     /// Query rows per work item: big enough for efficient GEMMs, small enough that the score
     /// block (rows x keys floats) stays cache-friendly and that there are items for every core.
@@ -63,10 +62,6 @@ public enum Attention {
         let workers = min(Parallel.coreCount, items)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock * keys)
         defer { scratch.deallocate() }
-
-        let savedThreads = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = savedThreads }
 
         // Each worker takes every `workers`-th item so all of them share the score scratch safely.
         Parallel.forEach(workers) { worker in

@@ -1,9 +1,16 @@
 import CBLAS
 
 /// Matrix products through OpenBLAS's `cblas_sgemm` (row-major).
+///
+/// OpenBLAS runs single-threaded; our kernels split each product over the cores themselves.
+/// With one threading system instead of two, OpenBLAS's worker threads no longer spin
+/// (sched_yield) while our element-wise kernels and attention blocks use the cores, and
+/// attention can run a GEMM per core on independent heads.
 public enum BLAS {
-    /// C[m,n] = alpha * op(A) * op(B) + beta * C, with leading dimensions given explicitly so
-    /// callers can multiply strided views (e.g. one attention head inside a packed QKV block).
+    private static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// C[m,n] = alpha * op(A) * op(B) + beta * C on the calling thread, with leading dimensions
+    /// given explicitly so callers can multiply strided views (one head inside a packed QKV block).
     @inline(__always)
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -12,14 +19,39 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        _ = singleThreaded
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+    /// The same product on all cores: rows of C (and A) are split into one band per core.
+    /// Only for non-transposed A (the row bands of A are then contiguous row ranges).
+    public static func parallelSgemm(
+        transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // Bands below ~32 rows lose more in GEMM efficiency than a second core gains.
+        let bands = min(Parallel.coreCount, max(1, m / 32))
+        let rowsPerBand = (m + bands - 1) / bands
+        Parallel.forEach(bands) { band in
+            let start = band * rowsPerBand
+            let rows = min(rowsPerBand, m - start)
+            guard rows > 0 else { return }
+            sgemm(transA: false, transB: transB, m: rows, n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c + start * ldc, ldc: ldc)
+        }
+    }
+
+    /// Runs `body` with OpenBLAS's own threading on all cores (for measuring the library's
+    /// peak as a yardstick), then returns to single-threaded OpenBLAS.
+    public static func withLibraryThreads<T>(_ body: () throws -> T) rethrows -> T {
+        _ = singleThreaded
+        openblas_set_num_threads(Int32(Parallel.coreCount))
+        defer { openblas_set_num_threads(1) }
+        return try body()
     }
 }
 
@@ -41,9 +73,9 @@ extension Tensor {
             }
             beta = 1
         }
-        BLAS.sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-                   a: pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                   beta: beta, c: out.pointer, ldc: outFeatures)
+        BLAS.parallelSgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                           a: pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+                           beta: beta, c: out.pointer, ldc: outFeatures)
         return out
     }
 
@@ -53,8 +85,8 @@ extension Tensor {
         let k = other.shape[0], n = other.shape[1]
         let m = k == 0 ? 0 : count / k
         let out = Tensor(zeros: Array(shape.dropLast()) + [n])
-        BLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: pointer, lda: k,
-                   b: other.pointer, ldb: n, c: out.pointer, ldc: n)
+        BLAS.parallelSgemm(transB: false, m: m, n: n, k: k, a: pointer, lda: k,
+                           b: other.pointer, ldb: n, c: out.pointer, ldc: n)
         return out
     }
 }

@@ -5,7 +5,7 @@ import PointEModels
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "models", abstract: "Model files.", subcommands: [InitRandom.self])
+        commandName: "models", abstract: "Model files.", subcommands: [InitRandom.self, ModelsCheckCommand.self])
 
     struct InitRandom: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -21,7 +21,7 @@ struct ModelsCommand: ParsableCommand {
 
         @Option(help: "tiny or full") var preset: Preset = .tiny
         @Option(help: "Seed of the random weights.") var seed: UInt64 = 0
-        @Option(parsing: .upToNextOption, help: "Only these models (default: all registered).")
+        @Option(help: "Only this model (repeatable; default: all registered).")
         var only: [String] = []
         @Argument(help: "Output directory (created if missing).") var directory: String
 

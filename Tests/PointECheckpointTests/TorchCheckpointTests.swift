@@ -295,6 +295,46 @@ final class TorchCheckpointTests: XCTestCase {
         assertThrowsMentioning(["short", "archive/data/0", "missing"]) { try CheckpointLoader.load(url.path) }
     }
 
+    func testTensorSubclassAndUnsupportedKinds() throws {
+        // torch._tensor._rebuild_from_type_v2(_rebuild_tensor_v2, Parameter subclass, (args...), state)
+        var p = PickleBuilder()
+        p.op(0x7D)
+        p.string("sub")
+        p.global("torch._tensor", "_rebuild_from_type_v2")
+        p.mark()
+        p.global("torch._utils", "_rebuild_tensor_v2")
+        p.global("mymodule", "MyTensor")
+        p.mark()
+        p.mark(); p.string("storage"); p.global("torch", "FloatStorage"); p.string("0"); p.string("cpu"); p.int(12); p.op(0x74)
+        p.op(0x51)
+        p.int(4)
+        p.intTuple([2])
+        p.intTuple([1])
+        p.op(0x89)
+        p.emptyOrderedDict()
+        p.op(0x74)  // the inner argument tuple
+        p.op(0x7D)  // state
+        p.op(0x74)
+        p.op(0x52)
+        p.op(0x73)
+        p.stop()
+        let dir = try makeTemporaryDirectory(self)
+        let url = dir.appendingPathComponent("sub.pt")
+        try writeBytes(buildZip([("archive/data.pkl", p.bytes), ("archive/data/0", floatBytes(Self.floatStorage))]), to: url)
+        XCTAssertEqual(try CheckpointLoader.load(url.path).floatTensor("sub").values, [Self.floatStorage[4], Self.floatStorage[5]])
+
+        var q = PickleBuilder()
+        q.op(0x7D)
+        q.string("quantized")
+        q.global("torch._utils", "_rebuild_qtensor")
+        q.op(0x29)
+        q.op(0x52)
+        q.op(0x73)
+        q.stop()
+        try writeBytes(buildZip([("archive/data.pkl", q.bytes)]), to: url)
+        assertThrowsMentioning([url.path, "quantized", "_rebuild_qtensor"]) { try CheckpointLoader.load(url.path) }
+    }
+
     func testBigEndianArchivesAreRejected() throws {
         let dir = try makeTemporaryDirectory(self)
         let url = dir.appendingPathComponent("big.pt")
