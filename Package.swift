@@ -21,15 +21,19 @@ let package = Package(
         .target(name: "PointETensor", dependencies: ["CBLAS"]),
         .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
         .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint"]),
+        .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels"]),
+        .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "PointETensorTests", dependencies: ["PointETensor"]),
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
         .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
+        .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint"]),
+        .testTarget(name: "PointEDiffusionTests", dependencies: ["PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PointEDiffusion
 import PointEModels
 
 struct ParityCommand: ParsableCommand {
@@ -10,6 +11,9 @@ struct ParityCommand: ParsableCommand {
         Each FIXTURE is a path without extension, e.g. ../shared/parity/uncond. Prints the max
         absolute error of every output and exits non-zero if any output is off by more than
         1e-4 x max(1, max|expected|). Intermediate `debug.*` tensors are shown for diagnosis.
+        Sampler fixtures (sampler_*) are replayed with their recorded noise: teacher-forced steps
+        and the free-running result against the final samples (coords max 0.05 / mean 1e-3,
+        colours 4/255).
         """)
 
     @Argument(help: "Fixture paths without extension (a trailing .json or .pt is accepted).")
@@ -24,6 +28,13 @@ struct ParityCommand: ParsableCommand {
             var path = raw
             for ext in [".io.safetensors", ".json", ".pt"] where path.hasSuffix(ext) { path = String(path.dropLast(ext.count)) }
             do {
+                // Sampler fixtures ("case": "sampler_*") replay a whole sampling run instead.
+                if SamplerFixture.isSamplerFixture(path) {
+                    let replay = try SamplerParity.run(fixture: path)
+                    replay.reportLines().forEach { print($0) }
+                    if !replay.passed { failed.append(path) }
+                    continue
+                }
                 let check = try ParityCheck.run(fixture: path)
                 print("\(path): \(check.passed ? "PASS" : "FAIL")")
                 for c in check.comparisons where !c.isDebug || debug || !c.passed {

@@ -1,0 +1,168 @@
+import Foundation
+import PointEModels
+import PointETensor
+
+/// Conditioning for a whole sampling run, by the reference's `model_kwargs` names:
+/// `clipVector` is "embeddings" (or "texts", once embedded) [B, D]; `clipGrid` is "images" as
+/// CLIP latent grids [B, D, T]. Each stage sees the ones its key filter lets through.
+public struct SamplerConditioning: Sendable {
+    public var clipVector: Tensor?
+    public var clipGrid: Tensor?
+
+    public init(clipVector: Tensor? = nil, clipGrid: Tensor? = nil) {
+        self.clipVector = clipVector
+        self.clipGrid = clipGrid
+    }
+
+    /// What a stage with `filter` ("*" = everything, else comma-separated kwargs names) receives.
+    func filtered(_ filter: String) -> SamplerConditioning {
+        if filter == "*" { return self }
+        let keys = Set(filter.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return SamplerConditioning(clipVector: keys.contains("embeddings") || keys.contains("texts") ? clipVector : nil,
+                                   clipGrid: keys.contains("images") ? clipGrid : nil)
+    }
+}
+
+/// One stage of a `PointCloudSampler`: a network, its diffusion, how many points it makes and
+/// how it is sampled. Defaults are the reference's (`PointCloudSampler` and its examples).
+public struct SamplerStage: Sendable {
+    public var model: PointDiffusionTransformer
+    public var diffusion: GaussianDiffusion
+    public var numPoints: Int
+    /// Classifier-free guidance scale; 0 and 1 mean no guidance (no second half is run).
+    public var guidanceScale: Double
+    /// Karras sampling (the default) or the plain ancestral DDPM loop over `diffusion`'s steps.
+    public var useKarras: Bool
+    public var karras: KarrasOptions
+    /// The reference's `model_kwargs_key_filter` entry for this stage.
+    public var conditioningKeys: String
+
+    public init(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, numPoints: Int, guidanceScale: Double,
+                karras: KarrasOptions, useKarras: Bool = true, conditioningKeys: String = "*") {
+        self.model = model
+        self.diffusion = diffusion
+        self.numPoints = numPoints
+        self.guidanceScale = guidanceScale
+        self.useKarras = useKarras
+        self.karras = karras
+        self.conditioningKeys = conditioningKeys
+    }
+
+    /// A base stage with the reference defaults: 1024 points, guidance 3, 64 Heun steps,
+    /// sigma 1e-3...120, churn 3.
+    public static func base(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, numPoints: Int = 1024,
+                            guidanceScale: Double = 3, steps: Int = 64) -> SamplerStage {
+        SamplerStage(model: model, diffusion: diffusion, numPoints: numPoints, guidanceScale: guidanceScale,
+                     karras: KarrasOptions(steps: steps, sigmaMin: 1e-3, sigmaMax: 120, sChurn: 3))
+    }
+
+    /// An upsampler stage with the reference defaults: 3072 more points, no guidance, 64 Heun
+    /// steps, sigma 1e-3...160, no churn.
+    public static func upsampler(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, numPoints: Int = 3072,
+                                 guidanceScale: Double = 0, steps: Int = 64, conditioningKeys: String = "*") -> SamplerStage {
+        SamplerStage(model: model, diffusion: diffusion, numPoints: numPoints, guidanceScale: guidanceScale,
+                     karras: KarrasOptions(steps: steps, sigmaMin: 1e-3, sigmaMax: 160, sChurn: 0),
+                     conditioningKeys: conditioningKeys)
+    }
+
+    public var isGuided: Bool { guidanceScale != 0 && guidanceScale != 1 }
+
+    /// Steps this stage takes (for progress).
+    public var stepCount: Int { useKarras ? karras.steps : diffusion.numTimesteps }
+
+    /// The network conditioning for `batch` samples (doubled with zeroed conditioning when the
+    /// stage is guided, as the reference does to every kwarg, low_res included).
+    func networkConditioning(_ inputs: SamplerConditioning, lowRes: Tensor?, batch: Int) throws -> Conditioning {
+        let filtered = inputs.filtered(conditioningKeys)
+        var cond = Conditioning()
+        switch model.variant {
+        case .unconditional:
+            break
+        case .clipVector:
+            // A missing embedding is the zero embedding (the reference's CLIP wrapper does this).
+            let dim = model.config.clipFeatureDim ?? 768
+            cond.clipVector = try checked(filtered.clipVector, [batch, dim], "CLIP embeddings") ?? Tensor(zeros: [batch, dim])
+        case .clipGrid:
+            let shape = gridShape(batch)
+            guard let grid = try checked(filtered.clipGrid, shape, "CLIP image grid") else {
+                throw DiffusionError("stage \(model.variant.rawValue) needs image conditioning (a CLIP latent grid \(shape))")
+            }
+            cond.clipGrid = grid
+        case .upsample, .clipGridUpsample:
+            if model.variant == .clipGridUpsample {
+                // Without images the reference's upsampler uses an all-zero grid.
+                cond.clipGrid = try checked(filtered.clipGrid, gridShape(batch), "CLIP image grid") ?? Tensor(zeros: gridShape(batch))
+            }
+            guard let lowRes else { throw DiffusionError("upsampler \(model.variant.rawValue) cannot be the first stage: it needs low_res points") }
+            cond.lowRes = lowRes
+        }
+        guard isGuided else { return cond }
+        func doubled(_ t: Tensor?) -> Tensor? { t.map { ElementWise.concatBatch([$0, Tensor(zeros: $0.shape)]) } }
+        return Conditioning(clipVector: doubled(cond.clipVector), clipGrid: doubled(cond.clipGrid), lowRes: doubled(cond.lowRes))
+    }
+
+    private func gridShape(_ batch: Int) -> [Int] {
+        let size = model.config.clipGridSize ?? 16
+        return [batch, model.config.clipGridFeatureDim ?? 1024, size * size]
+    }
+
+    private func checked(_ t: Tensor?, _ shape: [Int], _ what: String) throws -> Tensor? {
+        guard let t else { return nil }
+        guard t.shape == shape else { throw DiffusionError("\(model.variant.rawValue): \(what) must be \(shape), got \(t.shape)") }
+        return t
+    }
+
+    /// The network over a batch, run one row at a time. Matrix products over more rows may round
+    /// differently (BLAS picks kernels and blockings by size), so evaluating each sample (and
+    /// each guidance half) alone makes a sample's result independent of its batch; with
+    /// 1024+ points per row the products stay large enough for full BLAS speed.
+    func perSampleNetwork(conditioning: Conditioning, onNetwork: ((Tensor, [Float], Tensor) -> Void)?) -> (Tensor, [Float]) throws -> Tensor {
+        let model = self.model
+        var rows: [Conditioning] = []
+        return { x, t in
+            let batch = x.shape[0]
+            if rows.count != batch {
+                func row(_ tensor: Tensor?, _ i: Int) -> Tensor? { tensor.map { ElementWise.batchSlice($0, i..<(i + 1)) } }
+                rows = (0..<batch).map { i in
+                    Conditioning(clipVector: row(conditioning.clipVector, i), clipGrid: row(conditioning.clipGrid, i),
+                                 lowRes: row(conditioning.lowRes, i))
+                }
+            }
+            var outputs: [Tensor] = []
+            for i in 0..<batch {
+                outputs.append(try model(ElementWise.batchSlice(x, i..<(i + 1)), timesteps: [t[i]], conditioning: rows[i]))
+            }
+            let out = ElementWise.concatBatch(outputs)
+            onNetwork?(x, t, out)
+            return out
+        }
+    }
+
+    /// D(x, sigma) for this stage: the Gaussian-to-Karras denoiser, guided when the stage is.
+    func denoiser(conditioning: Conditioning, clipDenoised: Bool,
+                  onNetwork: ((Tensor, [Float], Tensor) -> Void)?) -> KarrasSampler.Denoiser {
+        let karrasModel = GaussianToKarras(diffusion: diffusion)
+        let network = perSampleNetwork(conditioning: conditioning, onNetwork: onNetwork)
+        let guided = isGuided
+        let scale = Float(guidanceScale)
+        return { x, sigma in
+            let batch = x.shape[0]
+            guard guided else {
+                return try karrasModel.denoise(x: x, sigmas: [Float](repeating: sigma, count: batch),
+                                               clipDenoised: clipDenoised, network: network)
+            }
+            let both = try karrasModel.denoise(x: ElementWise.concatBatch([x, x]), sigmas: [Float](repeating: sigma, count: 2 * batch),
+                                               clipDenoised: clipDenoised, network: network)
+            // x0 = uncond + scale * (cond - uncond), cond being the first half.
+            let out = Tensor(zeros: x.shape)
+            let n = x.count
+            let (c, u, o) = (both.pointer, both.pointer + n, out.pointer)
+            for i in 0..<n {
+                let diff = c[i] - u[i]
+                let s = scale * diff
+                o[i] = u[i] + s
+            }
+            return out
+        }
+    }
+}

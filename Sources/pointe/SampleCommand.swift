@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import PointECheckpoint
+import PointEDiffusion
+import PointEMesh
+import PointEModels
+import PointETensor
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Sample a coloured point cloud with a base model (and optionally the upsampler).",
+        discussion: """
+        Models come from --models-dir: NAME.json + NAME.safetensors (as `pointe models init-random`
+        writes them) or NAME.pt (a released checkpoint; its config is then taken from the registry).
+        Conditioned models take a CLIP embedding from --embedding FILE.npy ([768] or [1, 768] for
+        the *-textvec/-imagevec models, [1024, 256] grids for base40M/300M/1B). Text prompts need
+        CLIP, which is not available yet. The output format follows the extension: .ply or .npz.
+        The same --seed always gives the same cloud.
+        """)
+
+    @Option(help: "Base model name (\(ModelRegistry.releasedNames.filter { $0 != "upsample" && $0 != "sdf" }.joined(separator: ", "))).")
+    var model: String
+    @Option(help: "Directory holding the model files.") var modelsDir: String
+    @Option(help: "Seed of this sample's noise.") var seed: UInt64 = 0
+    @Option(name: .shortAndLong, help: "Output file (.ply or .npz).") var output: String
+    @Flag(help: "Add the upsampler stage (models-dir/upsample.*).") var upsample = false
+    @Option(help: "Sampling steps per stage (reference: 64).") var steps = 64
+    @Option(help: "Guidance scale of the base stage (reference: 3; 0 or 1 = unguided).") var guidance = 3.0
+    @Option(help: "heun (reference), euler-ancestral, dpm, or ddpm (ancestral DDPM respaced to --steps).")
+    var sampler = "heun"
+    @Option(help: "CLIP embedding / grid (.npy) for conditioned models.") var embedding: String?
+    @Option(help: "Text prompt (needs CLIP: not available yet).") var prompt: String?
+
+    func run() throws {
+        if prompt != nil {
+            throw ValidationError("text prompts need the CLIP text encoder, which is not available yet; pass a CLIP text embedding with --embedding FILE.npy")
+        }
+        guard output.hasSuffix(".ply") || output.hasSuffix(".npz") else {
+            throw ValidationError("output \(output): use a .ply or .npz file name")
+        }
+        let method: KarrasMethod?
+        if sampler == "ddpm" { method = nil } else {
+            guard let m = KarrasMethod(rawValue: sampler) else {
+                throw ValidationError("unknown sampler \"\(sampler)\" (heun, euler-ancestral, dpm, ddpm)")
+            }
+            method = m
+        }
+        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+
+        let base = try ModelFiles.load(model, directory: modelsDir)
+        var stages = [try stage(base, name: model, guidance: guidance, upsampler: false, method: method)]
+        if upsample {
+            let up = try ModelFiles.load("upsample", directory: modelsDir)
+            guard up.config.condCtx == nil || up.config.condCtx == base.config.nCtx else {
+                throw ValidationError("upsample expects \(up.config.condCtx!) base points; \(model) makes \(base.config.nCtx)")
+            }
+            stages.append(try stage(up, name: "upsample", guidance: 0, upsampler: true, method: method))
+        }
+        let conditioning = try loadConditioning(for: base)
+        let pointSampler = PointCloudSampler(stages: stages)
+        let bar = ProgressBar(total: pointSampler.totalSteps)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let samples = try pointSampler.sample(batchSize: 1, conditioning: conditioning, noise: SeededNoise(seeds: [seed])) { p in
+            bar.update(p.completed, label: "stage \(p.stage + 1)/\(p.stageCount)")
+        }
+        bar.finish()
+        let cloud = pointSampler.pointClouds(samples)[0]
+        if output.hasSuffix(".ply") { try cloud.writePLY(to: output) } else { try cloud.writeNPZ(to: output) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print("\(output): \(cloud.count) points (seed \(seed), \(String(format: "%.1f", seconds)) s)")
+    }
+
+    func stage(_ files: ModelFiles, name: String, guidance: Double, upsampler: Bool, method: KarrasMethod?) throws -> SamplerStage {
+        guard var diffusionConfig = DiffusionConfig.released(name) else {
+            throw ValidationError("no diffusion settings are registered for \"\(name)\" (known: \(ModelRegistry.releasedNames.filter { $0 != "sdf" }.joined(separator: ", ")))")
+        }
+        if method == nil { diffusionConfig.respacing = String(steps) }
+        let diffusion = try GaussianDiffusion(config: diffusionConfig)
+        var stage = upsampler
+            ? SamplerStage.upsampler(model: files.network, diffusion: diffusion, numPoints: files.config.nCtx, guidanceScale: guidance, steps: steps)
+            : SamplerStage.base(model: files.network, diffusion: diffusion, numPoints: files.config.nCtx, guidanceScale: guidance, steps: steps)
+        if let method { stage.karras.method = method } else { stage.useKarras = false }
+        return stage
+    }
+
+    func loadConditioning(for base: ModelFiles) throws -> SamplerConditioning {
+        let variant = base.network.variant
+        guard variant == .clipVector || variant == .clipGrid else {
+            if embedding != nil { printError("note: \(model) is unconditional; --embedding is ignored") }
+            return SamplerConditioning()
+        }
+        guard let embedding else {
+            throw ValidationError("\(model) is conditioned on CLIP \(variant == .clipVector ? "embeddings" : "image grids"): pass --embedding FILE.npy (text prompts need CLIP, not available yet)")
+        }
+        let arrays = try NumpyReader.loadNpy(embedding)
+        guard let first = arrays.keys.first, let array = arrays[first] else { throw ValidationError("\(embedding): no array") }
+        let tensor = try array.floatTensor()
+        if variant == .clipVector {
+            let dim = base.config.clipFeatureDim ?? 768
+            guard tensor.count == dim else { throw ValidationError("\(embedding): expected \(dim) values (a CLIP embedding), got shape \(tensor.shape)") }
+            // The reference feeds unit-norm CLIP features; normalise in case the file is not.
+            let norm = tensor.values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 0 else { throw ValidationError("\(embedding): the embedding is all zeros") }
+            return SamplerConditioning(clipVector: Tensor(shape: [1, dim], values: tensor.values.map { $0 / norm }))
+        }
+        let size = base.config.clipGridSize ?? 16, dim = base.config.clipGridFeatureDim ?? 1024
+        guard tensor.count == dim * size * size else {
+            throw ValidationError("\(embedding): expected a CLIP grid of \(dim) x \(size * size), got shape \(tensor.shape)")
+        }
+        return SamplerConditioning(clipGrid: tensor.reshaped([1, dim, size * size]))
+    }
+}
+
+/// A network and its config from a models directory.
+struct ModelFiles {
+    let config: ModelConfig
+    let network: PointDiffusionTransformer
+
+    static func load(_ name: String, directory: String) throws -> ModelFiles {
+        let base = (directory as NSString).appendingPathComponent(name)
+        let fm = FileManager.default
+        let config: ModelConfig
+        if fm.fileExists(atPath: base + ".json") {
+            config = try ModelConfig.load(base + ".json")
+        } else if let registered = ModelRegistry.released(name) {
+            config = registered
+        } else {
+            throw ValidationError("\(base).json not found and \"\(name)\" is not a registered model")
+        }
+        guard let weights = [".safetensors", ".pt"].map({ base + $0 }).first(where: { fm.fileExists(atPath: $0) }) else {
+            throw ValidationError("no weights for \(name) in \(directory) (\(name).safetensors or \(name).pt)")
+        }
+        guard case .diffusion(let network) = try PointEModel.load(config: config, checkpoint: weights).0 else {
+            throw ValidationError("\(weights): \(config.name) is not a point diffusion model")
+        }
+        return ModelFiles(config: config, network: network)
+    }
+}
+
+/// A one-line progress bar on standard error.
+struct ProgressBar {
+    let total: Int
+    let width = 30
+
+    init(total: Int) { self.total = max(total, 1) }
+
+    func update(_ done: Int, label: String) {
+        let filled = width * min(done, total) / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) steps".utf8))
+    }
+
+    func finish() {
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
