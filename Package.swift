@@ -23,10 +23,11 @@ let package = Package(
         .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint"]),
         .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels"]),
         .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
+        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion"]),
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -34,6 +35,7 @@ let package = Package(
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
         .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
         .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint"]),
+        .testTarget(name: "PointEEngineTests", dependencies: ["PointEEngine", "PointECheckpoint"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
     ]
 )

@@ -5,7 +5,8 @@ import PointEModels
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "models", abstract: "Model files.", subcommands: [InitRandom.self, ModelsCheckCommand.self])
+        commandName: "models", abstract: "Model files.", subcommands: [ModelsListCommand.self, ModelsDownloadCommand.self, ModelsVerifyCommand.self, InitRandom.self,
+                                                         ModelsCheckCommand.self])
 
     struct InitRandom: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,40 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusive advisory lock on a lock file (flock), held until `unlock()` or deinit.
+/// Processes of one host that share the model cache serialise on it, so eight workers
+/// starting together fetch each file once.
+public final class FileLock {
+    public let path: String
+    private var fd: Int32
+
+    /// Blocks until the lock is ours.
+    public init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw EngineError("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw EngineError("cannot lock \(path): \(message)")
+        }
+    }
+
+    public func unlock() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
+        fd = -1
+    }
+
+    deinit { unlock() }
+}
+
+/// An error of the engine layer; the message names the file, address or model at fault.
+public struct EngineError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

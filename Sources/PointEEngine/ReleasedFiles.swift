@@ -1,0 +1,54 @@
+import Foundation
+
+/// A file published with Point-E or CLIP: where it comes from and how to check it.
+public struct ReleasedFile: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A Point-E network; its architecture is `ModelRegistry.released(name)`.
+        case pointE
+        /// The PointNet++ classifier used for P-FID / P-IS (`{"model_state_dict": ...}`).
+        case pointNet
+        /// A CLIP TorchScript archive.
+        case clip
+    }
+
+    /// The name users type (`base40M-textvec`, `ViT-L/14`).
+    public let name: String
+    public let kind: Kind
+    public let url: URL
+    /// The published SHA-256 (CLIP's addresses embed it); nil where none was published.
+    public let sha256: String?
+
+    /// File name in the cache: the last component of the address, as the reference caches it.
+    public var fileName: String { url.lastPathComponent }
+}
+
+/// Every released file, with the addresses of the reference's `point_e/models/download.py`
+/// and CLIP's `clip/clip.py`.
+public enum ReleasedFiles {
+    static let pointEBase = "https://openaipublic.azureedge.net/main/point-e/"
+    static let clipBase = "https://openaipublic.azureedge.net/clip/models/"
+
+    public static let all: [ReleasedFile] = [
+        pointE("base40M-imagevec", "base_40m_imagevec.pt"),
+        pointE("base40M-textvec", "base_40m_textvec.pt"),
+        pointE("base40M-uncond", "base_40m_uncond.pt"),
+        pointE("base40M", "base_40m.pt"),
+        pointE("base300M", "base_300m.pt"),
+        pointE("base1B", "base_1b.pt"),
+        pointE("upsample", "upsample_40m.pt"),
+        pointE("sdf", "sdf.pt"),
+        ReleasedFile(name: "pointnet", kind: .pointNet, url: URL(string: pointEBase + "pointnet.pt")!, sha256: nil),
+        clip("ViT-L/14", "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836", "ViT-L-14.pt"),
+        clip("ViT-B/32", "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af", "ViT-B-32.pt"),
+    ]
+
+    public static func named(_ name: String) -> ReleasedFile? { all.first { $0.name == name } }
+
+    static func pointE(_ name: String, _ file: String) -> ReleasedFile {
+        ReleasedFile(name: name, kind: .pointE, url: URL(string: pointEBase + file)!, sha256: nil)
+    }
+
+    static func clip(_ name: String, _ digest: String, _ file: String) -> ReleasedFile {
+        ReleasedFile(name: name, kind: .clip, url: URL(string: clipBase + digest + "/" + file)!, sha256: digest)
+    }
+}
