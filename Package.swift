@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "PointETensor", dependencies: ["CBLAS"]),
         .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
         .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint"]),
-        .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels"]),
+        .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "CZlib"]),
         .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
         .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion"]),
         .executableTarget(
@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "PointETensorTests", dependencies: ["PointETensor"]),
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
         .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
-        .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint"]),
+        .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint", "CZlib"]),
         .testTarget(name: "PointEEngineTests", dependencies: ["PointEEngine", "PointECheckpoint"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
     ]

@@ -6,7 +6,8 @@ struct Pointe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pointe",
         abstract: "Point-E in Swift: text/image -> point cloud -> mesh, and the tools around it.",
-        subcommands: [ParityCommand.self, ModelsCommand.self, BenchCommand.self, SampleCommand.self])
+        subcommands: [ParityCommand.self, ModelsCommand.self, BenchCommand.self, SampleCommand.self,
+                      PreviewCommand.self])
 
     /// Picks OpenBLAS's kernels before anything runs (see OpenBLASCoreType), then parses.
     static func main() {
