@@ -4,10 +4,12 @@ set -euo pipefail
 packages=(
   libopenblas-dev       # all matrix work (cblas_sgemm), LAPACK for P-FID
   libzmq3-dev           # coordinator/worker transport
+  libsqlite3-dev        # the coordinator's job store (GRDB)
   libjpeg62-turbo-dev   # JPEG decoding for image prompts
   libpng-dev            # PNG decoding and preview writing
   zlib1g-dev            # deflate in zip/npz and gzip (CLIP vocabulary)
   protobuf-compiler     # only to regenerate proto/ code (scripts/gen-proto.sh)
+  chromium              # headless check of job reports (tests, scripts/screenshot-report.sh)
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
