@@ -43,8 +43,8 @@ struct ModelsDownloadCommand: ParsableCommand {
             return file
         }
         for file in files {
-            let bar = ProgressLine(label: file.name)
-            let path = try cache.fetch(file) { received, total in bar.update(received: received, total: total) }
+            let bar = TerminalProgress(label: file.name, unit: .bytes)
+            let path = try cache.fetch(file) { received, total in bar.update(done: Double(received), total: total.map(Double.init)) }
             bar.finish()
             print("\(file.name): \(path)")
         }
@@ -76,33 +76,4 @@ struct ModelsVerifyCommand: ParsableCommand {
         }
         if !failures.isEmpty { throw ExitCode(1) }
     }
-}
-
-/// A one-line progress display on standard error (bytes, percentage, rate).
-final class ProgressLine: @unchecked Sendable {
-    let label: String
-    private let start = Date()
-    private var lastDraw = Date.distantPast
-    private let lock = NSLock()
-
-    init(label: String) { self.label = label }
-
-    func update(received: Int64, total: Int64?) {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        guard now.timeIntervalSince(lastDraw) > 0.2 || received == total else { return }
-        lastDraw = now
-        let rate = Double(received) / max(0.001, now.timeIntervalSince(start)) / 1e6
-        let done = String(format: "%.1f", Double(received) / 1e6)
-        let text: String
-        if let total, total > 0 {
-            text = String(format: "%@ MB / %.1f MB (%3.0f%%) %.1f MB/s", done, Double(total) / 1e6, 100 * Double(received) / Double(total), rate)
-        } else {
-            text = String(format: "%@ MB %.1f MB/s", done, rate)
-        }
-        FileHandle.standardError.write(Data("\r\(label): \(text)\u{1B}[K".utf8))
-    }
-
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }
