@@ -12,7 +12,7 @@ import Foundation
 public enum Attention {
     /// Query rows per work item: big enough for efficient GEMMs, small enough that the score
     /// block (rows x keys floats) stays cache-friendly and that there are items for every core.
-    static let queryBlock = 128
+    static let queryBlock = 512
 
     struct Layout {
         var base: UnsafeMutablePointer<Float>
@@ -26,7 +26,7 @@ public enum Attention {
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0, "selfAttention: qkv \(qkv.shape), heads \(heads)")
         let (b, t, w3) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
         let headDim = w3 / (3 * heads)
-        let out = Tensor(zeros: [b, t, w3 / 3])
+        let out = Tensor(uninitialized: [b, t, w3 / 3])
         let p = qkv.pointer
         run(batch: b, heads: heads, headDim: headDim, queries: t, keys: t,
             q: Layout(base: p, rowStride: w3, batchStride: t * w3, headStride: 3 * headDim),
@@ -43,7 +43,8 @@ public enum Attention {
         let (b, tq, w) = (q.shape[0], q.shape[1], q.shape[2])
         let tk = kv.shape[1]
         let headDim = w / heads
-        let out = Tensor(zeros: [b, tq, w])
+        // No keys at all: nothing to attend to, the output stays zero.
+        let out = tk == 0 ? Tensor(zeros: [b, tq, w]) : Tensor(uninitialized: [b, tq, w])
         let kp = kv.pointer
         run(batch: b, heads: heads, headDim: headDim, queries: tq, keys: tk,
             q: Layout(base: q.pointer, rowStride: w, batchStride: tq * w, headStride: headDim),
@@ -61,11 +62,16 @@ public enum Attention {
         let scale = Float(1.0 / Double(headDim).squareRoot())
         let workers = min(Parallel.coreCount, items)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock * keys)
-        defer { scratch.deallocate() }
+        let rowSums = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock)
+        defer {
+            scratch.deallocate()
+            rowSums.deallocate()
+        }
 
         // Each worker takes every `workers`-th item so all of them share the score scratch safely.
         Parallel.forEach(workers) { worker in
             let scores = scratch + worker * queryBlock * keys
+            let sums = rowSums + worker * queryBlock
             var item = worker
             while item < items {
                 let block = item % blocksPerHead
@@ -79,9 +85,15 @@ public enum Attention {
                 let op = out.base + b * out.batchStride + head * out.headStride + row0 * out.rowStride
                 BLAS.sgemm(transA: false, transB: true, m: rows, n: keys, k: headDim, alpha: scale,
                            a: qp, lda: q.rowStride, b: kp, ldb: k.rowStride, c: scores, ldc: keys)
-                for r in 0..<rows { Softmax.row(scores + r * keys, keys) }
+                // Unnormalised exponentials times V, then each output row divided by its sum:
+                // headDim divisions per row instead of a pass over all `keys` scores.
+                for r in 0..<rows { sums[r] = 1 / Softmax.unnormalizedRow(scores + r * keys, keys) }
                 BLAS.sgemm(transA: false, transB: false, m: rows, n: headDim, k: keys,
                            a: scores, lda: keys, b: vp, ldb: v.rowStride, c: op, ldc: out.rowStride)
+                for r in 0..<rows {
+                    let row = op + r * out.rowStride, inv = sums[r]
+                    for c in 0..<headDim { row[c] *= inv }
+                }
                 item += workers
             }
         }

@@ -63,7 +63,9 @@ extension Tensor {
                      "linear: input \(shape) does not match weight \(weight.shape)")
         let outFeatures = weight.shape[0]
         let rows = inFeatures == 0 ? 0 : count / inFeatures
-        let out = Tensor(zeros: Array(shape.dropLast()) + [outFeatures])
+        // Every element is written below unless there is nothing to multiply (empty input).
+        let outShape = Array(shape.dropLast()) + [outFeatures]
+        let out = inFeatures == 0 ? Tensor(zeros: outShape) : Tensor(uninitialized: outShape)
         var beta: Float = 0
         if let bias {
             precondition(bias.count == outFeatures, "linear: bias \(bias.shape) for \(outFeatures) outputs")
@@ -84,7 +86,7 @@ extension Tensor {
         precondition(other.rank == 2 && shape.last == other.shape[0], "matmul: \(shape) x \(other.shape)")
         let k = other.shape[0], n = other.shape[1]
         let m = k == 0 ? 0 : count / k
-        let out = Tensor(zeros: Array(shape.dropLast()) + [n])
+        let out = k == 0 ? Tensor(zeros: Array(shape.dropLast()) + [n]) : Tensor(uninitialized: Array(shape.dropLast()) + [n])
         BLAS.parallelSgemm(transB: false, m: m, n: n, k: k, a: pointer, lda: k,
                            b: other.pointer, ldb: n, c: out.pointer, ldc: n)
         return out

@@ -5,7 +5,7 @@ extension Tensor {
         precondition(weight.count == width && bias.count == width,
                      "layerNorm: weight \(weight.shape) / bias \(bias.shape) for width \(width)")
         let rows = width == 0 ? 0 : count / width
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let x = pointer, y = out.pointer, w = weight.pointer, b = bias.pointer
         Parallel.forChunks(rows, minimumPerChunk: max(1, 16384 / max(1, width))) { range in
             for r in range {

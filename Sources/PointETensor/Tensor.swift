@@ -17,6 +17,14 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     /// Wraps memory owned by `owner` (which must outlive every use of `pointer`).
+    /// Allocates `count` floats without clearing them, for kernels that overwrite every element
+    /// (clearing would be a wasted pass over memory on every layer).
+    init(uninitializedCount count: Int) {
+        self.count = count
+        self.base = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        self.owner = nil
+    }
+
     public init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
         self.base = pointer
         self.count = count
@@ -49,6 +57,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.storage = TensorStorage(count: shape.reduce(1, *))
+    }
+
+    /// A tensor whose contents are unspecified until written; only for kernels that write
+    /// every element before anyone reads it.
+    init(uninitialized shape: [Int]) {
+        self.shape = shape
+        self.storage = TensorStorage(uninitializedCount: shape.reduce(1, *))
     }
 
     public init(shape: [Int], storage: TensorStorage) {

@@ -9,7 +9,7 @@ extension Tensor {
         let batch = rows * cols == 0 ? 0 : count / (rows * cols)
         var newShape = shape
         newShape.swapAt(rank - 2, rank - 1)
-        let out = Tensor(zeros: newShape)
+        let out = Tensor(uninitialized: newShape)
         let src = pointer, dst = out.pointer
         for b in 0..<batch {
             let s = src + b * rows * cols, d = dst + b * rows * cols
@@ -28,7 +28,7 @@ extension Tensor {
             precondition(p.rank == 3 && p.shape[0] == b && p.shape[2] == w, "concatTokens: \(parts.map(\.shape))")
         }
         let total = parts.reduce(0) { $0 + $1.shape[1] }
-        let out = Tensor(zeros: [b, total, w])
+        let out = Tensor(uninitialized: [b, total, w])
         for i in 0..<b {
             var offset = 0
             for p in parts {
@@ -45,7 +45,7 @@ extension Tensor {
         precondition(rank == 3 && range.lowerBound >= 0 && range.upperBound <= shape[1], "tokens \(range) of \(shape)")
         let (b, t, w) = (shape[0], shape[1], shape[2])
         let n = range.count
-        let out = Tensor(zeros: [b, n, w])
+        let out = Tensor(uninitialized: [b, n, w])
         for i in 0..<b {
             (out.pointer + i * n * w).update(from: pointer + (i * t + range.lowerBound) * w, count: n * w)
         }
