@@ -18,7 +18,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
-        .target(name: "PointETensor", dependencies: ["CBLAS"]),
+        // Hot loops compiled per instruction set (target_clones), for portable binaries.
+        // Reassociation lets the max/sum reductions vectorise; inputs are finite scores.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fassociative-math",
+                                                             "-fno-signed-zeros", "-fno-trapping-math", "-ffinite-math-only"])]),
+        .target(name: "PointETensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
         .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint"]),
         .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "CZlib"]),
@@ -31,7 +35,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "PointETensorTests", dependencies: ["PointETensor"]),
+        .testTarget(name: "PointETensorTests", dependencies: ["PointETensor", "CKernels"]),
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
         .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
         .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint", "CZlib"]),

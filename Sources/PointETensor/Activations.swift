@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -48,69 +49,12 @@ extension Tensor {
 }
 
 enum Softmax {
-    /// exp(x - max) of one row in place, returning the sum: a softmax without its final
-    /// division, which attention folds into its (much narrower) output rows instead.
-    @inline(__always)
-    static func unnormalizedRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
-        var i = 0
-        if n >= 8 {
-            var vm = VectorMath.load(p)
-            i = 8
-            while i + 8 <= n {
-                let v = VectorMath.load(p + i)
-                vm = vm.replacing(with: v, where: v .> vm)
-                i += 8
-            }
-            m = vm.max()
-        }
-        while i < n { m = max(m, p[i]); i += 1 }
-        let shift = SIMD8<Float>(repeating: m)
-        var sums = SIMD8<Float>(repeating: 0)
-        i = 0
-        while i + 8 <= n {
-            let e = VectorMath.exp(VectorMath.load(p + i) - shift)
-            VectorMath.store(e, p + i)
-            sums += e
-            i += 8
-        }
-        var sum = sums.sum()
-        if i < n {
-            var tail = SIMD8<Float>(repeating: -.infinity)
-            for j in 0..<(n - i) { tail[j] = p[i + j] }
-            let e = VectorMath.exp(tail - shift)
-            for j in 0..<(n - i) { p[i + j] = e[j]; sum += e[j] }
-        }
-        return sum
-    }
-
-    /// Softmax of one row in place: max subtraction, vectorised exp, normalisation.
+    /// Softmax of one row in place: the shared exp kernel (max subtraction, vectorised for
+    /// the CPU at hand), then normalisation.
     @inline(__always)
     static func row(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        var i = 0
-        if n >= 8 {
-            var vm = VectorMath.load(p)
-            i = 8
-            while i + 8 <= n {
-                let v = VectorMath.load(p + i)
-                vm = vm.replacing(with: v, where: v .> vm)
-                i += 8
-            }
-            m = vm.max()
-        }
-        while i < n { m = max(m, p[i]); i += 1 }
-        let shift = SIMD8<Float>(repeating: m)
-        var sums = SIMD8<Float>(repeating: 0)
-        VectorMath.map(p, n) { x in
-            let e = VectorMath.exp(x - shift)
-            return e
-        }
-        i = 0
-        while i + 8 <= n { sums += VectorMath.load(p + i); i += 8 }
-        var sum = sums.sum()
-        while i < n { sum += p[i]; i += 1 }
-        let inv = 1 / sum
+        guard n > 0 else { return }
+        let inv = 1 / pointe_exp_shifted_sum(p, n)
         let vinv = SIMD8<Float>(repeating: inv)
         VectorMath.map(p, n) { $0 * vinv }
     }

@@ -117,7 +117,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// A fresh copy that owns its memory.
     public func copy() -> Tensor {
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         out.pointer.update(from: pointer, count: count)
         return out
     }

@@ -1,8 +1,9 @@
-/// Vectorised exp and erf for the kernels' hot loops (softmax over attention scores, GELU).
+/// Vectorised exp and erf for GELU's hot loop (softmax uses the C kernel in CKernels, compiled
+/// per instruction set, with the same exp polynomial).
 ///
-/// Calling libm's expf/erff once per element cost a third of a transformer forward pass; these
-/// evaluate eight lanes at a time with polynomials accurate to a few float ulps (tests compare
-/// them with libm over the ranges the kernels see).
+/// Calling libm's erff/expf once per element cost a sizeable share of a transformer forward
+/// pass; these evaluate eight lanes at a time with polynomials accurate to a few float ulps
+/// (tests compare them with libm over the ranges the kernels see).
 enum VectorMath {
     typealias V = SIMD8<Float>
 

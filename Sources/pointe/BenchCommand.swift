@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import Foundation
 import PointEModels
 import PointETensor
@@ -66,6 +67,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "gflops %.1f", achieved))
             print(String(format: "sgemm_gflops %.1f", peak))
             print(String(format: "ratio %.2f", achieved / peak))
+            print("kernels_isa \(String(cString: pointe_kernels_isa()))")
         }
     }
 }

@@ -38,3 +38,27 @@ final class VectorMathTests: XCTestCase {
         }
     }
 }
+
+import CKernels
+
+/// The per-instruction-set softmax kernel: the same numbers as a double-precision softmax.
+final class SoftmaxKernelTests: XCTestCase {
+    func testExpShiftedSumMatchesDoublePrecision() {
+        for n in [1, 7, 8, 9, 33, 4353] {
+            var values = (0..<n).map { Float(sin(Double($0) * 1.7) * 30) }
+            let reference = values.map(Double.init)
+            let m = reference.max()!
+            let expected = reference.map { exp($0 - m) }
+            let sum = values.withUnsafeMutableBufferPointer { pointe_exp_shifted_sum($0.baseAddress!, $0.count) }
+            XCTAssertEqual(Double(sum), expected.reduce(0, +), accuracy: 1e-5 * expected.reduce(0, +), "n = \(n)")
+            for i in 0..<n { XCTAssertEqual(Double(values[i]), expected[i], accuracy: 1e-6 * max(1e-30, expected[i]) + 1e-12) }
+        }
+        XCTAssertTrue(["avx512f", "avx2", "baseline"].contains(String(cString: pointe_kernels_isa())))
+    }
+
+    func testSoftmaxRowsStillSumToOne() {
+        let t = Tensor(shape: [3, 100], values: (0..<300).map { Float($0 % 17) - 8 })
+        let s = t.softmax()
+        for r in 0..<3 { XCTAssertEqual((0..<100).reduce(Float(0)) { $0 + s.pointer[r * 100 + $1] }, 1, accuracy: 1e-5) }
+    }
+}
