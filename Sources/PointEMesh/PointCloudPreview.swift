@@ -16,12 +16,12 @@ public struct PointCloudPreview: Sendable {
         self.elevation = elevation
     }
 
-    public func render(_ cloud: PointCloud) throws -> RGBImage {
+    public func render(_ cloud: PointCloud) throws -> PreviewImage {
         guard cloud.count > 0 else { throw MeshError("<preview>", "the point cloud has no points") }
         guard cloud.coords.allSatisfy(\.isFinite) else {
             throw MeshError("<preview>", "the point cloud has non-finite coordinates")
         }
-        var image = RGBImage(width: tileSize * grid, height: tileSize * grid)
+        var image = PreviewImage(width: tileSize * grid, height: tileSize * grid)
         let views = grid * grid
         for view in 0..<views {
             // Turning the camera by -theta shows the cloud turned by theta, as the reference does.
@@ -32,8 +32,8 @@ public struct PointCloudPreview: Sendable {
         return image
     }
 
-    func renderView(_ cloud: PointCloud, camera: PreviewCamera) -> RGBImage {
-        var tile = RGBImage(width: tileSize, height: tileSize)
+    func renderView(_ cloud: PointCloud, camera: PreviewCamera) -> PreviewImage {
+        var tile = PreviewImage(width: tileSize, height: tileSize)
         let red = cloud.channel("R"), green = cloud.channel("G"), blue = cloud.channel("B")
         let (center, radius) = Self.boundingSphere(cloud.coords)
         var projected: [(x: Double, y: Double, depth: Double, index: Int)] = []
@@ -77,7 +77,7 @@ public struct PointCloudPreview: Sendable {
         return (center, radius)
     }
 
-    func fillDisc(_ image: inout RGBImage, x: Double, y: Double, radius: Double, color: (UInt8, UInt8, UInt8)) {
+    func fillDisc(_ image: inout PreviewImage, x: Double, y: Double, radius: Double, color: (UInt8, UInt8, UInt8)) {
         let r2 = radius * radius
         let x0 = max(0, Int((x - radius).rounded(.down))), x1 = min(image.width - 1, Int((x + radius).rounded(.up)))
         let y0 = max(0, Int((y - radius).rounded(.down))), y1 = min(image.height - 1, Int((y + radius).rounded(.up)))

@@ -9,7 +9,7 @@ final class PreviewTests: XCTestCase {
     /// The PNG is structurally valid: signature, IHDR with our size, chunk CRCs, and the IDAT
     /// inflates (zlib) back to exactly the filtered scanlines.
     func testPNGStructureAndContent() throws {
-        var image = RGBImage(width: 5, height: 3, background: (10, 20, 30))
+        var image = PreviewImage(width: 5, height: 3, background: (10, 20, 30))
         image[4, 2] = (200, 100, 50)
         let png = try image.pngData()
         XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])

@@ -2,8 +2,9 @@ import CZlib
 import Foundation
 import PointECheckpoint
 
-/// An 8-bit RGB raster, row-major from the top-left, and its PNG encoding.
-public struct RGBImage: Sendable, Equatable {
+/// An 8-bit RGB raster for previews, row-major from the top-left, and its PNG encoding.
+/// (Decoded input images are PointEImage.RGBImage; this one only ever gets drawn and written.)
+public struct PreviewImage: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public var pixels: [UInt8]
@@ -25,7 +26,7 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     /// Copies `tile` with its top-left corner at (x, y).
-    public mutating func paste(_ tile: RGBImage, x: Int, y: Int) {
+    public mutating func paste(_ tile: PreviewImage, x: Int, y: Int) {
         for row in 0..<tile.height where y + row < height {
             let count = min(tile.width, width - x) * 3
             guard count > 0 else { continue }
