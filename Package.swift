@@ -12,11 +12,17 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries (Debian packages installed by scripts/install-deps.sh).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
 
         // Hot loops compiled per instruction set (target_clones), for portable binaries.
         // Reassociation lets the max/sum reductions vectorise; inputs are finite scores.
@@ -24,22 +30,35 @@ let package = Package(
                                                              "-fno-signed-zeros", "-fno-trapping-math", "-ffinite-math-only"])]),
         .target(name: "PointETensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
-        .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint"]),
+        .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint", "CZlib"],
+                // CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz, as the CLIP package ships it).
+                resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
+        // Image files and CLIP's image preprocessing.
+        .target(name: "PointEImage", dependencies: ["PointETensor", "PointECheckpoint", "CJPEG", "CPNG"]),
         .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "CZlib"]),
         .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
         .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion"]),
+        .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "CBLAS", "CLAPACK"]),
+        // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
+        .target(name: "PointECluster", dependencies: [
+            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "CZeroMQ",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEngine",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEImage", "PointECluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "PointETensorTests", dependencies: ["PointETensor", "CKernels"]),
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
         .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
+        .testTarget(name: "PointEImageTests", dependencies: ["PointEImage", "PointECheckpoint"]),
         .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint", "CZlib"]),
         .testTarget(name: "PointEEngineTests", dependencies: ["PointEEngine", "PointECheckpoint"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointECluster", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
+        .testTarget(name: "PointEEvalTests", dependencies: ["PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),
     ]
 )

@@ -18,8 +18,16 @@ public struct ReleasedFile: Sendable, Equatable {
     /// The published SHA-256 (CLIP's addresses embed it); nil where none was published.
     public let sha256: String?
 
-    /// File name in the cache: the last component of the address, as the reference caches it.
-    public var fileName: String { url.lastPathComponent }
+    /// File name in the cache. Point-E files are stored under their model names
+    /// (`base40M-textvec.pt`), which is what `--models-dir` loaders look for, so the cache
+    /// directory can be passed as a models directory; CLIP keeps its published name
+    /// (`ViT-L-14.pt`).
+    public var fileName: String {
+        switch kind {
+        case .pointE, .pointNet: return name + ".pt"
+        case .clip: return url.lastPathComponent
+        }
+    }
 }
 
 /// Every released file, with the addresses of the reference's `point_e/models/download.py`

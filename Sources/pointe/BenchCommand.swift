@@ -7,7 +7,7 @@ import PointETensor
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Release-mode benchmarks (build with -c release).",
-        subcommands: [Forward.self, BenchSample.self])
+        subcommands: [Forward.self, BenchSample.self, BenchEvalFeatures.self, BenchCLIP.self, BenchMesh.self, BenchCoordinator.self])
 
     struct Forward: ParsableCommand {
         static let configuration = CommandConfiguration(

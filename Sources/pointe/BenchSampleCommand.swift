@@ -48,14 +48,14 @@ struct BenchSample: ParsableCommand {
         let observers = PointCloudSampler.Observers(
             onStep: { _, _ in },
             onNetwork: { stage, _, _, _ in networkCalls[stage] += 1 })
-        let bar = ProgressBar(total: sampler.totalSteps)
+        let bar = TerminalProgress(label: "sampling", total: Double(sampler.totalSteps), unit: .count("steps"))
         let samples = try sampler.sample(batchSize: 1, conditioning: SamplerConditioning(clipVector: embedding),
                                          noise: SeededNoise(seeds: [seed]), observers: observers) { p in
             let now = DispatchTime.now().uptimeNanoseconds
             if p.stage != currentStage { currentStage = p.stage }
             stageTime[p.stage] += Double(now - mark) / 1e9
             mark = now
-            bar.update(p.completed, label: "stage \(p.stage + 1)/\(p.stageCount)")
+            bar.update(done: Double(p.completed), detail: "stage \(p.stage + 1)/\(p.stageCount)")
         }
         bar.finish()
         let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

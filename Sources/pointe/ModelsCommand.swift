@@ -27,11 +27,18 @@ struct ModelsCommand: ParsableCommand {
         @Argument(help: "Output directory (created if missing).") var directory: String
 
         func run() throws {
-            let names = only.isEmpty ? ModelRegistry.releasedNames : only
+            let names = only.isEmpty ? ModelRegistry.releasedNames + [CLIPModel.fileStem] : only
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             for (index, name) in names.enumerated() {
+                // CLIP, sized to the point networks' CLIP dimensions (ViT-L/14 for the full preset).
+                if name == CLIPModel.fileStem {
+                    let config = try CLIPConfig.matching((preset == .tiny ? ModelRegistry.tiny("base40M") : ModelRegistry.released("base40M"))!)
+                    let (path, count) = try CLIPModel.writeRandom(config: config, seed: seed &+ UInt64(index), directory: directory)
+                    print("\(name): CLIP, \(count) parameters -> \(path)")
+                    continue
+                }
                 guard let config = preset == .tiny ? ModelRegistry.tiny(name) : ModelRegistry.released(name) else {
-                    throw ValidationError("unknown model \"\(name)\"; known: \(ModelRegistry.releasedNames.joined(separator: ", "))")
+                    throw ValidationError("unknown model \"\(name)\"; known: \((ModelRegistry.releasedNames + [CLIPModel.fileStem]).joined(separator: ", "))")
                 }
                 let (_, parameters) = try PointEModel.random(config: config, seed: seed &+ UInt64(index))
                 let weights = (directory as NSString).appendingPathComponent(name + ".safetensors")

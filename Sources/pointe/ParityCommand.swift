@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PointEDiffusion
+import PointEEval
+import PointEImage
+import PointEMesh
 import PointEModels
 
 struct ParityCommand: ParsableCommand {
@@ -26,7 +29,7 @@ struct ParityCommand: ParsableCommand {
         var failed: [String] = []
         for raw in fixtures {
             var path = raw
-            for ext in [".io.safetensors", ".json", ".pt"] where path.hasSuffix(ext) { path = String(path.dropLast(ext.count)) }
+            for ext in [".io.safetensors", ".json", ".pt", ".npz"] where path.hasSuffix(ext) { path = String(path.dropLast(ext.count)) }
             do {
                 // Sampler fixtures ("case": "sampler_*") replay a whole sampling run instead.
                 if SamplerFixture.isSamplerFixture(path) {
@@ -35,7 +38,32 @@ struct ParityCommand: ParsableCommand {
                     if !replay.passed { failed.append(path) }
                     continue
                 }
-                let check = try ParityCheck.run(fixture: path)
+                // The P-FID / P-IS PointNet++ fixture ("name": "get_model"): network and metrics.
+                if PointNetParity.isPointNetFixture(path) {
+                    let check = try PointNetParity.run(fixture: path)
+                    check.reportLines(showDebug: debug).forEach { print($0) }
+                    if !check.passed { failed.append(path) }
+                    continue
+                }
+                // Marching cubes fixtures (NAME.json + NAME.npz): our surfaces against skimage's.
+                if MarchingCubesParity.isFixture(path) {
+                    let reports = try MarchingCubesParity.run(fixture: path)
+                    let passed = reports.allSatisfy(\.passed)
+                    print("\(path): \(passed ? "PASS" : "FAIL")")
+                    reports.flatMap(\.lines).forEach { print($0) }
+                    if !passed { failed.append(path) }
+                    continue
+                }
+                // CLIP preprocessing fixtures (NAME.json with "transform" + the images it names).
+                if PreprocessParity.isFixture(path) {
+                    let check = try PreprocessParity.run(fixture: path)
+                    check.reportLines().forEach { print($0) }
+                    if !check.passed { failed.append(path) }
+                    continue
+                }
+                // CLIP tokenizer fixtures (prompts -> clip.tokenize ids) use the same report as networks.
+                let check = try CLIPParity.isTokenizerFixture(path) ? CLIPParity.runTokenizer(fixture: path)
+                    : CLIPParity.isModelFixture(path) ? CLIPParity.runModel(fixture: path) : ParityCheck.run(fixture: path)
                 print("\(path): \(check.passed ? "PASS" : "FAIL")")
                 for c in check.comparisons where !c.isDebug || debug || !c.passed {
                     let mark = c.passed ? "ok  " : (c.isDebug ? "diff" : "FAIL")

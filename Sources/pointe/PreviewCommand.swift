@@ -5,9 +5,9 @@ import PointEMesh
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
-        abstract: "Render a point cloud (.ply or .npz) from several viewpoints into one PNG.")
+        abstract: "Render a point cloud (.ply/.npz) or a mesh (.glb/.obj/.ply with faces) from several viewpoints into one PNG.")
 
-    @Argument(help: "Point cloud file: .ply or .npz.") var input: String
+    @Argument(help: "A point cloud (.ply, .npz) or a mesh (.glb, .obj, .ply with faces).") var input: String
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String
     @Option(help: "Pixels per view.") var size = 256
     @Option(help: "Views per side of the grid (grid x grid views).") var grid = 3
@@ -16,14 +16,44 @@ struct PreviewCommand: ParsableCommand {
         guard size >= 16, size <= 4096, grid >= 1, grid <= 8 else {
             throw ValidationError("--size must be 16...4096 and --grid 1...8")
         }
-        let cloud: PointCloud
+        let image: PreviewImage
+        let what: String
         switch (input as NSString).pathExtension.lowercased() {
-        case "ply": cloud = try PointCloud.readPLY(input)
-        case "npz": cloud = try PointCloud.readNPZ(input)
-        default: throw ValidationError("\(input): expected a .ply or .npz point cloud")
+        case "npz":
+            let cloud = try PointCloud.readNPZ(input)
+            image = try PointCloudPreview(tileSize: size, grid: grid).render(cloud)
+            what = "\(cloud.count) points"
+        case "glb", "obj":
+            let mesh = try TriMesh.read(input)
+            image = try MeshPreview(tileSize: size, grid: grid).render(mesh)
+            what = "\(mesh.faceCount) faces"
+        case "ply":
+            // One extension for both: a PLY that declares faces is a mesh, otherwise a cloud.
+            if try Self.plyDeclaresFaces(input) {
+                let mesh = try TriMesh.read(input)
+                image = try MeshPreview(tileSize: size, grid: grid).render(mesh)
+                what = "\(mesh.faceCount) faces"
+            } else {
+                let cloud = try PointCloud.readPLY(input)
+                image = try PointCloudPreview(tileSize: size, grid: grid).render(cloud)
+                what = "\(cloud.count) points"
+            }
+        default:
+            throw ValidationError("\(input): expected .ply, .npz, .glb or .obj")
         }
-        let image = try PointCloudPreview(tileSize: size, grid: grid).render(cloud)
-        do { try image.writePNG(to: output) } catch { throw ValidationError("\(output): \(error)") }
-        print("\(output): \(image.width)x\(image.height), \(cloud.count) points")
+        try image.writePNG(to: output)
+        print("\(output): \(image.width)x\(image.height), \(what)")
+    }
+
+    /// Whether a PLY header has a non-empty `element face`.
+    static func plyDeclaresFaces(_ path: String) throws -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("\(path): cannot open") }
+        defer { try? handle.close() }
+        let head = String(decoding: try handle.read(upToCount: 4096) ?? Data(), as: UTF8.self)
+        guard let end = head.range(of: "end_header") else { throw ValidationError("\(path): no PLY header (end_header missing)") }
+        return head[..<end.lowerBound].split(separator: "\n").contains { line in
+            let words = line.split(separator: " ")
+            return words.count == 3 && words[0] == "element" && words[1] == "face" && (Int(words[2]) ?? 0) > 0
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PointEEngine
 import PointECheckpoint
 import PointEDiffusion
 import PointEMesh
@@ -21,7 +22,9 @@ struct SampleCommand: ParsableCommand {
 
     @Option(help: "Base model name (\(ModelRegistry.releasedNames.filter { $0 != "upsample" && $0 != "sdf" }.joined(separator: ", "))).")
     var model: String
-    @Option(help: "Directory holding the model files.") var modelsDir: String
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    var modelsDirOption: String?
+    var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(help: "Seed of this sample's noise.") var seed: UInt64 = 0
     @Option(name: .shortAndLong, help: "Output file (.ply or .npz).") var output: String
     @Flag(help: "Add the upsampler stage (models-dir/upsample.*).") var upsample = false
@@ -59,10 +62,10 @@ struct SampleCommand: ParsableCommand {
         }
         let conditioning = try loadConditioning(for: base)
         let pointSampler = PointCloudSampler(stages: stages)
-        let bar = ProgressBar(total: pointSampler.totalSteps)
+        let bar = TerminalProgress(label: "sampling", total: Double(pointSampler.totalSteps), unit: .count("steps"))
         let start = DispatchTime.now().uptimeNanoseconds
         let samples = try pointSampler.sample(batchSize: 1, conditioning: conditioning, noise: SeededNoise(seeds: [seed])) { p in
-            bar.update(p.completed, label: "stage \(p.stage + 1)/\(p.stageCount)")
+            bar.update(done: Double(p.completed), detail: "stage \(p.stage + 1)/\(p.stageCount)")
         }
         bar.finish()
         let cloud = pointSampler.pointClouds(samples)[0]
@@ -135,23 +138,5 @@ struct ModelFiles {
             throw ValidationError("\(weights): \(config.name) is not a point diffusion model")
         }
         return ModelFiles(config: config, network: network)
-    }
-}
-
-/// A one-line progress bar on standard error.
-struct ProgressBar {
-    let total: Int
-    let width = 30
-
-    init(total: Int) { self.total = max(total, 1) }
-
-    func update(_ done: Int, label: String) {
-        let filled = width * min(done, total) / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) steps".utf8))
-    }
-
-    func finish() {
-        FileHandle.standardError.write(Data("\n".utf8))
     }
 }

@@ -27,7 +27,7 @@ final class ModelCacheTests: XCTestCase {
         defer { server.stop() }
         let cache = ModelCache(directory: directory)
         let path = try cache.fetch(file(server, sha256: SHA256.hexDigest(of: payload)))
-        XCTAssertEqual(path, directory + "/model.pt")
+        XCTAssertEqual(path, directory + "/test-model.pt")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), payload)
         XCTAssertEqual(leftovers(), [])
         // A second fetch is served from the cache without asking the server.
@@ -50,7 +50,7 @@ final class ModelCacheTests: XCTestCase {
         let server = try LocalHTTPServer(body: payload)
         defer { server.stop() }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try payload.prefix(123_456).write(to: URL(fileURLWithPath: directory + "/model.pt.partial"))
+        try payload.prefix(123_456).write(to: URL(fileURLWithPath: directory + "/test-model.pt.partial"))
         let path = try ModelCache(directory: directory).fetch(file(server))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), payload)
         XCTAssertEqual(server.requests, ["bytes=123456-"])
@@ -60,7 +60,7 @@ final class ModelCacheTests: XCTestCase {
         let server = try LocalHTTPServer(body: payload, behaviour: .ignoreRanges)
         defer { server.stop() }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data(repeating: 0xFF, count: 5000).write(to: URL(fileURLWithPath: directory + "/model.pt.partial"))
+        try Data(repeating: 0xFF, count: 5000).write(to: URL(fileURLWithPath: directory + "/test-model.pt.partial"))
         let path = try ModelCache(directory: directory).fetch(file(server))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), payload)
     }
@@ -96,7 +96,7 @@ final class ModelCacheTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 6) { _ in
             do { results.add(try cache.fetch(target)) } catch { results.add("error: \(error)") }
         }
-        XCTAssertEqual(Set(results.all), [directory + "/model.pt"])
+        XCTAssertEqual(Set(results.all), [directory + "/test-model.pt"])
         XCTAssertEqual(server.requests.count, 1, "the file was fetched once: \(server.requests)")
     }
 
@@ -112,6 +112,12 @@ final class ModelCacheTests: XCTestCase {
         XCTAssertEqual(ModelCache.defaultDirectory(environment: ["POINTE_HOME": "/a", "XDG_CACHE_HOME": "/b"]), "/a")
         XCTAssertEqual(ModelCache.defaultDirectory(environment: ["XDG_CACHE_HOME": "/b", "HOME": "/h"]), "/b/pointe")
         XCTAssertEqual(ModelCache.defaultDirectory(environment: ["HOME": "/h"]), "/h/.cache/pointe")
+    }
+
+    func testCachedPointEFilesAreNamedAsModelsDirectoriesExpect() {
+        XCTAssertEqual(ReleasedFiles.named("base40M-textvec")?.fileName, "base40M-textvec.pt")
+        XCTAssertEqual(ReleasedFiles.named("upsample")?.fileName, "upsample.pt")
+        XCTAssertEqual(ReleasedFiles.named("ViT-L/14")?.fileName, "ViT-L-14.pt")
     }
 
     func testRegistryHasEveryReleasedFileWithCLIPDigests() {

@@ -94,3 +94,39 @@ func zlibInflate(_ data: Data) throws -> [UInt8] {
     guard status == Z_OK else { throw MeshError("<png>", "inflate failed: \(status)") }
     return Array(output.prefix(Int(length)))
 }
+
+/// Mesh previews: a closed coloured shape comes out shaded, in its colours, hiding back faces.
+final class MeshPreviewTests: XCTestCase {
+    /// An octahedron whose upper half is red and lower half blue.
+    func octahedron() -> TriMesh {
+        let vertices: [Float] = [1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1]
+        let faces: [UInt32] = [0, 2, 4, 2, 1, 4, 1, 3, 4, 3, 0, 4, 2, 0, 5, 1, 2, 5, 3, 1, 5, 0, 3, 5]
+        let up: [Float] = [0.5, 0.5, 0.5, 0.5, 1, 0]  // z >= 0 -> red, the bottom apex blue
+        return TriMesh(vertices: vertices, faces: faces, vertexChannels: [
+            .init(name: "R", values: up.map { $0 > 0.75 ? 1 : ($0 > 0.25 ? 0.5 : 0) }),
+            .init(name: "G", values: [0, 0, 0, 0, 0, 0]),
+            .init(name: "B", values: up.map { $0 < 0.25 ? 1 : ($0 < 0.75 ? 0.5 : 0) }),
+        ])
+    }
+
+    func testShadedColouredViews() throws {
+        let image = try MeshPreview(tileSize: 48, grid: 2).render(octahedron())
+        XCTAssertEqual(image.width, 96)
+        var drawn = 0, reddish = 0, bluish = 0
+        for i in 0..<(image.width * image.height) {
+            let (r, g, b) = (image.pixels[i * 3], image.pixels[i * 3 + 1], image.pixels[i * 3 + 2])
+            if (r, g, b) == (255, 255, 255) { continue }
+            drawn += 1
+            XCTAssertEqual(g, 0, "no green anywhere on this mesh")
+            if r > b { reddish += 1 } else if b > r { bluish += 1 }
+        }
+        XCTAssertGreaterThan(drawn, image.width * image.height / 6)
+        // Seen from above, the red upper half dominates.
+        XCTAssertGreaterThan(reddish, bluish)
+    }
+
+    func testBadMeshesAreRefused() {
+        XCTAssertThrowsError(try MeshPreview().render(TriMesh(vertices: [0, 0, 0], faces: [])))
+        XCTAssertThrowsError(try MeshPreview().render(TriMesh(vertices: [0, 0, 0, 1, 0, 0, 0, 1, 0], faces: [0, 1, 7])))
+    }
+}

@@ -1,0 +1,442 @@
+import Foundation
+import PointECheckpoint
+import PointEMesh
+
+public struct CoordinatorOptions: Sendable {
+    /// ZeroMQ endpoint to bind; `tcp://127.0.0.1:*` picks a free port (see `Coordinator.address`).
+    public var bind = "tcp://127.0.0.1:5555"
+    public var heartbeatIntervalMs: UInt32 = 1000
+    /// A peer silent for this long is lost; its shards go back to the queue.
+    public var peerTimeoutMs: UInt64 = 15_000
+    public var transport = TransportOptions()
+    /// Return from `run` once every prompt is done or failed (telling peers to exit).
+    public var exitWhenDone = true
+    public var log = ClusterLog(role: "coordinator")
+    public init() {}
+}
+
+/// A snapshot for progress lines and `pointe status`.
+public struct JobProgress: Sendable {
+    public var counts: JobStore.Counts
+    public var promptsPerSecond: Double
+    public var workers: Int
+    public var elapsedSeconds: Double
+}
+
+/// The coordinator: owns a job directory, hands shards to workers that ask for them (pull:
+/// fast workers get more), stores each cloud as it arrives and keeps the manifest. Single
+/// threaded: one poll loop over the ROUTER socket; all state changes go through the JobStore.
+public final class Coordinator {
+    public let directory: JobDirectory
+    public let store: JobStore
+    public let options: CoordinatorOptions
+    public let manifest: Manifest
+    public private(set) var address = ""
+    var log: ClusterLog { options.log }
+
+    struct Peer {
+        var identity: Data
+        var name: String
+        var role: Pointe_Cluster_PeerRole
+        var lastSeen: UInt64
+        var attempts: Set<Int> = []
+        var meshes: Set<String> = []
+        var promptsDone = 0
+    }
+
+    struct ActiveAttempt {
+        var shardID: Int
+        var attempt: Int
+        var peer: Data
+        var outstanding: Set<String>
+        var lastError: String?
+        var stepsDone: UInt32 = 0
+        var stepsTotal: UInt32 = 0
+    }
+
+    var peers: [Data: Peer] = [:]
+    var active: [Int: ActiveAttempt] = [:]  // by shard id
+    var meshesInFlight: [String: Data] = [:]  // prompt id -> mesher
+    public let info: JobStore.JobInfo
+    var lockDescriptor: Int32 = -1
+    var startTime = monotonicMilliseconds()
+    var doneAtStart = 0
+    public private(set) var messagesHandled = 0
+    public private(set) var resultsStored = 0
+    public private(set) var shardsDispatched = 0
+
+    /// Opens an existing job directory (resume). Create one first with `Coordinator.createJob`.
+    public init(directory: JobDirectory, options: CoordinatorOptions = CoordinatorOptions()) throws {
+        guard directory.exists else { throw ClusterError("\(directory.path): not a job directory (no job.sqlite)") }
+        self.directory = directory
+        self.options = options
+        lockDescriptor = try directory.acquireLock()
+        store = try JobStore(path: directory.store)
+        manifest = Manifest(directory: directory, store: store)
+        info = try store.info()
+    }
+
+    deinit { if lockDescriptor >= 0 { close(lockDescriptor) } }
+
+    /// Creates a job directory from a prompt list (refusing one that already holds a job).
+    @discardableResult
+    public static func createJob(at directory: JobDirectory, prompts: [PromptEntry], seed: UInt64, shardSize: Int,
+                                 retryBudget: Int, promptFile: String, meshFormats: [String] = [], meshGrid: Int = 128) throws -> JobStore.JobInfo {
+        for format in meshFormats where !["glb", "ply", "obj"].contains(format) {
+            throw ClusterError("unknown mesh format \"\(format)\" (glb, ply, obj)")
+        }
+        guard !directory.exists else { throw ClusterError("\(directory.path): already holds a job (resume it instead)") }
+        guard shardSize > 0 else { throw ClusterError("shard size must be positive, got \(shardSize)") }
+        guard retryBudget > 0 else { throw ClusterError("retry budget must be positive, got \(retryBudget)") }
+        try directory.create()
+        let fd = try directory.acquireLock()
+        defer { close(fd) }
+        let store = try JobStore(path: directory.store)
+        let info = JobStore.JobInfo(jobID: UUID().uuidString.lowercased(), seed: seed, shardSize: shardSize,
+                                    retryBudget: retryBudget, promptFile: promptFile, meshFormats: meshFormats, meshGrid: meshGrid)
+        try store.create(info: info, prompts: prompts)
+        return info
+    }
+
+    /// What a restart must repair before serving: temp files of interrupted writes, shards left
+    /// running, outputs that no longer match their checksums, and manifest.jsonl.
+    public func recover(retryFailed: Bool = false) throws {
+        for path in directory.removeStaleTemporaryFiles() { log.info("removed stale temporary file \(path)") }
+        let interrupted = try store.requeueInterrupted()
+        if interrupted > 0 { log.info("re-queued \(interrupted) shard(s) that were running when the coordinator stopped") }
+        if retryFailed {
+            let n = try store.retryFailed()
+            if n > 0 { log.info("--retry-failed: \(n) failed prompt(s) queued again with a fresh budget") }
+        }
+        var reopened = 0
+        for prompt in try store.prompts(where: "status IN ('done', 'meshing')") {
+            for output in try store.outputs(promptID: prompt.id) {
+                let full = directory.file(output.path)
+                let digest = try? FileChecksum.sha256(file: full)
+                if digest != output.sha256 {
+                    log.warning("\(full): \(digest == nil ? "missing" : "checksum mismatch"); prompt \(prompt.id) will be sampled again")
+                    try store.reopen(promptID: prompt.id)
+                    reopened += 1
+                    break
+                }
+            }
+        }
+        if reopened > 0 { log.info("\(reopened) prompt(s) reopened after output verification") }
+        try manifest.rewrite()
+        doneAtStart = try store.counts().done
+    }
+
+    /// Serves until the job ends (`exitWhenDone`) or `shouldStop` returns true. `onProgress` is
+    /// called about twice a second.
+    public func run(shouldStop: () -> Bool = { false }, onListening: ((String) throws -> Void)? = nil,
+                    onProgress: ((JobProgress) -> Void)? = nil) throws -> JobStore.Counts {
+        let router = try RouterEndpoint(bind: options.bind, options: options.transport, log: log)
+        defer { router.close() }
+        address = router.address
+        try AtomicFile.write(Data((address + "\n").utf8), to: directory.addressFile)
+        // Only a live coordinator leaves its address behind (for `pointe status DIR`).
+        defer { unlink(directory.addressFile) }
+        log.info("job \(try store.info().jobID) listening on \(address)")
+        try onListening?(address)
+        startTime = monotonicMilliseconds()
+        var lastCheck: UInt64 = 0, lastProgress: UInt64 = 0
+        var summaryWritten = false
+        while !shouldStop() {
+            if let (peer, body) = try router.receive(timeoutMs: 50) {
+                messagesHandled += 1
+                try handle(body, from: peer, router: router)
+            }
+            let now = monotonicMilliseconds()
+            if now - lastCheck >= 200 {
+                lastCheck = now
+                try expireSilentPeers(now: now)
+                let counts = try store.counts()
+                if now - lastProgress >= 500 {
+                    lastProgress = now
+                    onProgress?(progress(counts))
+                }
+                if counts.pending == 0 && counts.shardsRunning == 0 {
+                    if !summaryWritten {
+                        try manifest.writeSummary(elapsedSeconds: Double(now - startTime) / 1000)
+                        summaryWritten = true
+                    }
+                    if options.exitWhenDone {
+                        onProgress?(progress(counts))
+                        var bye = Pointe_Cluster_Shutdown()
+                        bye.reason = "job finished"
+                        for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
+                        // Give libzmq a moment to flush the goodbyes before the socket closes.
+                        _ = try router.receive(timeoutMs: 100)
+                        return counts
+                    }
+                }
+            }
+        }
+        return try store.counts()
+    }
+
+    func progress(_ counts: JobStore.Counts) -> JobProgress {
+        let elapsed = Double(monotonicMilliseconds() - startTime) / 1000
+        let rate = elapsed > 0 ? Double(counts.done - doneAtStart) / elapsed : 0
+        return JobProgress(counts: counts, promptsPerSecond: rate, workers: peers.values.filter { $0.role == .sampler }.count, elapsedSeconds: elapsed)
+    }
+
+    // MARK: - Messages
+
+    func handle(_ body: MessageBody, from identity: Data, router: RouterEndpoint) throws {
+        let now = monotonicMilliseconds()
+        let name = peers[identity]?.name ?? PeerName.describe(identity)
+        switch body {
+        case .hello(let hello):
+            guard hello.role == .sampler || hello.role == .mesher || hello.role == .observer else {
+                var refusal = Pointe_Cluster_Refusal()
+                refusal.reason = "unknown role \(hello.role)"
+                refusal.coordinatorProtocolVersion = WireProtocol.version
+                router.send(.refusal(refusal), to: identity)
+                return
+            }
+            if let old = peers[identity], !old.attempts.isEmpty {
+                // The same process said hello again (we restarted?): its old shards are void.
+                try lose(identity, reason: "peer \(old.name) restarted its session")
+            }
+            peers[identity] = Peer(identity: identity, name: hello.peerName.isEmpty ? name : hello.peerName, role: hello.role, lastSeen: now)
+            log.info("\(hello.role == .sampler ? "worker" : hello.role == .mesher ? "mesher" : "observer") \(hello.peerName) joined (engine \(hello.engineVersion), models \(hello.models.joined(separator: ",")), batch \(hello.batchSize))")
+            var welcome = Pointe_Cluster_Welcome()
+            welcome.jobID = try store.info().jobID
+            welcome.heartbeatIntervalMs = options.heartbeatIntervalMs
+            router.send(.welcome(welcome), to: identity)
+        case .statusQuery:
+            router.send(.statusReply(try statusReply()), to: identity)
+        case .heartbeat:
+            guard touch(identity, now: now, router: router) else { return }
+        case .workRequest:
+            guard touch(identity, now: now, router: router) else { return }
+            try assign(to: identity, router: router)
+        case .progress(let p):
+            guard touch(identity, now: now, router: router) else { return }
+            if var a = active[Int(p.shardID)], a.peer == identity {
+                a.stepsDone = p.stepsDone
+                a.stepsTotal = p.stepsTotal
+                active[Int(p.shardID)] = a
+            }
+        case .cloudResult(let result):
+            _ = touch(identity, now: now, router: router)
+            try storeCloud(result, from: identity, name: name)
+        case .errorReport(let report):
+            _ = touch(identity, now: now, router: router)
+            if peers[identity]?.role == .mesher || meshesInFlight[report.promptID] == identity {
+                try meshFailure(report, from: identity)
+            } else {
+                try failure(report, from: identity, name: name)
+            }
+        case .meshResult(let result):
+            _ = touch(identity, now: now, router: router)
+            try storeMesh(result, from: identity, name: name)
+        case .shardReturn(let back):
+            _ = touch(identity, now: now, router: router)
+            let shard = Int(back.shardID)
+            if let a = active[shard], a.peer == identity {
+                active[shard] = nil
+                peers[identity]?.attempts.remove(shard)
+                try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
+                log.info("\(name) handed back shard \(shard) (\(back.reason))")
+            }
+        default:
+            log.warning("peer \(name): unexpected message \(WireProtocol.name(body)); dropped")
+        }
+    }
+
+    /// Marks a peer alive; an unknown peer (e.g. connected before a coordinator restart) is
+    /// asked to introduce itself and its message is not acted on.
+    func touch(_ identity: Data, now: UInt64, router: RouterEndpoint) -> Bool {
+        guard peers[identity] != nil else {
+            router.send(.whoAreYou(Pointe_Cluster_WhoAreYou()), to: identity)
+            return false
+        }
+        peers[identity]!.lastSeen = now
+        return true
+    }
+
+    func assign(to identity: Data, router: RouterEndpoint) throws {
+        guard let peer = peers[identity], peer.role == .sampler || peer.role == .mesher else {
+            log.warning("peer \(PeerName.describe(identity)) asked for work but is neither a worker nor a mesher; ignored")
+            return
+        }
+        if peer.role == .mesher { return try assignMesh(to: identity, router: router) }
+        guard let claim = try store.claimShard(worker: peer.name) else {
+            let counts = try store.counts()
+            var none = Pointe_Cluster_NoWork()
+            none.retryAfterMs = 200
+            none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
+            router.send(.noWork(none), to: identity)
+            return
+        }
+        var message = Pointe_Cluster_ShardAssignment()
+        message.shardID = UInt64(claim.shardID)
+        message.attempt = UInt32(claim.attempt)
+        var outstanding = Set<String>()
+        var unreadable: String?
+        for prompt in claim.prompts {
+            var item = Pointe_Cluster_PromptItem()
+            item.promptID = prompt.id
+            item.seed = prompt.seed
+            item.settings = Self.wireSettings(prompt.settings)
+            switch prompt.input {
+            case .text(let text): item.text = text
+            case .image(let path), .embedding(let path):
+                guard let bytes = FileManager.default.contents(atPath: path) else {
+                    let error = "prompt \(prompt.id): cannot read \(path)"
+                    try store.notePromptError(id: prompt.id, error: error)
+                    unreadable = error
+                    continue
+                }
+                if case .image = prompt.input { item.image = bytes } else { item.embeddingNpy = bytes }
+            }
+            message.prompts.append(item)
+            outstanding.insert(prompt.id)
+        }
+        shardsDispatched += 1
+        if outstanding.isEmpty {
+            // Nothing sendable: the attempt ends at once (and counts against the budget).
+            try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: "error", error: unreadable)
+            try assign(to: identity, router: router)
+            return
+        }
+        active[claim.shardID] = ActiveAttempt(shardID: claim.shardID, attempt: claim.attempt, peer: identity, outstanding: outstanding, lastError: unreadable)
+        peers[identity]!.attempts.insert(claim.shardID)
+        if !router.send(.shardAssignment(message), to: identity) {
+            try lose(identity, reason: "cannot send to \(peer.name)")
+        }
+    }
+
+    static func wireSettings(_ s: SamplingSettings) -> Pointe_Cluster_SamplerSettings {
+        var w = Pointe_Cluster_SamplerSettings()
+        w.baseModel = s.model
+        w.upsample = s.upsample
+        w.steps = UInt32(s.steps)
+        w.guidanceScale = s.guidance
+        w.sampler = s.sampler
+        return w
+    }
+
+    /// Writes a cloud (atomically, checksummed) and records it, once per prompt.
+    func storeCloud(_ result: Pointe_Cluster_CloudResult, from identity: Data, name: String) throws {
+        let shard = Int(result.shardID)
+        defer { try? resolve(shard: shard, promptID: result.promptID, from: identity, error: nil) }
+        guard let prompt = try store.prompt(id: result.promptID) else {
+            log.warning("peer \(name): result for unknown prompt \"\(result.promptID)\"; dropped")
+            return
+        }
+        guard prompt.status == .pending else { return }  // a duplicate (late result of a re-queued shard)
+        let cloud: PointCloud
+        do {
+            cloud = try CloudPacking.unpack(count: result.pointCount, coords: result.coords, colors: result.colors,
+                                            source: "result for \(result.promptID) from \(name)")
+        } catch let error as ClusterError {
+            log.warning(error.message)
+            try store.notePromptError(id: result.promptID, error: error.message)
+            return
+        }
+        let ply = cloud.plyData()
+        let plyName = "clouds/\(prompt.id).ply", npzName = "clouds/\(prompt.id).npz"
+        try AtomicFile.write(ply, to: directory.file(plyName))
+        try cloud.writeNPZ(to: directory.file(npzName))
+        let npzBytes = (try? FileManager.default.attributesOfItem(atPath: directory.file(npzName))[.size] as? Int) ?? 0
+        let outputs = [
+            JobStore.Output(kind: "cloud_ply", path: plyName, sha256: FileChecksum.sha256(ply), bytes: ply.count),
+            JobStore.Output(kind: "cloud_npz", path: npzName, sha256: try FileChecksum.sha256(file: directory.file(npzName)), bytes: npzBytes),
+        ]
+        let workerName = peers[identity]?.name ?? name
+        let meshing = !info.meshFormats.isEmpty
+        if try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: Int(result.attempt),
+                                models: result.models, sampleSeconds: result.timings.sampleSeconds, meshing: meshing) {
+            resultsStored += 1
+            peers[identity]?.promptsDone += 1
+            // With meshing, the manifest line waits for the mesh.
+            if !meshing, let done = try store.prompt(id: prompt.id) { try manifest.append(done) }
+        }
+    }
+
+    func failure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, name: String) throws {
+        let shard = Int(report.shardID)
+        if report.promptID.isEmpty {
+            // The whole attempt failed (e.g. the worker could not load a model).
+            guard let a = active[shard], a.peer == identity else { return }
+            log.warning("shard \(shard) attempt \(a.attempt) failed on \(name): \(report.message)")
+            active[shard] = nil
+            peers[identity]?.attempts.remove(shard)
+            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "error", error: report.message)
+            return
+        }
+        log.warning("\(name): \(report.message)")
+        try store.notePromptError(id: report.promptID, error: report.message)
+        try resolve(shard: shard, promptID: report.promptID, from: identity, error: report.message)
+    }
+
+    /// One prompt of an active attempt is answered; when none is left the attempt closes.
+    func resolve(shard: Int, promptID: String, from identity: Data, error: String?) throws {
+        guard var a = active[shard], a.peer == identity, a.outstanding.remove(promptID) != nil else { return }
+        if let error { a.lastError = error }
+        if a.outstanding.isEmpty {
+            active[shard] = nil
+            peers[identity]?.attempts.remove(shard)
+            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: a.lastError == nil ? "completed" : "error", error: a.lastError)
+        } else {
+            active[shard] = a
+        }
+    }
+
+    /// Closes an attempt in the store and writes the manifest lines of prompts that failed for good.
+    func closeAttempt(shardID: Int, attempt: Int, outcome: String, error: String?, countsAgainstBudget: Bool = true) throws {
+        let failed = try store.finishAttempt(shardID: shardID, attempt: attempt, outcome: outcome, error: error, countsAgainstBudget: countsAgainstBudget)
+        for id in failed {
+            guard let prompt = try store.prompt(id: id) else { continue }
+            log.warning("prompt \(id) failed: \(prompt.error ?? "")")
+            try manifest.append(prompt)
+        }
+    }
+
+    func expireSilentPeers(now: UInt64) throws {
+        for (identity, peer) in peers where now > peer.lastSeen + options.peerTimeoutMs {
+            try lose(identity, reason: "no message from \(peer.name) for \(options.peerTimeoutMs) ms")
+        }
+    }
+
+    /// Forgets a peer; its running shards go back to the queue (the attempt counts).
+    func lose(_ identity: Data, reason: String) throws {
+        guard let peer = peers.removeValue(forKey: identity) else { return }
+        // Its meshes in flight go back to the queue (the prompts are still `meshing`).
+        for id in peer.meshes where meshesInFlight[id] == identity { meshesInFlight[id] = nil }
+        log.warning("lost \(peer.name): \(reason)" + (peer.attempts.isEmpty ? "" : "; re-queueing shard(s) \(peer.attempts.sorted().map(String.init).joined(separator: ", "))"))
+        for shard in peer.attempts {
+            guard let a = active.removeValue(forKey: shard) else { continue }
+            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "lost", error: "worker \(peer.name) was lost mid-shard (\(reason))")
+        }
+    }
+
+    func statusReply() throws -> Pointe_Cluster_StatusReply {
+        let counts = try store.counts()
+        let p = progress(counts)
+        var reply = Pointe_Cluster_StatusReply()
+        reply.jobID = try store.info().jobID
+        reply.promptsTotal = UInt32(counts.total)
+        reply.promptsDone = UInt32(counts.done)
+        reply.promptsFailed = UInt32(counts.failed)
+        reply.shardsQueued = UInt32(counts.shardsQueued)
+        reply.shardsRunning = UInt32(counts.shardsRunning)
+        reply.promptsPerSecond = p.promptsPerSecond
+        let now = monotonicMilliseconds()
+        for peer in peers.values.sorted(by: { $0.name < $1.name }) where peer.role != .observer {
+            var s = Pointe_Cluster_PeerStatus()
+            s.identity = PeerName.describe(peer.identity)
+            s.peerName = peer.name
+            s.role = peer.role
+            s.lastSeenMsAgo = now - min(peer.lastSeen, now)
+            s.shards = peer.attempts.sorted().map { UInt64($0) }
+            s.promptsDone = UInt32(peer.promptsDone)
+            reply.peers.append(s)
+        }
+        reply.failures = try store.prompts(where: "status = 'failed'").prefix(20).map { "\($0.id): \($0.error ?? "failed")" }
+        return reply
+    }
+}

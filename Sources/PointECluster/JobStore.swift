@@ -1,0 +1,418 @@
+import Foundation
+import GRDB
+
+/// The durable state of a job (`job.sqlite` in the job directory): its prompts, how they are
+/// cut into shards, every attempt at a shard, and the files each finished prompt produced with
+/// their SHA-256. Everything the coordinator decides goes through here first, so a coordinator
+/// killed at any point resumes from this file.
+public final class JobStore {
+    public let path: String
+    let db: DatabaseQueue
+
+    /// `meshing`: the cloud is stored and a mesh is still to come (jobs with mesh formats).
+    public enum PromptStatus: String, Sendable { case pending, meshing, done, failed }
+    public enum ShardStatus: String, Sendable { case queued, running, done, failed }
+
+    public init(path: String) throws {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(5)
+            // WAL with synchronous=NORMAL: one fsync per checkpoint instead of several per
+            // commit. A crash of the process loses nothing; a power loss may roll back the last
+            // commits, which only re-runs those prompts (outputs are re-verified on resume).
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(db)
+        } catch let error as DatabaseError {
+            throw ClusterError("\(path): job store: \(error.message ?? "\(error)")")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE shards (
+                    id INTEGER PRIMARY KEY,
+                    status TEXT NOT NULL DEFAULT 'queued',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    budget INTEGER NOT NULL,
+                    worker TEXT,
+                    last_error TEXT);
+                CREATE TABLE prompts (
+                    idx INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL,
+                    input TEXT NOT NULL,
+                    seed INTEGER NOT NULL,
+                    settings TEXT NOT NULL,
+                    line INTEGER NOT NULL,
+                    shard_id INTEGER NOT NULL REFERENCES shards(id),
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    error TEXT,
+                    worker TEXT,
+                    attempt INTEGER,
+                    models TEXT,
+                    sample_seconds REAL,
+                    mesh_attempts INTEGER NOT NULL DEFAULT 0,
+                    mesh_seconds REAL,
+                    finish_seq INTEGER);
+                CREATE INDEX prompts_shard ON prompts(shard_id, status);
+                CREATE TABLE attempts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    shard_id INTEGER NOT NULL REFERENCES shards(id),
+                    attempt INTEGER NOT NULL,
+                    worker TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL,
+                    outcome TEXT,
+                    error TEXT);
+                CREATE TABLE outputs (
+                    prompt_id TEXT NOT NULL REFERENCES prompts(id),
+                    kind TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    PRIMARY KEY (prompt_id, kind));
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: - Creation
+
+    public struct JobInfo: Equatable, Sendable {
+        public var jobID: String
+        public var seed: UInt64
+        public var shardSize: Int
+        public var retryBudget: Int
+        public var promptFile: String
+        /// Mesh formats (glb, ply, obj) each finished cloud is meshed to; empty: no meshing.
+        public var meshFormats: [String] = []
+        public var meshGrid: Int = 128
+        public init(jobID: String, seed: UInt64, shardSize: Int, retryBudget: Int, promptFile: String, meshFormats: [String] = [], meshGrid: Int = 128) {
+            self.jobID = jobID
+            self.seed = seed
+            self.shardSize = shardSize
+            self.retryBudget = retryBudget
+            self.promptFile = promptFile
+            self.meshFormats = meshFormats
+            self.meshGrid = meshGrid
+        }
+    }
+
+    public var isInitialized: Bool {
+        get throws { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM prompts") ?? 0 } > 0 }
+    }
+
+    /// Stores the prompts, their seeds and shards (consecutive runs of `shardSize` prompts).
+    public func create(info: JobInfo, prompts: [PromptEntry]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try db.write { db in
+            for (key, value) in [("job_id", info.jobID), ("seed", String(info.seed)), ("shard_size", String(info.shardSize)),
+                                 ("retry_budget", String(info.retryBudget)), ("prompt_file", info.promptFile),
+                                 ("mesh_formats", info.meshFormats.joined(separator: ",")), ("mesh_grid", String(info.meshGrid))] {
+                try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+            let shardSize = max(info.shardSize, 1)
+            for start in stride(from: 0, to: prompts.count, by: shardSize) {
+                try db.execute(sql: "INSERT INTO shards (id, budget) VALUES (?, ?)", arguments: [start / shardSize, info.retryBudget])
+            }
+            for (index, prompt) in prompts.enumerated() {
+                let seed = prompt.seed ?? PromptSeed.derive(jobSeed: info.seed, index: index)
+                let settings = String(decoding: try encoder.encode(prompt.settings), as: UTF8.self)
+                try db.execute(sql: """
+                    INSERT INTO prompts (idx, id, kind, input, seed, settings, line, shard_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [index, prompt.id, prompt.input.kind, prompt.input.value, Int64(bitPattern: seed), settings,
+                                     prompt.line, index / shardSize])
+            }
+        }
+    }
+
+    public func info() throws -> JobInfo {
+        let values = try db.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM job").map { ($0["key"] as String, $0["value"] as String) })
+        }
+        guard let id = values["job_id"], let seed = values["seed"].flatMap({ UInt64($0) }),
+              let shardSize = values["shard_size"].flatMap({ Int($0) }), let budget = values["retry_budget"].flatMap({ Int($0) }) else {
+            throw ClusterError("\(path): job store has no job description (not created by pointe?)")
+        }
+        return JobInfo(jobID: id, seed: seed, shardSize: shardSize, retryBudget: budget, promptFile: values["prompt_file"] ?? "",
+                       meshFormats: (values["mesh_formats"] ?? "").split(separator: ",").map(String.init),
+                       meshGrid: values["mesh_grid"].flatMap { Int($0) } ?? 128)
+    }
+
+    // MARK: - Prompts
+
+    public struct Prompt: Equatable, Sendable {
+        public var index: Int
+        public var id: String
+        public var input: PromptInput
+        public var seed: UInt64
+        public var settings: SamplingSettings
+        public var shardID: Int
+        public var status: PromptStatus
+        public var error: String?
+        public var worker: String?
+        public var attempt: Int?
+        public var models: [String]
+        public var sampleSeconds: Double?
+        public var meshSeconds: Double?
+        public var finishSequence: Int?
+    }
+
+    static func prompt(_ row: Row, path: String) throws -> Prompt {
+        let settingsJSON: String = row["settings"]
+        guard let input = PromptInput(kind: row["kind"], value: row["input"]),
+              let status = PromptStatus(rawValue: row["status"]),
+              let settings = try? JSONDecoder().decode(SamplingSettings.self, from: Data(settingsJSON.utf8)) else {
+            throw ClusterError("\(path): corrupt prompt row \(row)")
+        }
+        let models: String? = row["models"]
+        return Prompt(index: row["idx"], id: row["id"], input: input, seed: UInt64(bitPattern: row["seed"] as Int64),
+                      settings: settings, shardID: row["shard_id"], status: status, error: row["error"],
+                      worker: row["worker"], attempt: row["attempt"],
+                      models: models.map { $0.split(separator: ",").map(String.init) } ?? [],
+                      sampleSeconds: row["sample_seconds"], meshSeconds: row["mesh_seconds"], finishSequence: row["finish_seq"])
+    }
+
+    public func prompts(where condition: String = "1", _ arguments: StatementArguments = []) throws -> [Prompt] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY idx", arguments: arguments).map { try Self.prompt($0, path: path) }
+        }
+    }
+
+    public func prompt(id: String) throws -> Prompt? {
+        try prompts(where: "id = ?", [id]).first
+    }
+
+    public struct Counts: Equatable, Sendable {
+        /// `pending` includes prompts waiting for their mesh (`meshing`, also counted alone).
+        public var total = 0, done = 0, failed = 0, pending = 0, meshing = 0
+        public var shardsQueued = 0, shardsRunning = 0
+    }
+
+    public func counts() throws -> Counts {
+        try db.read { db in
+            var c = Counts()
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM prompts GROUP BY status") {
+                let n: Int = row["n"]
+                c.total += n
+                switch PromptStatus(rawValue: row["status"]) {
+                case .done: c.done = n
+                case .failed: c.failed = n
+                case .meshing: c.meshing = n; c.pending += n
+                default: c.pending += n
+                }
+            }
+            c.shardsQueued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE status = 'queued'") ?? 0
+            c.shardsRunning = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE status = 'running'") ?? 0
+            return c
+        }
+    }
+
+    // MARK: - Shards
+
+    public struct Assignment: Sendable {
+        public var shardID: Int
+        public var attempt: Int
+        public var prompts: [Prompt]
+    }
+
+    /// Takes the oldest queued shard for `worker`: it becomes running, its attempt count grows,
+    /// and an attempt row is opened. Only the shard's still-pending prompts are handed out.
+    public func claimShard(worker: String) throws -> Assignment? {
+        try db.write { db in
+            while let row = try Row.fetchOne(db, sql: "SELECT id, attempts FROM shards WHERE status = 'queued' ORDER BY id LIMIT 1") {
+                let id: Int = row["id"]
+                let pending = try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE shard_id = ? AND status = 'pending' ORDER BY idx", arguments: [id])
+                    .map { try Self.prompt($0, path: path) }
+                if pending.isEmpty {
+                    // Everything already landed (e.g. results that arrived after a re-queue).
+                    try Self.settleShard(db, id: id)
+                    continue
+                }
+                let attempt = (row["attempts"] as Int) + 1
+                try db.execute(sql: "UPDATE shards SET status = 'running', attempts = ?, worker = ? WHERE id = ?", arguments: [attempt, worker, id])
+                try db.execute(sql: "INSERT INTO attempts (shard_id, attempt, worker, started_at) VALUES (?, ?, ?, ?)",
+                               arguments: [id, attempt, worker, Date().timeIntervalSince1970])
+                return Assignment(shardID: id, attempt: attempt, prompts: pending)
+            }
+            return nil
+        }
+    }
+
+    /// Closes an attempt. Pending prompts left in the shard are re-queued while the budget lasts,
+    /// then marked failed with `error`. `countsAgainstBudget: false` (a coordinator restart)
+    /// gives the attempt back.
+    /// Returns the ids of the prompts this marked failed.
+    @discardableResult
+    public func finishAttempt(shardID: Int, attempt: Int, outcome: String, error: String?, countsAgainstBudget: Bool = true) throws -> [String] {
+        try db.write { db -> [String] in
+            try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE shard_id = ? AND attempt = ? AND finished_at IS NULL",
+                           arguments: [Date().timeIntervalSince1970, outcome, error, shardID, attempt])
+            guard let shard = try Row.fetchOne(db, sql: "SELECT attempts, budget, status FROM shards WHERE id = ?", arguments: [shardID]) else { return [] }
+            // A stale attempt (the shard was already re-queued or handed out again) changes nothing.
+            guard (shard["status"] as String) == ShardStatus.running.rawValue, (shard["attempts"] as Int) == attempt else { return [] }
+            if !countsAgainstBudget {
+                try db.execute(sql: "UPDATE shards SET attempts = attempts - 1 WHERE id = ?", arguments: [shardID])
+            }
+            if let error { try db.execute(sql: "UPDATE shards SET last_error = ? WHERE id = ?", arguments: [error, shardID]) }
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM prompts WHERE shard_id = ? AND status = 'pending'", arguments: [shardID]) ?? 0
+            if pending == 0 {
+                try Self.settleShard(db, id: shardID)
+                return []
+            } else if !countsAgainstBudget || attempt < (shard["budget"] as Int) {
+                try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL WHERE id = ?", arguments: [shardID])
+                return []
+            } else {
+                let failing = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE shard_id = ? AND status = 'pending' ORDER BY idx", arguments: [shardID])
+                let reason = error ?? "no result after \(attempt) attempts"
+                let next = try Self.nextSequence(db)
+                try db.execute(sql: """
+                    UPDATE prompts SET status = 'failed', error = COALESCE(error, ?), attempt = ?, finish_seq = ? + idx
+                    WHERE shard_id = ? AND status = 'pending'
+                    """, arguments: ["failed after \(attempt) attempts: \(reason)", attempt, next, shardID])
+                try db.execute(sql: "UPDATE shards SET status = 'failed' WHERE id = ?", arguments: [shardID])
+                return failing
+            }
+        }
+    }
+
+    static func settleShard(_ db: Database, id: Int) throws {
+        let failed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM prompts WHERE shard_id = ? AND status = 'failed'", arguments: [id]) ?? 0
+        try db.execute(sql: "UPDATE shards SET status = ? WHERE id = ?", arguments: [failed > 0 ? "failed" : "done", id])
+    }
+
+    static func nextSequence(_ db: Database) throws -> Int {
+        (try Int.fetchOne(db, sql: "SELECT MAX(finish_seq) FROM prompts") ?? 0) + 1
+    }
+
+    /// Remembers the latest error of one prompt (shown if its shard runs out of budget).
+    public func notePromptError(id: String, error: String) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE prompts SET error = ? WHERE id = ? AND status = 'pending'", arguments: [error, id])
+        }
+    }
+
+    /// After a coordinator restart: shards that were running are queued again without using
+    /// budget (their workers' results may still arrive and are accepted once).
+    public func requeueInterrupted() throws -> Int {
+        try db.write { db in
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = 'interrupted' WHERE finished_at IS NULL", arguments: [now])
+            try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL, attempts = MAX(attempts - 1, 0) WHERE status = 'running'")
+            return db.changesCount
+        }
+    }
+
+    /// `--retry-failed`: failed prompts become pending and their shards get a fresh budget.
+    public func retryFailed() throws -> Int {
+        try db.write { db in
+            try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0, worker = NULL WHERE id IN (SELECT shard_id FROM prompts WHERE status = 'failed')")
+            try db.execute(sql: "UPDATE prompts SET status = 'pending', error = NULL, finish_seq = NULL, mesh_attempts = 0 WHERE status = 'failed'")
+            return db.changesCount
+        }
+    }
+
+    /// A prompt found without valid output files (missing, or a checksum mismatch) is pending again.
+    public func reopen(promptID: String) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM outputs WHERE prompt_id = ?", arguments: [promptID])
+            try db.execute(sql: "UPDATE prompts SET status = 'pending', finish_seq = NULL WHERE id = ?", arguments: [promptID])
+            try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0 WHERE id = (SELECT shard_id FROM prompts WHERE id = ?) AND status != 'running'",
+                           arguments: [promptID])
+        }
+    }
+
+    // MARK: - Outputs
+
+    public struct Output: Equatable, Sendable {
+        public var kind: String
+        public var path: String
+        public var sha256: String
+        public var bytes: Int
+        public init(kind: String, path: String, sha256: String, bytes: Int) {
+            self.kind = kind
+            self.path = path
+            self.sha256 = sha256
+            self.bytes = bytes
+        }
+    }
+
+    /// Records a finished prompt and its files in one transaction. false if it was not pending
+    /// (a duplicate result): nothing is recorded twice.
+    public func recordDone(promptID: String, outputs: [Output], worker: String, attempt: Int, models: [String], sampleSeconds: Double,
+                           meshing: Bool = false) throws -> Bool {
+        try db.write { db in
+            guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.pending.rawValue else {
+                return false
+            }
+            for output in outputs {
+                try db.execute(sql: "INSERT OR REPLACE INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [promptID, output.kind, output.path, output.sha256, output.bytes])
+            }
+            try db.execute(sql: """
+                UPDATE prompts SET status = ?, error = NULL, worker = ?, attempt = ?, models = ?, sample_seconds = ?, finish_seq = ? WHERE id = ?
+                """, arguments: [meshing ? "meshing" : "done", worker, attempt, models.joined(separator: ","), sampleSeconds,
+                                 meshing ? nil : try Self.nextSequence(db), promptID])
+            return true
+        }
+    }
+
+    /// Records a prompt's mesh files; the prompt is done. false if it was not waiting for one.
+    public func recordMesh(promptID: String, outputs: [Output], meshSeconds: Double) throws -> Bool {
+        try db.write { db in
+            guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.meshing.rawValue else {
+                return false
+            }
+            for output in outputs {
+                try db.execute(sql: "INSERT OR REPLACE INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [promptID, output.kind, output.path, output.sha256, output.bytes])
+            }
+            try db.execute(sql: "UPDATE prompts SET status = 'done', mesh_seconds = ?, finish_seq = ? WHERE id = ?",
+                           arguments: [meshSeconds, try Self.nextSequence(db), promptID])
+            return true
+        }
+    }
+
+    /// A failed meshing attempt; after `budget` of them the prompt fails. true: it failed now.
+    public func recordMeshFailure(promptID: String, error: String, budget: Int) throws -> Bool {
+        try db.write { db in
+            guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.meshing.rawValue else {
+                return false
+            }
+            try db.execute(sql: "UPDATE prompts SET mesh_attempts = mesh_attempts + 1, error = ? WHERE id = ?", arguments: [error, promptID])
+            let attempts = try Int.fetchOne(db, sql: "SELECT mesh_attempts FROM prompts WHERE id = ?", arguments: [promptID]) ?? 0
+            guard attempts >= budget else { return false }
+            try db.execute(sql: "UPDATE prompts SET status = 'failed', error = ?, finish_seq = ? WHERE id = ?",
+                           arguments: ["meshing failed after \(attempts) attempts: \(error)", try Self.nextSequence(db), promptID])
+            return true
+        }
+    }
+
+    public func outputs(promptID: String) throws -> [Output] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outputs WHERE prompt_id = ? ORDER BY kind", arguments: [promptID]).map {
+                Output(kind: $0["kind"], path: $0["path"], sha256: $0["sha256"], bytes: $0["bytes"])
+            }
+        }
+    }
+
+    public func attemptCount(shardID: Int) throws -> Int {
+        try db.read { try Int.fetchOne($0, sql: "SELECT attempts FROM shards WHERE id = ?", arguments: [shardID]) ?? 0 }
+    }
+
+    /// Attempt rows (shard, attempt, worker, outcome) for tests and status.
+    public func attempts() throws -> [(shard: Int, attempt: Int, worker: String, outcome: String?)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM attempts ORDER BY id").map { ($0["shard_id"], $0["attempt"], $0["worker"], $0["outcome"]) }
+        }
+    }
+}

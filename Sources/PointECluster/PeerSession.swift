@@ -1,0 +1,99 @@
+import Foundation
+
+/// The connection loop of a worker or mesher: hello, heartbeats, asking for work whenever idle,
+/// re-introducing itself to a restarted coordinator, and running one task at a time on a
+/// background thread whose messages (progress, results) the loop sends.
+public struct PeerSession {
+    let options: WorkerOptions
+    var log: ClusterLog { options.log }
+
+    /// Messages produced by the task thread for the loop to send.
+    final class Mailbox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var queue: [MessageBody] = []
+        private var running = false
+        func post(_ body: MessageBody) { lock.lock(); queue.append(body); lock.unlock() }
+        func drain() -> [MessageBody] { lock.lock(); defer { queue = []; lock.unlock() }; return queue }
+        var busy: Bool {
+            get { lock.lock(); defer { lock.unlock() }; return running }
+            set { lock.lock(); running = newValue; lock.unlock() }
+        }
+    }
+
+    public enum Exit: Equatable, Sendable { case jobFinished, shutdown(String), stopped, coordinatorLost }
+
+    enum TaskStart {
+        case notATask
+        /// The task runs (its thread sets `mailbox.busy = false` at the end); `handBack` is sent
+        /// if the peer stops before it finishes.
+        case started(handBack: MessageBody?)
+    }
+
+    func run(hello: Pointe_Cluster_Hello, capacity: UInt32, stop: SignalFlag?,
+             startTask: (MessageBody, Mailbox) -> TaskStart) throws -> Exit {
+        let endpoint = try DealerEndpoint(connect: options.connect, identity: options.name, options: options.transport, log: log)
+        defer { endpoint.close() }
+        let mailbox = Mailbox()
+        endpoint.send(.hello(hello))
+        var welcomed = false, requested = false
+        var nextRequest: UInt64 = 0, lastHeartbeat = monotonicMilliseconds(), lastHeard = monotonicMilliseconds()
+        var handBack: MessageBody?
+        while true {
+            if stop?.isRaised == true {
+                for body in mailbox.drain() { endpoint.send(body) }
+                if mailbox.busy, let handBack {
+                    endpoint.send(handBack)
+                    _ = try endpoint.receive(timeoutMs: 100)  // let the frame leave before closing
+                }
+                return .stopped
+            }
+            for body in mailbox.drain() { endpoint.send(body) }
+            let now = monotonicMilliseconds()
+            let busy = mailbox.busy
+            if welcomed, !requested, !busy, now >= nextRequest {
+                var request = Pointe_Cluster_WorkRequest()
+                request.capacity = capacity
+                endpoint.send(.workRequest(request))
+                requested = true
+            }
+            if now - lastHeartbeat >= options.heartbeatIntervalMs {
+                var beat = Pointe_Cluster_Heartbeat()
+                beat.sentUnixMs = UInt64(Date().timeIntervalSince1970 * 1000)
+                endpoint.send(.heartbeat(beat))
+                lastHeartbeat = now
+            }
+            if now - lastHeard > options.coordinatorTimeoutMs {
+                log.warning("no message from the coordinator at \(options.connect) for \(options.coordinatorTimeoutMs) ms; exiting")
+                return .coordinatorLost
+            }
+            guard let body = try endpoint.receive(timeoutMs: 20) else { continue }
+            lastHeard = monotonicMilliseconds()
+            switch body {
+            case .welcome:
+                welcomed = true
+            case .refusal(let refusal):
+                throw ClusterError("coordinator \(options.connect) refused \(options.name): \(refusal.reason)")
+            case .whoAreYou:
+                // The coordinator restarted: introduce ourselves again; any request in flight is gone.
+                endpoint.send(.hello(hello))
+                welcomed = false
+                requested = false
+            case .noWork(let none):
+                requested = false
+                if none.jobFinished { return .jobFinished }
+                nextRequest = monotonicMilliseconds() + UInt64(max(none.retryAfterMs, 10))
+            case .shutdown(let bye):
+                return .shutdown(bye.reason)
+            default:
+                requested = false
+                mailbox.busy = true
+                switch startTask(body, mailbox) {
+                case .started(let back): handBack = back
+                case .notATask:
+                    mailbox.busy = false
+                    log.warning("coordinator sent an unexpected \(WireProtocol.name(body)); dropped")
+                }
+            }
+        }
+    }
+}

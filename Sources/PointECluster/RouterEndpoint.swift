@@ -1,0 +1,83 @@
+import CZeroMQ
+import Foundation
+
+/// The coordinator's side of the transport: a ROUTER socket that many DEALER peers connect to.
+/// `receive` returns only well-formed messages of this protocol version; garbage frames,
+/// unknown message types and malformed multipart messages are logged and dropped, and a peer
+/// speaking another protocol version is sent a `Refusal` naming both versions.
+public final class RouterEndpoint {
+    private let socket: ZMQSocket
+    private let log: ClusterLog
+    public let address: String
+    /// Counters for status and the overhead benchmark.
+    public private(set) var dropped = 0
+    public private(set) var sendFailures = 0
+
+    public init(bind address: String, options: TransportOptions = TransportOptions(), log: ClusterLog) throws {
+        socket = try ZMQSocket(type: ZMQ_ROUTER, label: "coordinator socket", options: options)
+        // Sending to a vanished peer reports EHOSTUNREACH instead of silently dropping.
+        try socket.set(ZMQ_ROUTER_MANDATORY, Int32(1))
+        // A peer reconnecting with the same identity takes over the old connection.
+        try socket.set(ZMQ_ROUTER_HANDOVER, Int32(1))
+        try socket.bind(address)
+        self.address = socket.lastEndpoint()
+        self.log = log
+    }
+
+    /// The next valid message, waiting up to `timeoutMs`; nil if none arrived in time.
+    public func receive(timeoutMs: Int) throws -> (peer: Data, body: MessageBody)? {
+        var wait = timeoutMs
+        while socket.waitReadable(timeoutMs: wait) {
+            wait = 0
+            guard let frames = try socket.receive() else { continue }
+            guard frames.count == 2 else {
+                dropped += 1
+                log.warning("peer \(PeerName.describe(frames.first ?? Data())): dropped a message of \(frames.count - 1) frames (expected 1)")
+                continue
+            }
+            let peer = frames[0]
+            switch WireProtocol.decode(frames[1]) {
+            case .success(let body): return (peer, body)
+            case .failure(let error):
+                dropped += 1
+                log.warning("peer \(PeerName.describe(peer)): \(error); dropped")
+                if case .unsupportedVersion(let version) = error {
+                    var refusal = Pointe_Cluster_Refusal()
+                    refusal.reason = "peer speaks protocol version \(version); this coordinator speaks version \(WireProtocol.version) only"
+                    refusal.coordinatorProtocolVersion = WireProtocol.version
+                    _ = send(.refusal(refusal), to: peer)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Queues a message for a peer without blocking; false if the peer is gone or its queue is full.
+    @discardableResult
+    public func send(_ body: MessageBody, to peer: Data) -> Bool {
+        do {
+            if try socket.send([peer, WireProtocol.encode(body)]) { return true }
+        } catch {
+            log.warning("\(error)")
+        }
+        sendFailures += 1
+        return false
+    }
+
+    public func close() { socket.close() }
+}
+
+/// Peer identities are arbitrary bytes on the wire; ours are printable names.
+public enum PeerName {
+    public static func describe(_ identity: Data) -> String {
+        if let text = String(data: identity, encoding: .utf8), text.allSatisfy({ $0.isASCII && !$0.isNewline }) { return text }
+        return "0x" + identity.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A unique identity for this process: host, pid and a random suffix, so a restarted
+    /// process is a new peer while a reconnecting one keeps its name.
+    public static func unique(_ role: String) -> String {
+        let host = ProcessInfo.processInfo.hostName
+        return "\(role)@\(host):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+}

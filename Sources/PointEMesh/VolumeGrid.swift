@@ -1,0 +1,70 @@
+/// Samples of a scalar field on a regular grid: `values[(i * ny + j) * nz + k] = f(x_i, y_j, z_k)`
+/// (x slowest, z fastest, as the reference lays out its SDF volume), with grid point (i, j, k)
+/// at `origin + (i, j, k) * spacing`.
+public struct VolumeGrid: Sendable, Equatable {
+    public var values: [Float]
+    public let size: (x: Int, y: Int, z: Int)
+    public let spacing: Float
+    public let origin: SIMD3<Float>
+
+    public init(values: [Float], size: (x: Int, y: Int, z: Int), spacing: Float, origin: SIMD3<Float>) {
+        precondition(values.count == size.x * size.y * size.z, "volume has \(values.count) values for \(size)")
+        self.values = values
+        self.size = size
+        self.spacing = spacing
+        self.origin = origin
+    }
+
+    /// A cube of `gridSize`^3 samples over [-side/2, side/2]^3 (the reference's grid).
+    public init(cubeValues values: [Float], gridSize: Int, sideLength: Double) {
+        let layout = GridLayout(gridSize: gridSize, sideLength: sideLength)
+        self.init(values: values, size: (gridSize, gridSize, gridSize), spacing: layout.voxelSize,
+                  origin: SIMD3(repeating: layout.minCoord))
+    }
+
+    public static func == (a: VolumeGrid, b: VolumeGrid) -> Bool {
+        a.values == b.values && a.size == b.size && a.spacing == b.spacing && a.origin == b.origin
+    }
+
+    public func index(_ i: Int, _ j: Int, _ k: Int) -> Int { (i * size.y + j) * size.z + k }
+
+    /// True when some sample is > 0 and some is not (a surface exists at level 0).
+    public var hasSignChange: Bool {
+        var positive = false, negative = false
+        for v in values {
+            if v > 0 { positive = true } else { negative = true }
+            if positive && negative { return true }
+        }
+        return false
+    }
+
+    /// The reference's fix for a volume that is entirely positive or entirely negative:
+    /// subtract the mean so marching cubes finds a surface. Returns whether it recentred.
+    @discardableResult
+    public mutating func recenterIfNoSignChange() -> Bool {
+        guard values.allSatisfy({ $0 < 0 }) || values.allSatisfy({ $0 > 0 }) else { return false }
+        let mean = Float(values.reduce(0.0) { $0 + Double($1) } / Double(values.count))
+        for i in values.indices { values[i] -= mean }
+        return true
+    }
+}
+
+/// The reference's grid over a cube centred at the origin: `voxel = side / (G - 1)`,
+/// `min = -side / 2`, axis value of index n = Float(n) * voxel + min (float32, like torch).
+public struct GridLayout: Sendable, Equatable {
+    public let gridSize: Int
+    public let sideLength: Double
+    public let voxelSize: Float
+    public let minCoord: Float
+
+    public init(gridSize: Int, sideLength: Double) {
+        precondition(gridSize >= 2, "a grid needs at least 2 samples per axis")
+        self.gridSize = gridSize
+        self.sideLength = sideLength
+        // The reference computes these in Python doubles, then torch rounds them to float32.
+        voxelSize = Float(sideLength / Double(gridSize - 1))
+        minCoord = Float(-sideLength / 2)
+    }
+
+    public func coordinate(_ n: Int) -> Float { Float(n) * voxelSize + minCoord }
+}

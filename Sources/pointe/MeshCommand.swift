@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import PointEEngine
+import PointEMesh
+import PointEModels
+
+struct MeshCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh",
+        abstract: "Point cloud (.npz or .ply) -> coloured mesh (.glb, .ply or .obj) via the SDF network.",
+        discussion: """
+        The SDF model comes from --models-dir: sdf.json (optional: the released config otherwise)
+        and sdf.safetensors or sdf.pt (e.g. the released sdf.pt, or `pointe models init-random`).
+        The cloud's SDF is sampled on a --grid^3 grid over a cube of side --side centred at the
+        origin, meshed by marching cubes at level 0, and each vertex takes its nearest point's
+        colour. --coarse-to-fine N samples every N-th grid point first and refines only near
+        the surface. The output format follows the extension; the file is written atomically.
+        """)
+
+    @Argument(help: "Input point cloud (.npz as the reference saves it, or .ply).") var input: String
+    @Option(name: .shortAndLong, help: "Output mesh (.glb, .ply or .obj).") var output: String
+    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.json / sdf.safetensors (or sdf.pt). Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    var modelsDirOption: String?
+    var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
+    @Option(help: "Grid samples per axis.") var grid = 128
+    @Option(help: "Side length of the sampled cube.") var side = 1.02
+    @Option(help: "Query points per network call.") var batch = 4096
+    @Option(help: "Coarse-to-fine factor (0: sample every grid point, like the reference).") var coarseToFine = 0
+    @Option(help: "Coarse-to-fine: assumed bound on the SDF's gradient (larger is safer, slower).") var lipschitz: Float = 1
+    @Flag(help: "Do not colour vertices.") var noColors = false
+
+    func run() throws {
+        let format = try TriMesh.FileFormat(path: output)
+        guard grid >= 2 else { throw ValidationError("--grid must be at least 2") }
+        guard coarseToFine == 0 || coarseToFine >= 2 else { throw ValidationError("--coarse-to-fine must be 0 or at least 2") }
+        let cloud = try Self.readCloud(input)
+        let model = try Self.loadSDF(directory: modelsDir)
+        let mesher = PointCloudMesher(model: model, gridSize: grid, sideLength: side, batchSize: batch,
+                                      coarseToFine: coarseToFine >= 2 ? CoarseToFine(factor: coarseToFine, lipschitz: lipschitz) : nil,
+                                      fillVertexChannels: !noColors)
+        let start = Date()
+        let bar = TerminalProgress(label: "SDF grid", unit: .count("points"))
+        let result = try mesher.mesh(cloud, source: input) { done, total in bar.update(done: Double(done), total: Double(total)) }
+        bar.finish()
+        try result.mesh.write(to: output)
+        let topology = MeshTopology(result.mesh)
+        print("wrote \(output) (\(format.rawValue)): \(result.mesh.vertexCount) vertices, \(result.mesh.faceCount) faces, "
+              + "watertight \(topology.isWatertight), \(result.evaluations) SDF evaluations"
+              + (result.recentered ? ", volume recentred (no sign change)" : "")
+              + String(format: ", %.1f s", Date().timeIntervalSince(start)))
+    }
+
+    static func readCloud(_ path: String) throws -> PointCloud {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "npz": return try PointCloud.readNPZ(path)
+        case "ply": return try PointCloud.readPLY(path)
+        default: throw ValidationError("\(path): unknown point cloud format (use .npz or .ply)")
+        }
+    }
+
+    static func loadSDF(directory: String) throws -> CrossAttentionPointCloudSDFModel {
+        let base = (directory as NSString).appendingPathComponent("sdf")
+        let fm = FileManager.default
+        let config = fm.fileExists(atPath: base + ".json") ? try ModelConfig.load(base + ".json") : ModelRegistry.released("sdf")!
+        guard let weights = [".safetensors", ".pt"].map({ base + $0 }).first(where: { fm.fileExists(atPath: $0) }) else {
+            throw ValidationError("no SDF weights in \(directory) (sdf.safetensors or sdf.pt)")
+        }
+        guard case .sdf(let model) = try PointEModel.load(config: config, checkpoint: weights).0 else {
+            throw ValidationError("\(weights): \(config.name) is not \(CrossAttentionPointCloudSDFModel.className)")
+        }
+        return model
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import PointEEngine
+import PointECluster
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a whole job on this machine: a coordinator plus local worker processes, one progress line.",
+        discussion: """
+        `pointe run prompts.txt -o out/` creates out/ and samples every prompt; `pointe run -o out/`
+        (or the same command again) resumes a job directory: finished outputs are verified by
+        checksum and kept, interrupted shards run again, and --retry-failed gives failed prompts a
+        new budget. Exits 0 when every prompt is done, 1 with a list of the failed ones otherwise.
+        """)
+
+    @Argument(help: "Prompt file (omit when resuming).") var prompts: String?
+    @OptionGroup var job: JobOptions
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    var modelsDirOption: String?
+    var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
+    @Option(help: "Local worker processes (default: one per 8 cores).") var workers: Int?
+    @Option(help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
+    @Option(help: "Prompts each worker samples together.") var batch = 4
+    @Flag(help: "Workers embed text prompts with CLIP from --models-dir (for base40M-textvec).") var clip = false
+    @Option(help: "ZeroMQ endpoint of the embedded coordinator (other machines may join it).") var bind = "tcp://127.0.0.1:*"
+
+    func run() throws {
+        let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 8)
+        guard count >= 0 else { throw ValidationError("--workers must be >= 0") }
+        let log = ClusterLog(role: "coordinator", quiet: true)
+        let coordinator = try job.openJob(prompts: prompts, bind: bind, log: log)
+        let meshing = !coordinator.info.meshFormats.isEmpty
+        let meshCount = meshers ?? (meshing ? 1 : 0)
+        if meshing {
+            guard meshCount > 0 else { throw ValidationError("this job makes meshes (\(coordinator.info.meshFormats.joined(separator: ","))): it needs --meshers 1 or more") }
+            guard ["sdf.safetensors", "sdf.pt"].contains(where: { FileManager.default.fileExists(atPath: (modelsDir as NSString).appendingPathComponent($0)) }) else {
+                throw ValidationError("meshing needs the SDF model in \(modelsDir) (sdf.safetensors or sdf.pt); or create the job with --mesh-formats none")
+            }
+        }
+        let stop = SignalFlag()
+        var children: [Process] = []
+        defer {
+            // Workers get SIGTERM (they hand back any shard) and are reaped.
+            for child in children where child.isRunning { child.terminate() }
+            for child in children { child.waitUntilExit() }
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let bar = JobProgressLine()
+        var localWorkers: [Process] = []
+        // Local workers that all exited (e.g. a model failed to load) would leave the job waiting forever.
+        // (Workers exit 0 when told the job is finished; any other end means they failed.)
+        let workersGone = {
+            count > 0 && localWorkers.count == count && localWorkers.allSatisfy { !$0.isRunning }
+                && localWorkers.contains { $0.terminationStatus != 0 || $0.terminationReason == .uncaughtSignal }
+        }
+        let counts = try coordinator.run(shouldStop: { stop.isRaised || workersGone() }, onListening: { address in
+            for _ in 0..<count {
+                let child = Process()
+                child.executableURL = executable
+                child.arguments = ["worker", "--connect", address, "--models-dir", modelsDir, "--batch", String(batch),
+                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + (clip ? ["--clip"] : [])
+                try child.run()
+                children.append(child)
+                localWorkers.append(child)
+            }
+            for _ in 0..<(meshing ? meshCount : 0) {
+                let child = Process()
+                child.executableURL = executable
+                child.arguments = ["mesher", "--connect", address, "--models-dir", modelsDir,
+                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"]
+                try child.run()
+                children.append(child)
+            }
+        }, onProgress: { bar.update($0) })
+        bar.finish()
+        if workersGone() {
+            printError("all \(count) local worker(s) exited (status \(localWorkers.map { String($0.terminationStatus) }.joined(separator: ", "))) before the job ended; run the same command to resume")
+            throw ExitCode(1)
+        }
+        if stop.isRaised { printError("stopped by signal; run the same command to resume"); throw ExitCode(130) }
+        try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
+    }
+}
+
+/// One progress line for the whole job: prompts done/total, failures, rate, ETA.
+final class JobProgressLine {
+    let width = 30
+    var drawn = false
+
+    func update(_ p: JobProgress) {
+        let c = p.counts
+        let total = max(c.total, 1)
+        let finished = c.done + c.failed
+        let filled = width * min(finished, total) / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let remaining = c.total - finished
+        let eta = p.promptsPerSecond > 0 ? String(format: "ETA %.0fs", Double(remaining) / p.promptsPerSecond) : "ETA --"
+        let line = "[\(bar)] \(c.done)/\(c.total) prompts, \(c.failed) failed, \(String(format: "%.2f", p.promptsPerSecond))/s, \(eta), \(p.workers) workers"
+        FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

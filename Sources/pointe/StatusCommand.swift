@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import PointECluster
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show a job's progress: from its directory, and live from its coordinator when one is running.",
+        discussion: "TARGET is a job directory or a coordinator endpoint (tcp://HOST:PORT).")
+
+    @Argument(help: "Job directory or coordinator endpoint.") var target: String
+    @Option(help: "How long to wait for a live coordinator, in milliseconds.") var timeoutMs = 2000
+
+    func run() throws {
+        var address: String? = target.contains("://") ? target : nil
+        if address == nil {
+            let directory = JobDirectory(target)
+            guard directory.exists else { throw ValidationError("\(target): neither a job directory nor an endpoint") }
+            let store = try JobStore(path: directory.store)
+            let c = try store.counts()
+            print("job \(try store.info().jobID) in \(directory.path)")
+            print("prompts: \(c.done)/\(c.total) done, \(c.failed) failed, \(c.pending) pending; shards: \(c.shardsQueued) queued, \(c.shardsRunning) running")
+            for prompt in try store.prompts(where: "status = 'failed'").prefix(20) { print("  failed \(prompt.id): \(prompt.error ?? "")") }
+            address = (try? String(contentsOfFile: directory.addressFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let address, !address.isEmpty else { return }
+        guard let reply = try StatusClient.query(address, timeoutMs: timeoutMs) else {
+            print("coordinator \(address): no answer within \(timeoutMs) ms (not running?)")
+            if target.contains("://") { throw ExitCode(2) }
+            return
+        }
+        print("coordinator \(address): job \(reply.jobID)")
+        print("prompts: \(reply.promptsDone)/\(reply.promptsTotal) done, \(reply.promptsFailed) failed; shards: \(reply.shardsQueued) queued, \(reply.shardsRunning) running; \(String(format: "%.2f", reply.promptsPerSecond)) prompts/s")
+        for peer in reply.peers {
+            let role = peer.role == .mesher ? "mesher" : "worker"
+            print("  \(role) \(peer.peerName): \(peer.promptsDone) prompts, shards [\(peer.shards.map(String.init).joined(separator: ","))], seen \(peer.lastSeenMsAgo) ms ago")
+        }
+        for failure in reply.failures { print("  failed \(failure)") }
+    }
+}

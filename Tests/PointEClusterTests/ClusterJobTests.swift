@@ -1,0 +1,142 @@
+import CZeroMQ
+import Foundation
+import PointECheckpoint
+@testable import PointECluster
+import PointEMesh
+import PointETensor
+import XCTest
+
+/// Whole jobs in one process: the coordinator on the test thread, workers on threads, all over
+/// ZeroMQ on 127.0.0.1 with the tiny random models.
+final class ClusterJobTests: XCTestCase {
+    func createJob(_ label: String, prompts: [PromptEntry], shardSize: Int, budget: Int = 3) throws -> JobDirectory {
+        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory(label) + "/job")
+        try Coordinator.createJob(at: directory, prompts: prompts, seed: 5, shardSize: shardSize, retryBudget: budget, promptFile: "test")
+        return directory
+    }
+
+    /// Sends garbage, a multi-frame message, an unknown body and a wrong-version hello.
+    static func spray(_ address: String) {
+        Thread.detachNewThread {
+            guard let rogue = try? ZMQSocket(type: ZMQ_DEALER, label: "rogue", options: TransportOptions()) else { return }
+            try? rogue.connect(address)
+            var empty = Envelope()
+            empty.protocolVersion = WireProtocol.version
+            var old = Envelope()
+            old.protocolVersion = 0
+            old.body = .workRequest(Pointe_Cluster_WorkRequest())
+            for _ in 0..<3 {
+                _ = try? rogue.send([Data("GET / HTTP/1.1\r\n\r\n".utf8)])
+                _ = try? rogue.send([Data([0x0A, 0xFF]), Data([1, 2, 3])])
+                _ = try? rogue.send([(try? empty.serializedData()) ?? Data()])
+                _ = try? rogue.send([(try? old.serializedData()) ?? Data()])
+                usleep(100_000)
+            }
+            usleep(500_000)
+            rogue.close()
+        }
+    }
+
+    func test24PromptsWithTwoWorkersWhileARoguePeerSendsGarbage() throws {
+        let directory = try createJob("24", prompts: ClusterTestSupport.textPrompts(24), shardSize: 3)
+        let status = StatusBox()
+        let (counts, coordinator) = try ClusterTestSupport.runJob(directory, workers: 2, alsoOnListening: { address in
+            Self.spray(address)
+            Thread.detachNewThread { status.set(try? StatusClient.query(address, timeoutMs: 5000)) }
+        })
+        XCTAssertEqual(counts.done, 24)
+        let reply = try XCTUnwrap(status.get(), "no status reply while the job ran")
+        XCTAssertEqual(reply.jobID, try JobStore(path: directory.store).info().jobID)
+        XCTAssertEqual(reply.promptsTotal, 24)
+        XCTAssertEqual(counts.failed, 0)
+        let sums = try ClusterTestSupport.verifiedChecksums(directory)
+        XCTAssertEqual(Set(sums.keys), Set((0..<24).map { String(format: "p%05d", $0) }))
+        XCTAssertTrue(sums.values.allSatisfy { $0.keys.sorted() == ["cloud_npz", "cloud_ply"] })
+        XCTAssertEqual(try ClusterTestSupport.manifestLines(directory).count, 24)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.manifest))) as! [String: Any]
+        XCTAssertEqual(summary["done"] as? Int, 24)
+        XCTAssertEqual(summary["failed"] as? Int, 0)
+        XCTAssertEqual(coordinator.resultsStored, 24)
+        // Pull-based: both workers asked for and got shards.
+        let workers = Set(try ClusterTestSupport.manifestLines(directory).compactMap { $0["worker"] as? String })
+        XCTAssertEqual(workers.count, 2)
+        let cloud = try PointCloud.readPLY(directory.file("clouds/p00007.ply"))
+        XCTAssertEqual(cloud.count, 64)
+        XCTAssertEqual(try PointCloud.readNPZ(directory.file("clouds/p00007.npz")).coords, cloud.coords)
+    }
+
+    /// A prompt's cloud depends only on its seed: not on the worker count, shard size or batch.
+    func testOutputsIdenticalAcrossWorkerCountsAndShardSizes() throws {
+        let prompts = ClusterTestSupport.textPrompts(10)
+        let a = try createJob("det-a", prompts: prompts, shardSize: 1)
+        try ClusterTestSupport.runJob(a, workers: 1, batch: 1)
+        let b = try createJob("det-b", prompts: prompts, shardSize: 5)
+        try ClusterTestSupport.runJob(b, workers: 3, batch: 4)
+        let sumsA = try ClusterTestSupport.verifiedChecksums(a), sumsB = try ClusterTestSupport.verifiedChecksums(b)
+        XCTAssertEqual(sumsA.count, 10)
+        XCTAssertEqual(sumsA, sumsB)
+        XCTAssertEqual(Set(sumsA.values.map { $0["cloud_ply"]! }).count, 10, "different seeds gave equal clouds")
+    }
+
+    /// A prompt whose embedding never decodes fails after its retry budget with the reason in
+    /// the manifest; the rest completes; `--retry-failed` (after the file is fixed) finishes it.
+    func testFailingPromptUsesItsBudgetThenRetryFailed() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("fail")
+        let embedding = dir + "/bad.npy"
+        try Data("this is not numpy".utf8).write(to: URL(fileURLWithPath: embedding))
+        var conditioned = ClusterTestSupport.cheap
+        conditioned.model = "base40M-textvec"
+        var prompts = ClusterTestSupport.textPrompts(5)
+        prompts.append(PromptEntry(id: "bad", input: .embedding(path: embedding), seed: 3, settings: conditioned, line: 6))
+        let directory = JobDirectory(dir + "/job")
+        try Coordinator.createJob(at: directory, prompts: prompts, seed: 1, shardSize: 2, retryBudget: 2, promptFile: "test")
+        let (counts, _) = try ClusterTestSupport.runJob(directory, workers: 1)
+        XCTAssertEqual(counts.done, 5)
+        XCTAssertEqual(counts.failed, 1)
+        let lines = try ClusterTestSupport.manifestLines(directory)
+        XCTAssertEqual(lines.count, 6)
+        let failed = try XCTUnwrap(lines.first { $0["id"] as? String == "bad" })
+        XCTAssertEqual(failed["status"] as? String, "failed")
+        XCTAssertEqual(failed["attempts"] as? Int, 2)
+        let reason = failed["error"] as? String ?? ""
+        XCTAssertTrue(reason.contains("prompt bad: embedding is not a readable .npy file"), reason)
+        XCTAssertEqual(try JobStore(path: directory.store).attempts().filter { $0.shard == 2 }.count, 2)
+
+        // Fix the input and resume with --retry-failed: only the failed prompt is sampled.
+        try NpzWriterHelper.writeNpy(Tensor(shape: [32], values: (0..<32).map { Float($0) - 10 }), to: embedding)
+        let before = try ClusterTestSupport.verifiedChecksums(directory)
+        let (again, coordinator) = try ClusterTestSupport.runJob(directory, workers: 1, retryFailed: true)
+        XCTAssertEqual(again.done, 6)
+        XCTAssertEqual(again.failed, 0)
+        XCTAssertEqual(coordinator.resultsStored, 1)
+        let after = try ClusterTestSupport.verifiedChecksums(directory)
+        XCTAssertEqual(after.count, 6)
+        XCTAssertEqual(after.filter { $0.key != "bad" }, before)
+        XCTAssertEqual(try ClusterTestSupport.manifestLines(directory).count, 6)
+    }
+
+    /// Resume keeps verified outputs, and re-samples one whose file was damaged.
+    func testResumeVerifiesChecksums() throws {
+        let directory = try createJob("resume", prompts: ClusterTestSupport.textPrompts(4), shardSize: 2)
+        try ClusterTestSupport.runJob(directory, workers: 1)
+        let before = try ClusterTestSupport.verifiedChecksums(directory)
+        try Data("damaged".utf8).write(to: URL(fileURLWithPath: directory.file("clouds/p00002.npz")))
+        let (counts, coordinator) = try ClusterTestSupport.runJob(directory, workers: 1)
+        XCTAssertEqual(counts.done, 4)
+        XCTAssertEqual(coordinator.resultsStored, 1, "only the damaged prompt is sampled again")
+        XCTAssertEqual(try ClusterTestSupport.verifiedChecksums(directory), before)
+    }
+}
+
+final class StatusBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reply: Pointe_Cluster_StatusReply?
+    func set(_ r: Pointe_Cluster_StatusReply?) { lock.lock(); reply = r; lock.unlock() }
+    func get() -> Pointe_Cluster_StatusReply? { lock.lock(); defer { lock.unlock() }; return reply }
+}
+
+enum NpzWriterHelper {
+    static func writeNpy(_ tensor: Tensor, to path: String) throws {
+        try NpyWriter.write(.float32(tensor), to: path)
+    }
+}

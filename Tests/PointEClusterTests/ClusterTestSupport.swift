@@ -1,0 +1,100 @@
+import Foundation
+import PointECheckpoint
+@testable import PointECluster
+import PointEModels
+import XCTest
+
+/// Shared fixtures: a directory of tiny random models (written once per test process) and
+/// helpers to run a whole job in-process (coordinator on the calling thread, workers on threads).
+enum ClusterTestSupport {
+    static let modelsDirectory: String = {
+        let dir = NSTemporaryDirectory() + "pointe-cluster-models-\(getpid())"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (index, name) in ["base40M-uncond", "base40M-textvec", "upsample", "sdf"].enumerated() {
+            let config = ModelRegistry.tiny(name)!
+            let (_, parameters) = try! PointEModel.random(config: config, seed: UInt64(index))
+            try! SafetensorsWriter.write(parameters.parameters.map { ($0.name, $0.tensor) }, metadata: ["format": "pt"],
+                                         to: dir + "/\(name).safetensors")
+            try! AtomicFile.write(config.jsonData(), to: dir + "/\(name).json")
+        }
+        return dir
+    }()
+
+    /// Cheap settings: the tiny unconditional base model alone, 2 Heun steps.
+    static var cheap: SamplingSettings { SamplingSettings(model: "base40M-uncond", upsample: false, steps: 2, guidance: 3, sampler: "heun") }
+
+    static func temporaryDirectory(_ label: String) -> String {
+        let dir = NSTemporaryDirectory() + "pointe-cluster-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func textPrompts(_ count: Int, settings: SamplingSettings = cheap) -> [PromptEntry] {
+        (0..<count).map { PromptEntry(id: String(format: "p%05d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
+    }
+
+    final class Done: @unchecked Sendable {
+        let group = DispatchGroup()
+        private let lock = NSLock()
+        private var exits: [String] = []
+        func add(_ exit: String) { lock.lock(); exits.append(exit); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return exits }
+    }
+
+    /// Runs the job in `directory` to its end with `workers` in-process workers.
+    @discardableResult
+    static func runJob(_ directory: JobDirectory, workers: Int, batch: Int = 4, retryFailed: Bool = false,
+                       configure: (inout CoordinatorOptions) -> Void = { _ in },
+                       alsoOnListening: ((String) -> Void)? = nil) throws -> (JobStore.Counts, Coordinator) {
+        var options = CoordinatorOptions()
+        options.bind = "tcp://127.0.0.1:*"
+        options.log = ClusterLog(role: "coordinator", quiet: true)
+        configure(&options)
+        let coordinator = try Coordinator(directory: directory, options: options)
+        try coordinator.recover(retryFailed: retryFailed)
+        let done = Done()
+        let models = modelsDirectory
+        let counts = try coordinator.run(onListening: { address in
+            alsoOnListening?(address)
+            for _ in 0..<workers {
+                done.group.enter()
+                Thread.detachNewThread {
+                    defer { done.group.leave() }
+                    var workerOptions = WorkerOptions()
+                    workerOptions.connect = address
+                    workerOptions.coordinatorTimeoutMs = 20_000
+                    workerOptions.log = ClusterLog(role: "worker", quiet: true)
+                    let engine = PointESamplingEngine(modelsDirectory: models, maxBatch: batch)
+                    do { done.add("\(try Worker(engine: engine, options: workerOptions).run())") } catch { done.add("error: \(error)") }
+                }
+            }
+        })
+        guard done.group.wait(timeout: .now() + 30) == .success else { throw ClusterError("workers did not exit") }
+        return (counts, coordinator)
+    }
+
+    /// Every manifest line, parsed.
+    static func manifestLines(_ directory: JobDirectory) throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: directory.manifestLines, encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    /// id -> the sha256 of each file of that prompt, checked against the files on disk.
+    static func verifiedChecksums(_ directory: JobDirectory, file: StaticString = #filePath, line: UInt = #line) throws -> [String: [String: String]] {
+        var result: [String: [String: String]] = [:]
+        for entry in try manifestLines(directory) where entry["status"] as? String == "done" {
+            let id = entry["id"] as! String
+            XCTAssertNil(result[id], "prompt \(id) has two manifest lines", file: file, line: line)
+            var sums: [String: String] = [:]
+            for (kind, value) in entry["files"] as! [String: Any] {
+                let info = value as! [String: Any]
+                let path = directory.file(info["path"] as! String)
+                let actual = try FileChecksum.sha256(file: path)
+                XCTAssertEqual(actual, info["sha256"] as? String, "\(path) does not match its manifest checksum", file: file, line: line)
+                sums[kind] = actual
+            }
+            result[id] = sums
+        }
+        return result
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+@testable import PointECluster
+import XCTest
+
+final class JobStoreTests: XCTestCase {
+    func makeStore(prompts: Int, shardSize: Int, budget: Int) throws -> JobStore {
+        let dir = ClusterTestSupport.temporaryDirectory("store")
+        let store = try JobStore(path: dir + "/job.sqlite")
+        try store.create(info: .init(jobID: "j", seed: 9, shardSize: shardSize, retryBudget: budget, promptFile: "p.txt"),
+                         prompts: ClusterTestSupport.textPrompts(prompts))
+        return store
+    }
+
+    func testShardsSeedsAndClaims() throws {
+        let store = try makeStore(prompts: 10, shardSize: 4, budget: 2)
+        let prompts = try store.prompts()
+        XCTAssertEqual(prompts.map(\.shardID), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+        XCTAssertEqual(prompts.map(\.seed), (0..<10).map { PromptSeed.derive(jobSeed: 9, index: $0) })
+        let first = try XCTUnwrap(store.claimShard(worker: "w1"))
+        XCTAssertEqual(first.shardID, 0)
+        XCTAssertEqual(first.attempt, 1)
+        XCTAssertEqual(first.prompts.map(\.id), ["p00000", "p00001", "p00002", "p00003"])
+        XCTAssertEqual(try store.claimShard(worker: "w2")?.shardID, 1)
+        XCTAssertEqual(try store.counts().shardsRunning, 2)
+        // Reopening the store (a restarted coordinator) sees the same state.
+        XCTAssertEqual(try JobStore(path: store.path).counts().shardsRunning, 2)
+    }
+
+    func testRetryBudgetThenFailedThenRetryFailed() throws {
+        let store = try makeStore(prompts: 2, shardSize: 2, budget: 2)
+        var claim = try XCTUnwrap(store.claimShard(worker: "w"))
+        XCTAssertTrue(try store.recordDone(promptID: "p00000", outputs: [.init(kind: "cloud_ply", path: "clouds/p00000.ply", sha256: "x", bytes: 1)],
+                                           worker: "w", attempt: 1, models: ["m"], sampleSeconds: 0.1))
+        XCTAssertFalse(try store.recordDone(promptID: "p00000", outputs: [], worker: "w", attempt: 1, models: [], sampleSeconds: 0), "recorded twice")
+        try store.notePromptError(id: "p00001", error: "bad input")
+        try store.finishAttempt(shardID: 0, attempt: claim.attempt, outcome: "error", error: "bad input")
+        claim = try XCTUnwrap(store.claimShard(worker: "w"))
+        XCTAssertEqual(claim.attempt, 2)
+        XCTAssertEqual(claim.prompts.map(\.id), ["p00001"], "only the pending prompt is handed out again")
+        try store.finishAttempt(shardID: 0, attempt: 2, outcome: "error", error: "bad input")
+        XCTAssertNil(try store.claimShard(worker: "w"))
+        let failed = try XCTUnwrap(store.prompt(id: "p00001"))
+        XCTAssertEqual(failed.status, .failed)
+        XCTAssertEqual(failed.error, "bad input")
+        XCTAssertEqual(try store.counts(), JobStore.Counts(total: 2, done: 1, failed: 1, pending: 0, shardsQueued: 0, shardsRunning: 0))
+        XCTAssertEqual(try store.retryFailed(), 1)
+        XCTAssertEqual(try store.claimShard(worker: "w")?.attempt, 1, "a fresh budget")
+    }
+
+    func testInterruptedShardsRequeueWithoutUsingBudget() throws {
+        let store = try makeStore(prompts: 1, shardSize: 1, budget: 1)
+        _ = try store.claimShard(worker: "w")
+        XCTAssertEqual(try store.requeueInterrupted(), 1)
+        let again = try XCTUnwrap(store.claimShard(worker: "w"))
+        XCTAssertEqual(again.attempt, 1)
+        // A lost worker does use it: budget 1 means failed.
+        try store.finishAttempt(shardID: 0, attempt: 1, outcome: "lost", error: "worker w was lost")
+        XCTAssertEqual(try store.prompt(id: "p00000")?.status, .failed)
+        XCTAssertTrue(try store.prompt(id: "p00000")?.error?.contains("worker w was lost") == true)
+        XCTAssertEqual(try store.attempts().map(\.outcome), ["interrupted", "lost"])
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+@testable import PointECluster
+import XCTest
+
+/// Faults that need real processes: the `pointe` executable (built next to this test bundle)
+/// runs the coordinator and workers, and the test SIGKILLs them mid-job.
+final class ProcessFaultTests: XCTestCase {
+    var children: [Process] = []
+
+    override func tearDown() {
+        for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        for child in children { child.waitUntilExit() }
+        children = []
+    }
+
+    func executable() throws -> String {
+        let candidates = [CommandLine.arguments[0], Bundle.main.bundlePath].map {
+            (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("pointe")
+        } + [(Bundle.main.bundlePath as NSString).appendingPathComponent("pointe")]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ClusterError("the pointe executable is not next to the test bundle (looked at \(candidates)); build it first")
+        }
+        return found
+    }
+
+    func start(_ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try executable())
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        children.append(process)
+        return process
+    }
+
+    /// A free local port: bind to any, read it back, release it.
+    func freeAddress() throws -> String {
+        let probe = try RouterEndpoint(bind: "tcp://127.0.0.1:*", log: ClusterLog(role: "probe", quiet: true))
+        let address = probe.address
+        probe.close()
+        return address
+    }
+
+    func waitFor(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try !condition() {
+            guard Date() < deadline else { throw ClusterError("timed out waiting for \(what)") }
+            usleep(50_000)
+        }
+    }
+
+    func manifestLineCount(_ directory: JobDirectory) -> Int {
+        ((try? String(contentsOfFile: directory.manifestLines, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    func writePrompts(_ count: Int, in dir: String) throws -> String {
+        let path = dir + "/prompts.txt"
+        try (0..<count).map { "object number \($0)" }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func coordinatorArguments(_ prompts: String, _ directory: JobDirectory, _ address: String) -> [String] {
+        ["coordinator", prompts, "-o", directory.path, "--bind", address, "--model", "base40M-uncond", "--no-upsample",
+         "--steps", "3", "--shard-size", "4", "--peer-timeout-ms", "2000", "--mesh-formats", "none", "--quiet"]
+    }
+
+    func workerArguments(_ address: String) -> [String] {
+        ["worker", "--connect", address, "--models-dir", ClusterTestSupport.modelsDirectory, "--batch", "1",
+         "--coordinator-timeout-ms", "20000", "--quiet"]
+    }
+
+    /// Every prompt has exactly one manifest line and its files match their checksums.
+    func assertComplete(_ directory: JobDirectory, prompts: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let sums = try ClusterTestSupport.verifiedChecksums(directory, file: file, line: line)
+        XCTAssertEqual(sums.count, prompts, file: file, line: line)
+        XCTAssertEqual(manifestLineCount(directory), prompts, file: file, line: line)
+        let counts = try JobStore(path: directory.store).counts()
+        XCTAssertEqual(counts.done, prompts, file: file, line: line)
+        for dir in [directory.path, directory.clouds, directory.meshes] {
+            let temps = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+            XCTAssertEqual(temps, [], "temporary files left in \(dir)", file: file, line: line)
+        }
+    }
+
+    /// The embedded default: `pointe run` with 2 worker and 1 mesher processes.
+    func testRun24PromptsWithTwoWorkersAndAMesher() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("run")
+        let prompts = try writePrompts(24, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        let run = try start(["run", prompts, "-o", directory.path, "--models-dir", ClusterTestSupport.modelsDirectory,
+                             "--model", "base40M-uncond", "--no-upsample", "--steps", "2", "--workers", "2", "--meshers", "1",
+                             "--mesh-formats", "glb,ply", "--mesh-grid", "6", "--shard-size", "4"], log: dir + "/run.log")
+        try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
+        let log = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
+        XCTAssertEqual(run.terminationStatus, 0, log)
+        XCTAssertTrue(log.contains("24/24 prompts"), log)
+        try assertComplete(directory, prompts: 24)
+        let lines = try ClusterTestSupport.manifestLines(directory)
+        for line in lines {
+            XCTAssertEqual((line["files"] as? [String: Any])?.keys.sorted(), ["cloud_npz", "cloud_ply", "mesh_glb", "mesh_ply"])
+        }
+        let meshes = try FileManager.default.contentsOfDirectory(atPath: directory.meshes)
+        XCTAssertEqual(meshes.filter { $0.hasSuffix(".glb") }.count, 24)
+        XCTAssertEqual(meshes.filter { $0.hasSuffix(".ply") }.count, 24)
+    }
+
+    /// Text prompts through CLIP (`--clip`) with the text-conditioned base model: different
+    /// texts with equal seeds give different clouds.
+    func testClipTextPrompts() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("clip")
+        let models = dir + "/models"
+        let initModels = try start(["models", "init-random", "--preset", "tiny", "--only", "base40M-textvec", "--only", "clip", models], log: dir + "/init.log")
+        initModels.waitUntilExit()
+        XCTAssertEqual(initModels.terminationStatus, 0)
+        let prompts = dir + "/prompts.jsonl"
+        let lines = [#"{"prompt": "a red chair", "seed": 7}"#, #"{"prompt": "a blue car", "seed": 7}"#]
+        try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
+        let directory = JobDirectory(dir + "/job")
+        let run = try start(["run", prompts, "-o", directory.path, "--models-dir", models, "--model", "base40M-textvec", "--no-upsample",
+                             "--steps", "2", "--workers", "1", "--clip", "--mesh-formats", "none"], log: dir + "/run.log")
+        try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
+        XCTAssertEqual(run.terminationStatus, 0, (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? "")
+        let sums = try ClusterTestSupport.verifiedChecksums(directory)
+        XCTAssertEqual(sums.count, 2)
+        XCTAssertNotEqual(sums["p00000"]?["cloud_ply"], sums["p00001"]?["cloud_ply"], "the text did not condition the cloud")
+    }
+
+    /// Image prompts through CLIP's image grid; an image that does not decode fails after its
+    /// budget with the reason in the manifest while the other prompt completes, and `pointe run`
+    /// exits non-zero with the failure listed.
+    func testImagePromptsAndAnUndecodableImage() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("image")
+        let models = dir + "/models"
+        let initModels = try start(["models", "init-random", "--preset", "tiny", "--only", "base40M", "--only", "clip", models], log: dir + "/init.log")
+        initModels.waitUntilExit()
+        XCTAssertEqual(initModels.terminationStatus, 0)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/corgi.jpg")
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: dir + "/corgi.jpg")
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: dir + "/broken.png"))
+        let prompts = dir + "/prompts.jsonl"
+        try [#"{"image": "corgi.jpg"}"#, #"{"image": "broken.png", "id": "broken"}"#].joined(separator: "\n")
+            .write(toFile: prompts, atomically: true, encoding: .utf8)
+        let directory = JobDirectory(dir + "/job")
+        let run = try start(["run", prompts, "-o", directory.path, "--models-dir", models, "--model", "base40M", "--no-upsample",
+                             "--steps", "2", "--workers", "1", "--clip", "--mesh-formats", "none", "--retry-budget", "2"], log: dir + "/run.log")
+        try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
+        let log = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
+        XCTAssertEqual(run.terminationStatus, 1, log)
+        XCTAssertTrue(log.contains("failed broken: "), log)
+        XCTAssertEqual(try ClusterTestSupport.verifiedChecksums(directory).keys.sorted(), ["p00000"])
+        let failed = try XCTUnwrap(try ClusterTestSupport.manifestLines(directory).first { $0["id"] as? String == "broken" })
+        XCTAssertEqual(failed["attempts"] as? Int, 2)
+        XCTAssertTrue((failed["error"] as? String ?? "").contains("not a JPEG or PNG"), "\(failed)")
+    }
+
+    func testWorkerKilledMidShard() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("killworker")
+        let prompts = try writePrompts(12, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        let address = try freeAddress()
+        let coordinator = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator.log")
+        let victim = try start(workerArguments(address), log: dir + "/victim.log")
+        // Kill the only worker once its first result has landed: it is inside its first shard.
+        try waitFor("a first result") { manifestLineCount(directory) >= 1 }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        _ = try start(workerArguments(address), log: dir + "/worker.log")
+        try waitFor("the coordinator to finish") { !coordinator.isRunning }
+        XCTAssertEqual(coordinator.terminationStatus, 0, (try? String(contentsOfFile: dir + "/coordinator.log", encoding: .utf8)) ?? "")
+        try assertComplete(directory, prompts: 12)
+        let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
+        XCTAssertTrue(outcomes.contains("lost"), "no shard was re-queued from the killed worker: \(outcomes)")
+    }
+
+    /// SIGTERM: the worker hands its shard back (no retry budget used) and exits cleanly.
+    func testWorkerTerminatedHandsBackItsShard() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("termworker")
+        let prompts = try writePrompts(8, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        let address = try freeAddress()
+        let coordinator = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator.log")
+        let leaving = try start(workerArguments(address), log: dir + "/leaving.log")
+        try waitFor("a first result") { manifestLineCount(directory) >= 1 }
+        leaving.terminate()
+        leaving.waitUntilExit()
+        XCTAssertEqual(leaving.terminationStatus, 0)
+        _ = try start(workerArguments(address), log: dir + "/worker.log")
+        try waitFor("the coordinator to finish") { !coordinator.isRunning }
+        XCTAssertEqual(coordinator.terminationStatus, 0)
+        try assertComplete(directory, prompts: 8)
+        let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
+        XCTAssertTrue(outcomes.contains("returned"), "the terminated worker did not hand its shard back: \(outcomes)")
+    }
+
+    func testCoordinatorKilledAndRestarted() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("killcoord")
+        let prompts = try writePrompts(16, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        let address = try freeAddress()
+        let first = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator1.log")
+        let workers = try (0..<2).map { try start(workerArguments(address), log: dir + "/worker\($0).log") }
+        try waitFor("some results") { manifestLineCount(directory) >= 3 }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        XCTAssertLessThan(manifestLineCount(directory), 16, "the job finished before the kill; the test proves nothing")
+        let second = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator2.log")
+        try waitFor("the restarted coordinator to finish") { !second.isRunning }
+        XCTAssertEqual(second.terminationStatus, 0, (try? String(contentsOfFile: dir + "/coordinator2.log", encoding: .utf8)) ?? "")
+        try assertComplete(directory, prompts: 16)
+        // The workers survived the restart and were told the job ended.
+        try waitFor("workers to exit", timeout: 10) { workers.allSatisfy { !$0.isRunning } }
+        XCTAssertEqual(workers.map(\.terminationStatus), [0, 0])
+    }
+}
