@@ -207,8 +207,11 @@ public final class Coordinator {
             router.send(.welcome(welcome), to: identity)
         case .statusQuery:
             router.send(.statusReply(try statusReply()), to: identity)
-        case .heartbeat:
+        case .heartbeat(let beat):
             guard touch(identity, now: now, router: router) else { return }
+            // Echo it: a peer busy with one long task (a grid-128 mesh in a slow build) sends no
+            // requests, and without an answer it would take the coordinator for dead.
+            router.send(.heartbeat(beat), to: identity)
         case .workRequest:
             guard touch(identity, now: now, router: router) else { return }
             try assign(to: identity, router: router)

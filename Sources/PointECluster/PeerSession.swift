@@ -84,6 +84,8 @@ public struct PeerSession {
                 nextRequest = monotonicMilliseconds() + UInt64(max(none.retryAfterMs, 10))
             case .shutdown(let bye):
                 return .shutdown(bye.reason)
+            case .heartbeat:
+                break  // the coordinator's echo: it is alive (lastHeard is updated above)
             default:
                 requested = false
                 mailbox.busy = true

@@ -83,25 +83,18 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// One progress line for the whole job: prompts done/total, failures, rate, ETA.
+/// One progress line for the whole job (prompts finished/total, failures, rate, ETA) through
+/// the shared `TerminalProgress`: redrawn on a terminal, periodic log lines otherwise.
 final class JobProgressLine {
-    let width = 30
-    var drawn = false
+    private var progress: TerminalProgress?
 
     func update(_ p: JobProgress) {
         let c = p.counts
-        let total = max(c.total, 1)
-        let finished = c.done + c.failed
-        let filled = width * min(finished, total) / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let remaining = c.total - finished
-        let eta = p.promptsPerSecond > 0 ? String(format: "ETA %.0fs", Double(remaining) / p.promptsPerSecond) : "ETA --"
-        let line = "[\(bar)] \(c.done)/\(c.total) prompts, \(c.failed) failed, \(String(format: "%.2f", p.promptsPerSecond))/s, \(eta), \(p.workers) workers"
-        FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
-        drawn = true
+        let bar = progress ?? TerminalProgress(label: "job", total: Double(c.total), unit: .count("prompts"))
+        progress = bar
+        bar.update(done: Double(c.done + c.failed), total: Double(c.total),
+                   detail: "\(c.done) done, \(c.failed) failed, \(p.workers) workers")
     }
 
-    func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
+    func finish() { progress?.finish() }
 }

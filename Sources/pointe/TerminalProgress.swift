@@ -60,7 +60,10 @@ final class TerminalProgress: @unchecked Sendable {
                 parts.append("[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]")
             }
             parts.append(String(format: "%3.0f%%", fraction * 100))
-            parts.append("\(format(done))/\(format(total))")
+            // "3/10 prompts": the unit once, after the total.
+            let doneText: String
+            if case .bytes = unit { doneText = format(done) } else { doneText = String(format: "%.0f", done) }
+            parts.append("\(doneText)/\(format(total))")
             if rate > 0, done < total { parts.append("ETA " + Self.duration((total - done) / rate)) }
         } else {
             parts.append(format(done))
