@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PointEModels
+import PointEEval
 import PointEEngine
 import PointECluster
 
@@ -23,6 +25,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
     @Option(help: "Prompts each worker samples together.") var batch = 4
     @Flag(help: "Workers embed text prompts with CLIP from --models-dir (for base40M-textvec).") var clip = false
+    @Option(help: "When the job is done, score it: P-FID against these reference clouds (a batch .npz, a directory or a job directory) and P-IS, with pointnet.pt from --models-dir.")
+    var eval: String?
     @Option(help: "ZeroMQ endpoint of the embedded coordinator (other machines may join it).") var bind = "tcp://127.0.0.1:*"
 
     func run() throws {
@@ -80,6 +84,23 @@ struct RunCommand: ParsableCommand {
         }
         if stop.isRaised { printError("stopped by signal; run the same command to resume"); throw ExitCode(130) }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
+        if let reference = eval { try score(job: coordinator.directory.path, reference: reference) }
+    }
+
+    /// P-FID / P-IS of the finished job's clouds (the manifest's, in prompt order).
+    func score(job: String, reference: String) throws {
+        let pointnet = (modelsDir as NSString).appendingPathComponent(ReleasedFiles.named("pointnet")!.fileName)
+        guard FileManager.default.fileExists(atPath: pointnet) else {
+            throw ValidationError("--eval needs \(pointnet) (`pointe models download pointnet`, from "
+                + "\(ReleasedFiles.named("pointnet")!.url.absoluteString))")
+        }
+        let evaluator = PointNetEvaluator(model: try PointNetClassifier.load(checkpoint: pointnet))
+        let result = try CloudSetScore.compute(generated: job, reference: reference, evaluator: evaluator) { path, done, total in
+            printError("  \(path): features \(done)/\(total)")
+        }
+        print("clouds \(result.count)")
+        if let pfid = result.pfid { print(String(format: "P-FID %.6f", pfid)) }
+        print(String(format: "P-IS %.6f", result.pis))
     }
 }
 
