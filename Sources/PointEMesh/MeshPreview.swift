@@ -21,14 +21,7 @@ public struct MeshPreview: Sendable {
         guard mesh.faces.allSatisfy({ Int($0) < mesh.vertexCount }) else {
             throw MeshError("<preview>", "a face refers to a vertex past the \(mesh.vertexCount) the mesh has")
         }
-        var image = PreviewImage(width: tileSize * grid, height: tileSize * grid)
-        let views = grid * grid
-        for view in 0..<views {
-            let camera = PreviewCamera(azimuth: -0.9 - 2 * Double.pi * Double(view) / Double(views),
-                                       elevation: elevation, tileSize: tileSize)
-            image.paste(renderView(mesh, camera: camera), x: (view % grid) * tileSize, y: (view / grid) * tileSize)
-        }
-        return image
+        return renderPreviewGrid(tileSize: tileSize, grid: grid, elevation: elevation) { renderView(mesh, camera: $0) }
     }
 
     func renderView(_ mesh: TriMesh, camera: PreviewCamera) -> PreviewImage {

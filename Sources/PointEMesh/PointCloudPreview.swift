@@ -21,15 +21,7 @@ public struct PointCloudPreview: Sendable {
         guard cloud.coords.allSatisfy(\.isFinite) else {
             throw MeshError("<preview>", "the point cloud has non-finite coordinates")
         }
-        var image = PreviewImage(width: tileSize * grid, height: tileSize * grid)
-        let views = grid * grid
-        for view in 0..<views {
-            // Turning the camera by -theta shows the cloud turned by theta, as the reference does.
-            let camera = PreviewCamera(azimuth: -0.9 - 2 * Double.pi * Double(view) / Double(views),
-                                       elevation: elevation, tileSize: tileSize)
-            image.paste(renderView(cloud, camera: camera), x: (view % grid) * tileSize, y: (view / grid) * tileSize)
-        }
-        return image
+        return renderPreviewGrid(tileSize: tileSize, grid: grid, elevation: elevation) { renderView(cloud, camera: $0) }
     }
 
     func renderView(_ cloud: PointCloud, camera: PreviewCamera) -> PreviewImage {

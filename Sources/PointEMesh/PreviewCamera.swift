@@ -37,3 +37,17 @@ struct PreviewCamera {
     /// Unit vector from the scene towards the camera (for shading).
     var towardsViewer: SIMD3<Double> { -forward }
 }
+
+/// The turning grid both previews share: `grid * grid` views, the camera stepping around the
+/// vertical axis (turning it by -theta shows the object turned by theta, as the reference's
+/// plotting grid does), each view drawn into its tile of one image.
+func renderPreviewGrid(tileSize: Int, grid: Int, elevation: Double, view: (PreviewCamera) -> PreviewImage) -> PreviewImage {
+    var image = PreviewImage(width: tileSize * grid, height: tileSize * grid)
+    let views = grid * grid
+    for index in 0..<views {
+        let camera = PreviewCamera(azimuth: -0.9 - 2 * Double.pi * Double(index) / Double(views),
+                                   elevation: elevation, tileSize: tileSize)
+        image.paste(view(camera), x: (index % grid) * tileSize, y: (index / grid) * tileSize)
+    }
+    return image
+}
