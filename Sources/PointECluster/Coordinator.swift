@@ -345,10 +345,20 @@ public final class Coordinator {
         try AtomicFile.write(ply, to: directory.file(plyName))
         try cloud.writeNPZ(to: directory.file(npzName))
         let npzBytes = (try? FileManager.default.attributesOfItem(atPath: directory.file(npzName))[.size] as? Int) ?? 0
-        let outputs = [
+        var outputs = [
             JobStore.Output(kind: "cloud_ply", path: plyName, sha256: FileChecksum.sha256(ply), bytes: ply.count),
             JobStore.Output(kind: "cloud_npz", path: npzName, sha256: try FileChecksum.sha256(file: directory.file(npzName)), bytes: npzBytes),
         ]
+        // A picture of the cloud for people skimming the job (3 x 3 turning views).
+        let previewName = "previews/\(prompt.id).png"
+        do {
+            try FileManager.default.createDirectory(atPath: directory.previews, withIntermediateDirectories: true)
+            let png = try PointCloudPreview(tileSize: 128).render(cloud).pngData()
+            try AtomicFile.write(png, to: directory.file(previewName))
+            outputs.append(JobStore.Output(kind: "preview_png", path: previewName, sha256: FileChecksum.sha256(png), bytes: png.count))
+        } catch {
+            log.warning("prompt \(prompt.id): no preview: \(error)")
+        }
         let workerName = peers[identity]?.name ?? name
         let meshing = !info.meshFormats.isEmpty
         if try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: Int(result.attempt),

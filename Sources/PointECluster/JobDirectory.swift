@@ -2,7 +2,7 @@ import Foundation
 
 /// The layout of a job directory:
 ///   job.sqlite        the job store (prompts, shards, attempts, outputs)
-///   clouds/ID.ply/npz the point clouds, meshes/ID.EXT the meshes
+///   clouds/ID.ply/npz the point clouds, meshes/ID.EXT the meshes, previews/ID.png their pictures
 ///   manifest.jsonl    one line per finished (or failed) prompt, appended as results land
 ///   manifest.json     totals, written when the job ends
 ///   coordinator.lock  held (flock) by the coordinator running the job
@@ -15,6 +15,7 @@ public struct JobDirectory: Sendable {
     public var store: String { file("job.sqlite") }
     public var clouds: String { file("clouds") }
     public var meshes: String { file("meshes") }
+    public var previews: String { file("previews") }
     public var manifestLines: String { file("manifest.jsonl") }
     public var manifest: String { file("manifest.json") }
     public var lock: String { file("coordinator.lock") }
@@ -23,7 +24,7 @@ public struct JobDirectory: Sendable {
     public var exists: Bool { FileManager.default.fileExists(atPath: store) }
 
     public func create() throws {
-        for dir in [path, clouds, meshes] {
+        for dir in [path, clouds, meshes, previews] {
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw ClusterError("\(dir): cannot create the directory: \(error.localizedDescription)")
             }
@@ -34,7 +35,7 @@ public struct JobDirectory: Sendable {
     @discardableResult
     public func removeStaleTemporaryFiles() -> [String] {
         var removed: [String] = []
-        for dir in [path, clouds, meshes] {
+        for dir in [path, clouds, meshes, previews] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
                 let full = (dir as NSString).appendingPathComponent(name)
                 if unlink(full) == 0 { removed.append(full) }

@@ -51,7 +51,7 @@ final class ClusterJobTests: XCTestCase {
         XCTAssertEqual(counts.failed, 0)
         let sums = try ClusterTestSupport.verifiedChecksums(directory)
         XCTAssertEqual(Set(sums.keys), Set((0..<24).map { String(format: "p%05d", $0) }))
-        XCTAssertTrue(sums.values.allSatisfy { $0.keys.sorted() == ["cloud_npz", "cloud_ply"] })
+        XCTAssertTrue(sums.values.allSatisfy { $0.keys.sorted() == ["cloud_npz", "cloud_ply", "preview_png"] })
         XCTAssertEqual(try ClusterTestSupport.manifestLines(directory).count, 24)
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.manifest))) as! [String: Any]
         XCTAssertEqual(summary["done"] as? Int, 24)

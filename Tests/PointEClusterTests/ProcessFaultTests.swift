@@ -100,7 +100,7 @@ final class ProcessFaultTests: XCTestCase {
         try assertComplete(directory, prompts: 24)
         let lines = try ClusterTestSupport.manifestLines(directory)
         for line in lines {
-            XCTAssertEqual((line["files"] as? [String: Any])?.keys.sorted(), ["cloud_npz", "cloud_ply", "mesh_glb", "mesh_ply"])
+            XCTAssertEqual((line["files"] as? [String: Any])?.keys.sorted(), ["cloud_npz", "cloud_ply", "mesh_glb", "mesh_ply", "preview_png"])
         }
         let meshes = try FileManager.default.contentsOfDirectory(atPath: directory.meshes)
         XCTAssertEqual(meshes.filter { $0.hasSuffix(".glb") }.count, 24)
