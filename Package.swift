@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "CBLAS", "CLAPACK"]),
         // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
         .target(name: "PointECluster", dependencies: [
-            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "CZeroMQ",
+            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEngine", "CZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(

@@ -141,6 +141,7 @@ public final class Coordinator {
         startTime = monotonicMilliseconds()
         var lastCheck: UInt64 = 0, lastProgress: UInt64 = 0
         var summaryWritten = false
+        var reportPage = JobReportPage(directory: directory, store: store)
         while !shouldStop() {
             if let (peer, body) = try router.receive(timeoutMs: 50) {
                 messagesHandled += 1
@@ -155,7 +156,13 @@ public final class Coordinator {
                     lastProgress = now
                     onProgress?(progress(counts))
                 }
-                if counts.pending == 0 && counts.shardsRunning == 0 {
+                let jobDone = counts.pending == 0 && counts.shardsRunning == 0
+                do {
+                    try reportPage.update(now: now, finishedCount: counts.done + counts.failed, jobFinished: jobDone && !summaryWritten)
+                } catch {
+                    log.warning("\(directory.file("index.html")): not updated: \(error)")
+                }
+                if jobDone {
                     if !summaryWritten {
                         try manifest.writeSummary(elapsedSeconds: Double(now - startTime) / 1000)
                         summaryWritten = true

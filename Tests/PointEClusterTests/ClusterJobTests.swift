@@ -53,6 +53,10 @@ final class ClusterJobTests: XCTestCase {
         XCTAssertEqual(Set(sums.keys), Set((0..<24).map { String(format: "p%05d", $0) }))
         XCTAssertTrue(sums.values.allSatisfy { $0.keys.sorted() == ["cloud_npz", "cloud_ply", "preview_png"] })
         XCTAssertEqual(try ClusterTestSupport.manifestLines(directory).count, 24)
+        // The report page lists every prompt with its preview (checked in a browser by JobReportTests).
+        let page = try String(contentsOfFile: directory.file("index.html"), encoding: .utf8)
+        XCTAssertEqual(page.components(separatedBy: "class=\"preview\"").count - 1, 24)
+        XCTAssertFalse(page.contains("http-equiv=\"refresh\""), "the finished job's page stops refreshing")
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.manifest))) as! [String: Any]
         XCTAssertEqual(summary["done"] as? Int, 24)
         XCTAssertEqual(summary["failed"] as? Int, 0)
