@@ -45,6 +45,30 @@ final class PreviewTests: XCTestCase {
         XCTAssertEqual(Set(tiles).count, 9)
     }
 
+    /// The drawn pixels carry the cloud's colours: their mean colour, brightness aside (previews
+    /// shade by depth), has the same proportions of red, green and blue as the cloud's points.
+    func testCorgiPreviewColoursFollowTheCloud() throws {
+        let cloud = try PointCloud.readNPZ(Self.data.appendingPathComponent("pc_corgi.npz").path)
+        let image = try PointCloudPreview(tileSize: 96, grid: 3).render(cloud)
+        var drawn = SIMD3<Double>(repeating: 0), count = 0.0
+        for i in 0..<(image.width * image.height) {
+            let p = SIMD3(Double(image.pixels[i * 3]), Double(image.pixels[i * 3 + 1]), Double(image.pixels[i * 3 + 2]))
+            if p == SIMD3(repeating: 255) { continue }
+            drawn += p
+            count += 1
+        }
+        let pixels = drawn / count
+        let r = cloud.channel("R")!, g = cloud.channel("G")!, b = cloud.channel("B")!
+        func mean(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
+        let points = SIMD3<Double>(mean(r), mean(g), mean(b))
+        let pixelShare = pixels / pixels.sum(), pointShare = points / points.sum()
+        for channel in 0..<3 {
+            XCTAssertEqual(pixelShare[channel], pointShare[channel], accuracy: 0.03, "channel \(channel): \(pixelShare) vs \(pointShare)")
+        }
+        // And it is not grey: the corgi is distinctly more red than blue.
+        XCTAssertGreaterThan(pixelShare[0], pixelShare[2] + 0.05)
+    }
+
     func testEmptyAndNonFiniteCloudsAreRefused() {
         XCTAssertThrowsError(try PointCloudPreview().render(PointCloud(coords: [])))
         XCTAssertThrowsError(try PointCloudPreview().render(PointCloud(coords: [0, .nan, 0])))
