@@ -57,6 +57,10 @@ final class ClusterJobTests: XCTestCase {
         let page = try String(contentsOfFile: directory.file("index.html"), encoding: .utf8)
         XCTAssertEqual(page.components(separatedBy: "class=\"preview\"").count - 1, 24)
         XCTAssertFalse(page.contains("http-equiv=\"refresh\""), "the finished job's page stops refreshing")
+        if let browser = try ReportPageBrowserCheck.loadedPreviews(jobDirectory: directory.path) {
+            XCTAssertEqual(browser.total, 24)
+            XCTAssertEqual(browser.loaded, 24, "every preview image loads in headless Chromium")
+        }
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.manifest))) as! [String: Any]
         XCTAssertEqual(summary["done"] as? Int, 24)
         XCTAssertEqual(summary["failed"] as? Int, 0)
