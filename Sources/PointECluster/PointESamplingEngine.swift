@@ -35,22 +35,7 @@ public final class PointESamplingEngine: SamplingEngine {
 
     func network(_ name: String) throws -> PointDiffusionTransformer {
         if let cached = networks[name] { return cached }
-        let base = (modelsDirectory as NSString).appendingPathComponent(name)
-        let fm = FileManager.default
-        let config: ModelConfig
-        if fm.fileExists(atPath: base + ".json") {
-            config = try ModelConfig.load(base + ".json")
-        } else if let registered = ModelRegistry.released(name) {
-            config = registered
-        } else {
-            throw ClusterError("\(base).json not found and \"\(name)\" is not a registered model")
-        }
-        guard let weights = [".safetensors", ".pt"].map({ base + $0 }).first(where: { fm.fileExists(atPath: $0) }) else {
-            throw ClusterError("no weights for \(name) in \(modelsDirectory) (\(name).safetensors or \(name).pt)")
-        }
-        guard case .diffusion(let network) = try PointEModel.load(config: config, checkpoint: weights).0 else {
-            throw ClusterError("\(weights): \(config.name) is not a point diffusion model")
-        }
+        let network = try ModelDirectory.diffusionNetwork(name, directory: modelsDirectory).network
         networks[name] = network
         return network
     }

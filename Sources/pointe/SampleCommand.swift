@@ -121,22 +121,7 @@ struct ModelFiles {
     let network: PointDiffusionTransformer
 
     static func load(_ name: String, directory: String) throws -> ModelFiles {
-        let base = (directory as NSString).appendingPathComponent(name)
-        let fm = FileManager.default
-        let config: ModelConfig
-        if fm.fileExists(atPath: base + ".json") {
-            config = try ModelConfig.load(base + ".json")
-        } else if let registered = ModelRegistry.released(name) {
-            config = registered
-        } else {
-            throw ValidationError("\(base).json not found and \"\(name)\" is not a registered model")
-        }
-        guard let weights = [".safetensors", ".pt"].map({ base + $0 }).first(where: { fm.fileExists(atPath: $0) }) else {
-            throw ValidationError("no weights for \(name) in \(directory) (\(name).safetensors or \(name).pt)")
-        }
-        guard case .diffusion(let network) = try PointEModel.load(config: config, checkpoint: weights).0 else {
-            throw ValidationError("\(weights): \(config.name) is not a point diffusion model")
-        }
+        let (config, network) = try ModelDirectory.diffusionNetwork(name, directory: directory)
         return ModelFiles(config: config, network: network)
     }
 }
