@@ -51,14 +51,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "PointETensorTests", dependencies: ["PointETensor", "CKernels"]),
-        .testTarget(name: "PointECheckpointTests", dependencies: ["PointECheckpoint"]),
-        .testTarget(name: "PointEModelsTests", dependencies: ["PointEModels", "PointECheckpoint"]),
-        .testTarget(name: "PointEImageTests", dependencies: ["PointEImage", "PointECheckpoint"]),
-        .testTarget(name: "PointEMeshTests", dependencies: ["PointEMesh", "PointECheckpoint", "CZlib"]),
-        .testTarget(name: "PointEEngineTests", dependencies: ["PointEEngine", "PointECheckpoint"]),
-        .testTarget(name: "PointEDiffusionTests", dependencies: ["PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
-        .testTarget(name: "PointEClusterTests", dependencies: ["PointECluster", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
-        .testTarget(name: "PointEEvalTests", dependencies: ["PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),
+        // Test-only helpers: bounded child processes and the test-process watchdog.
+        .target(name: "CTestWatchdog", path: "Tests/CTestWatchdog"),
+        .target(name: "PointETestSupport", dependencies: ["CTestWatchdog"], path: "Tests/PointETestSupport"),
+        .testTarget(name: "PointETensorTests", dependencies: ["PointETestSupport", "PointETensor", "CKernels"]),
+        .testTarget(name: "PointECheckpointTests", dependencies: ["PointETestSupport", "PointECheckpoint"]),
+        .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint"]),
+        .testTarget(name: "PointEImageTests", dependencies: ["PointETestSupport", "PointEImage", "PointECheckpoint"]),
+        .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib"]),
+        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint"]),
+        .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
+        .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),
     ]
 )

@@ -50,8 +50,23 @@ public final class HTTPDownloader: Sendable {
 
         let sink = try DownloadSink(path: partialPath, existing: existing, progress: progress)
         let session = URLSession(configuration: .ephemeral, delegate: sink, delegateQueue: nil)
-        session.dataTask(with: request).resume()
-        sink.finished.wait()
+        let task = session.dataTask(with: request)
+        task.resume()
+        // URLSession's own timeout should end a stalled transfer; this wait does not rely on
+        // it: with no callback for `timeout` + 10 s the task is cancelled, and a session that
+        // does not even report the cancellation is abandoned as a failed attempt.
+        var cancelledAt: Date?
+        while sink.finished.wait(timeout: .now() + 1) == .timedOut {
+            if let cancelledAt {
+                if Date().timeIntervalSince(cancelledAt) > 10 {
+                    session.invalidateAndCancel()
+                    return .retry("\(url.host ?? url.absoluteString) stopped responding and the transfer could not be cancelled cleanly")
+                }
+            } else if Date().timeIntervalSince(sink.lastActivity) > timeout + 10 {
+                task.cancel()
+                cancelledAt = Date()
+            }
+        }
         session.finishTasksAndInvalidate()
         return try sink.outcome(url: url)
     }
@@ -68,6 +83,14 @@ private final class DownloadSink: NSObject, URLSessionDataDelegate, @unchecked S
     private var expectedTotal: Int64?
     private var failure: String?
     private var fatal: String?
+    private var lastCallback = Date()
+
+    /// When URLSession last called this delegate (or the attempt began).
+    var lastActivity: Date {
+        lock.lock()
+        defer { lock.unlock() }
+        return lastCallback
+    }
 
     init(path: String, existing: Int64, progress: @escaping @Sendable (Int64, Int64?) -> Void) throws {
         self.path = path
@@ -82,6 +105,7 @@ private final class DownloadSink: NSObject, URLSessionDataDelegate, @unchecked S
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
         lock.lock()
         defer { lock.unlock() }
+        lastCallback = Date()
         guard let http = response as? HTTPURLResponse else {
             fatal = "not an HTTP response"
             completionHandler(.cancel)
@@ -127,6 +151,7 @@ private final class DownloadSink: NSObject, URLSessionDataDelegate, @unchecked S
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         lock.lock()
+        lastCallback = Date()
         handle.write(data)
         written += Int64(data.count)
         let (now, total) = (written, expectedTotal)

@@ -54,7 +54,13 @@ enum ClusterTestSupport {
         try coordinator.recover(retryFailed: retryFailed)
         let done = Done()
         let models = modelsDirectory
-        let counts = try coordinator.run(onListening: { address in
+        // A job that cannot finish fails the test after two minutes instead of hanging the run.
+        let deadline = Date().addingTimeInterval(120)
+        var overran = false
+        let counts = try coordinator.run(shouldStop: {
+            overran = Date() > deadline
+            return overran
+        }, onListening: { address in
             alsoOnListening?(address)
             for _ in 0..<workers {
                 done.group.enter()
@@ -69,6 +75,7 @@ enum ClusterTestSupport {
                 }
             }
         })
+        guard !overran else { throw ClusterError("the job in \(directory.path) did not finish within 120 s: \(counts)") }
         guard done.group.wait(timeout: .now() + 30) == .success else { throw ClusterError("workers did not exit") }
         return (counts, coordinator)
     }

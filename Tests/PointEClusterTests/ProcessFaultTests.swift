@@ -1,39 +1,23 @@
 import Foundation
 @testable import PointECluster
+import PointETestSupport
 import XCTest
 
 /// Faults that need real processes: the `pointe` executable (built next to this test bundle)
 /// runs the coordinator and workers, and the test SIGKILLs them mid-job.
 final class ProcessFaultTests: XCTestCase {
-    var children: [Process] = []
+    var children: [Subprocess] = []
 
     override func tearDown() {
-        for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        for child in children { child.waitUntilExit() }
+        // Whole process groups: `pointe run` takes its workers and meshers with it.
+        for child in children { child.killGroup() }
         children = []
     }
 
-    func executable() throws -> String {
-        let candidates = [CommandLine.arguments[0], Bundle.main.bundlePath].map {
-            (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("pointe")
-        } + [(Bundle.main.bundlePath as NSString).appendingPathComponent("pointe")]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ClusterError("the pointe executable is not next to the test bundle (looked at \(candidates)); build it first")
-        }
-        return found
-    }
-
-    func start(_ arguments: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable())
-        process.arguments = arguments
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        children.append(process)
-        return process
+    func start(_ arguments: [String], log: String) throws -> Subprocess {
+        let child = try Subprocess(try BuiltTool.pointe(), arguments, outputPath: log)
+        children.append(child)
+        return child
     }
 
     /// A free local port: bind to any, read it back, release it.
@@ -95,7 +79,7 @@ final class ProcessFaultTests: XCTestCase {
                              "--mesh-formats", "glb,ply", "--mesh-grid", "6", "--shard-size", "4"], log: dir + "/run.log")
         try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
         let log = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
-        XCTAssertEqual(run.terminationStatus, 0, log)
+        XCTAssertEqual(run.exitStatus, 0, log)
         XCTAssertTrue(log.contains("24/24 prompts"), log)
         try assertComplete(directory, prompts: 24)
         let lines = try ClusterTestSupport.manifestLines(directory)
@@ -113,8 +97,8 @@ final class ProcessFaultTests: XCTestCase {
         let dir = ClusterTestSupport.temporaryDirectory("clip")
         let models = dir + "/models"
         let initModels = try start(["models", "init-random", "--preset", "tiny", "--only", "base40M-textvec", "--only", "clip", models], log: dir + "/init.log")
-        initModels.waitUntilExit()
-        XCTAssertEqual(initModels.terminationStatus, 0)
+        try initModels.wait(timeout: 120)
+        XCTAssertEqual(initModels.exitStatus, 0)
         let prompts = dir + "/prompts.jsonl"
         let lines = [#"{"prompt": "a red chair", "seed": 7}"#, #"{"prompt": "a blue car", "seed": 7}"#]
         try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
@@ -122,7 +106,7 @@ final class ProcessFaultTests: XCTestCase {
         let run = try start(["run", prompts, "-o", directory.path, "--models-dir", models, "--model", "base40M-textvec", "--no-upsample",
                              "--steps", "2", "--workers", "1", "--clip", "--mesh-formats", "none"], log: dir + "/run.log")
         try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
-        XCTAssertEqual(run.terminationStatus, 0, (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(run.exitStatus, 0, (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? "")
         let sums = try ClusterTestSupport.verifiedChecksums(directory)
         XCTAssertEqual(sums.count, 2)
         XCTAssertNotEqual(sums["p00000"]?["cloud_ply"], sums["p00001"]?["cloud_ply"], "the text did not condition the cloud")
@@ -135,8 +119,8 @@ final class ProcessFaultTests: XCTestCase {
         let dir = ClusterTestSupport.temporaryDirectory("image")
         let models = dir + "/models"
         let initModels = try start(["models", "init-random", "--preset", "tiny", "--only", "base40M", "--only", "clip", models], log: dir + "/init.log")
-        initModels.waitUntilExit()
-        XCTAssertEqual(initModels.terminationStatus, 0)
+        try initModels.wait(timeout: 120)
+        XCTAssertEqual(initModels.exitStatus, 0)
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/corgi.jpg")
         try FileManager.default.copyItem(atPath: fixture.path, toPath: dir + "/corgi.jpg")
         try Data("not an image".utf8).write(to: URL(fileURLWithPath: dir + "/broken.png"))
@@ -148,7 +132,7 @@ final class ProcessFaultTests: XCTestCase {
                              "--steps", "2", "--workers", "1", "--clip", "--mesh-formats", "none", "--retry-budget", "2"], log: dir + "/run.log")
         try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
         let log = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
-        XCTAssertEqual(run.terminationStatus, 1, log)
+        XCTAssertEqual(run.exitStatus, 1, log)
         XCTAssertTrue(log.contains("failed broken: "), log)
         XCTAssertEqual(try ClusterTestSupport.verifiedChecksums(directory).keys.sorted(), ["p00000"])
         let failed = try XCTUnwrap(try ClusterTestSupport.manifestLines(directory).first { $0["id"] as? String == "broken" })
@@ -165,11 +149,11 @@ final class ProcessFaultTests: XCTestCase {
         let victim = try start(workerArguments(address), log: dir + "/victim.log")
         // Kill the only worker once its first result has landed: it is inside its first shard.
         try waitFor("a first result") { manifestLineCount(directory) >= 1 }
-        kill(victim.processIdentifier, SIGKILL)
-        victim.waitUntilExit()
+        victim.signal(SIGKILL)
+        try victim.wait(timeout: 30)
         _ = try start(workerArguments(address), log: dir + "/worker.log")
         try waitFor("the coordinator to finish") { !coordinator.isRunning }
-        XCTAssertEqual(coordinator.terminationStatus, 0, (try? String(contentsOfFile: dir + "/coordinator.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(coordinator.exitStatus, 0, (try? String(contentsOfFile: dir + "/coordinator.log", encoding: .utf8)) ?? "")
         try assertComplete(directory, prompts: 12)
         let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
         XCTAssertTrue(outcomes.contains("lost"), "no shard was re-queued from the killed worker: \(outcomes)")
@@ -184,12 +168,12 @@ final class ProcessFaultTests: XCTestCase {
         let coordinator = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator.log")
         let leaving = try start(workerArguments(address), log: dir + "/leaving.log")
         try waitFor("a first result") { manifestLineCount(directory) >= 1 }
-        leaving.terminate()
-        leaving.waitUntilExit()
-        XCTAssertEqual(leaving.terminationStatus, 0)
+        leaving.signal(SIGTERM)
+        try leaving.wait(timeout: 60)
+        XCTAssertEqual(leaving.exitStatus, 0)
         _ = try start(workerArguments(address), log: dir + "/worker.log")
         try waitFor("the coordinator to finish") { !coordinator.isRunning }
-        XCTAssertEqual(coordinator.terminationStatus, 0)
+        XCTAssertEqual(coordinator.exitStatus, 0)
         try assertComplete(directory, prompts: 8)
         let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
         XCTAssertTrue(outcomes.contains("returned"), "the terminated worker did not hand its shard back: \(outcomes)")
@@ -203,15 +187,15 @@ final class ProcessFaultTests: XCTestCase {
         let first = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator1.log")
         let workers = try (0..<2).map { try start(workerArguments(address), log: dir + "/worker\($0).log") }
         try waitFor("some results") { manifestLineCount(directory) >= 3 }
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        first.signal(SIGKILL)
+        try first.wait(timeout: 30)
         XCTAssertLessThan(manifestLineCount(directory), 16, "the job finished before the kill; the test proves nothing")
         let second = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator2.log")
         try waitFor("the restarted coordinator to finish") { !second.isRunning }
-        XCTAssertEqual(second.terminationStatus, 0, (try? String(contentsOfFile: dir + "/coordinator2.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(second.exitStatus, 0, (try? String(contentsOfFile: dir + "/coordinator2.log", encoding: .utf8)) ?? "")
         try assertComplete(directory, prompts: 16)
         // The workers survived the restart and were told the job ended.
         try waitFor("workers to exit", timeout: 10) { workers.allSatisfy { !$0.isRunning } }
-        XCTAssertEqual(workers.map(\.terminationStatus), [0, 0])
+        XCTAssertEqual(workers.map(\.exitStatus), [0, 0])
     }
 }

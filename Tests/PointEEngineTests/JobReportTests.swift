@@ -1,5 +1,6 @@
 import Foundation
 import PointEMesh
+import PointETestSupport
 import XCTest
 @testable import PointEEngine
 
@@ -42,34 +43,21 @@ final class JobReportTests: XCTestCase {
 
     /// Chromium loads the page from disk; every existing preview loads, a missing one does not.
     func testEveryPreviewLoadsInAHeadlessBrowser() throws {
-        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {
+        guard HeadlessChromium.executable != nil else {
             throw XCTSkip("chromium is not installed (scripts/install-deps.sh installs it)")
         }
         try writePreview("previews/p0.png")
         try writePreview("previews/p 1#.png")  // names needing escaping still load
         try report(previews: ["previews/p0.png", "previews/p 1#.png", nil]).write(toJobDirectory: job.path)
-        XCTAssertEqual(try loadedImages(chromium), "2 of 2")
+        XCTAssertEqual(try loadedImages(), "2 of 2")
 
         try report(previews: ["previews/p0.png", "previews/missing.png"]).write(toJobDirectory: job.path)
-        XCTAssertEqual(try loadedImages(chromium), "1 of 2", "a missing preview is noticed")
+        XCTAssertEqual(try loadedImages(), "1 of 2", "a missing preview is noticed")
     }
 
-    func loadedImages(_ chromium: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-                             "--user-data-dir=\(job.appendingPathComponent(".chromium").path)",
-                             "--virtual-time-budget=10000", "--dump-dom", job.appendingPathComponent("index.html").absoluteString]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let dom = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        func attribute(_ name: String) -> String? {
-            guard let range = dom.range(of: "\(name)=\"") else { return nil }
-            return String(dom[range.upperBound...].prefix { $0 != "\"" })
-        }
-        return "\(attribute("data-images-loaded") ?? "?") of \(attribute("data-images-total") ?? "?")"
+    func loadedImages() throws -> String {
+        let dom = try XCTUnwrap(try HeadlessChromium.renderedDOM(of: job.appendingPathComponent("index.html")))
+        func value(_ name: String) -> String { HeadlessChromium.attribute(name, in: dom).map(String.init) ?? "?" }
+        return "\(value("data-images-loaded")) of \(value("data-images-total"))"
     }
 }

@@ -1,34 +1,15 @@
 import Foundation
+import PointETestSupport
 import XCTest
 
 /// `pointe models init-random --preset tiny` then `pointe generate` for a prompt and for an
 /// image, run as the built command-line tool (the code path users run), checking the clouds
 /// written: every point of both stages, finite coordinates, colours, determinism in --seed.
 final class GenerateEndToEndTests: XCTestCase {
-    /// The `pointe` executable next to this test bundle (swift build puts all products together).
-    static func tool() throws -> URL {
-        let candidates = [Bundle.main.bundleURL, Bundle(for: GenerateEndToEndTests.self).bundleURL.deletingLastPathComponent(),
-                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-            .map { $0.appendingPathComponent("pointe") }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw NSError(domain: "GenerateEndToEndTests", code: 1, userInfo: [NSLocalizedDescriptionKey:
-                "the pointe executable was not built next to the tests (looked at \(candidates.map(\.path)))"])
-        }
-        return found
-    }
-
+    /// Runs the built `pointe` executable (found next to this test bundle) to its end.
     @discardableResult
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try tool()
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Subprocess.run(try BuiltTool.pointe(), arguments, timeout: 300)
     }
 
     /// Vertex count and the float/colour payload of a binary PLY as PointCloud writes it.

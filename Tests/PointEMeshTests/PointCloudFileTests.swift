@@ -2,6 +2,7 @@ import Foundation
 import PointECheckpoint
 import PointEMesh
 import PointETensor
+import PointETestSupport
 import XCTest
 
 final class PointCloudFileTests: XCTestCase {
@@ -54,14 +55,8 @@ final class PointCloudFileTests: XCTestCase {
 
     func testNPZLoadsWithNumpyLikeTheReference() throws {
         // python3 from PATH (it may live in a virtualenv or pyenv); skip when it or numpy is absent.
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import numpy"]
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        try probe.run()
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("python3 with numpy is not available") }
+        let probe = try Subprocess.run("/usr/bin/env", ["python3", "-c", "import numpy"], timeout: 60)
+        guard probe.status == 0 else { throw XCTSkip("python3 with numpy is not available") }
 
         let cloud = sampleCloud()
         try cloud.writeNPZ(to: path("c.npz"))
@@ -80,15 +75,8 @@ final class PointCloudFileTests: XCTestCase {
                 assert obj[k].shape == (coords.shape[0],), (k, obj[k].shape)
                 print(" ".join(repr(float(v)) for v in obj[k]))
         """
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["python3", "-c", script, path("c.npz")]
-        let pipe = Pipe()
-        run.standardOutput = pipe
-        try run.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        run.waitUntilExit()
-        XCTAssertEqual(run.terminationStatus, 0, text)
+        let (status, text) = try Subprocess.run("/usr/bin/env", ["python3", "-c", script, path("c.npz")], timeout: 120)
+        XCTAssertEqual(status, 0, text)
         let lines = text.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.first, "coords R G B")
         guard lines.count == 5 else { return XCTFail("numpy printed \(lines.count) lines: \(text)") }

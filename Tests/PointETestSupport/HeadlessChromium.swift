@@ -1,0 +1,28 @@
+import Foundation
+
+/// Debian's `chromium` (installed by scripts/install-deps.sh) in headless mode, for tests that
+/// check what a person sees in a job's index.html.
+public enum HeadlessChromium {
+    public static var executable: String? { Subprocess.find(["/usr/bin/chromium", "/usr/bin/chromium-browser"]) }
+
+    /// Loads `page` from disk, lets its scripts run (10 s of virtual time) and returns the DOM
+    /// as serialized after them; nil when no Chromium is installed. A browser that does not end
+    /// within two minutes is killed and the test fails naming it.
+    public static func renderedDOM(of page: URL) throws -> String? {
+        guard let chromium = executable else { return nil }
+        let profile = NSTemporaryDirectory() + "pointe-chromium-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let (status, output) = try Subprocess.run(chromium, [
+            "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+            "--user-data-dir=\(profile)", "--virtual-time-budget=10000", "--dump-dom", page.absoluteString,
+        ], timeout: 120)
+        guard status == 0 else { throw SubprocessError("chromium exited with status \(status) on \(page.path):\n\(output)") }
+        return output
+    }
+
+    /// The integer value of the first `name="..."` attribute in `dom`, or nil.
+    public static func attribute(_ name: String, in dom: String) -> Int? {
+        guard let range = dom.range(of: "\(name)=\"") else { return nil }
+        return Int(String(dom[range.upperBound...].prefix { $0 != "\"" }))
+    }
+}
