@@ -32,6 +32,8 @@ public final class Coordinator {
     public let options: CoordinatorOptions
     public let manifest: Manifest
     public private(set) var address = ""
+    /// Malformed or unexpected frames the socket dropped during `run`.
+    public private(set) var droppedMessages = 0
     var log: ClusterLog { options.log }
 
     struct Peer {
@@ -131,7 +133,10 @@ public final class Coordinator {
     public func run(shouldStop: () -> Bool = { false }, onListening: ((String) throws -> Void)? = nil,
                     onProgress: ((JobProgress) -> Void)? = nil) throws -> JobStore.Counts {
         let router = try RouterEndpoint(bind: options.bind, options: options.transport, log: log)
-        defer { router.close() }
+        defer {
+            droppedMessages = router.dropped
+            router.close()
+        }
         address = router.address
         try AtomicFile.write(Data((address + "\n").utf8), to: directory.addressFile)
         // Only a live coordinator leaves its address behind (for `pointe status DIR`).

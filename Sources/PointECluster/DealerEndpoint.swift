@@ -6,12 +6,16 @@ import Foundation
 public final class DealerEndpoint {
     private let socket: ZMQSocket
     private let log: ClusterLog
+    private let monitor: HandshakeMonitor
     public let identity: String
     public let address: String
 
     public init(connect address: String, identity: String, options: TransportOptions = TransportOptions(), log: ClusterLog) throws {
+        try EndpointPolicy.check(address, security: options.security, insecure: options.insecure, what: "connecting to")
         socket = try ZMQSocket(type: ZMQ_DEALER, label: "connection to \(address)", options: options)
         try socket.set(ZMQ_ROUTING_ID, bytes: Data(identity.utf8))
+        _ = try socket.apply(options.security, log: log)
+        monitor = try HandshakeMonitor(watching: socket, label: "connection to \(address)")
         try socket.connect(address)
         self.identity = identity
         self.address = address
@@ -30,6 +34,8 @@ public final class DealerEndpoint {
     /// The next valid message from the coordinator within `timeoutMs`, else nil. Invalid frames
     /// are logged and dropped.
     public func receive(timeoutMs: Int) throws -> MessageBody? {
+        monitor.drain(log: log, role: "client")
+        if let refusal = monitor.refusal { throw ClusterError(refusal) }
         var wait = timeoutMs
         while socket.waitReadable(timeoutMs: wait) {
             wait = 0
@@ -46,5 +52,8 @@ public final class DealerEndpoint {
         return nil
     }
 
-    public func close() { socket.close() }
+    public func close() {
+        monitor.close()
+        socket.close()
+    }
 }

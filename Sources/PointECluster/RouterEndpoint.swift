@@ -8,13 +8,18 @@ import Foundation
 public final class RouterEndpoint {
     private let socket: ZMQSocket
     private let log: ClusterLog
+    private let monitor: HandshakeMonitor
+    private let zapDomain: String?
     public let address: String
     /// Counters for status and the overhead benchmark.
     public private(set) var dropped = 0
     public private(set) var sendFailures = 0
 
     public init(bind address: String, options: TransportOptions = TransportOptions(), log: ClusterLog) throws {
+        try EndpointPolicy.check(address, security: options.security, insecure: options.insecure, what: "binding")
         socket = try ZMQSocket(type: ZMQ_ROUTER, label: "coordinator socket", options: options)
+        zapDomain = try socket.apply(options.security, log: log)
+        monitor = try HandshakeMonitor(watching: socket, label: "coordinator socket")
         // Sending to a vanished peer reports EHOSTUNREACH instead of silently dropping.
         try socket.set(ZMQ_ROUTER_MANDATORY, Int32(1))
         // A peer reconnecting with the same identity takes over the old connection.
@@ -26,6 +31,7 @@ public final class RouterEndpoint {
 
     /// The next valid message, waiting up to `timeoutMs`; nil if none arrived in time.
     public func receive(timeoutMs: Int) throws -> (peer: Data, body: MessageBody)? {
+        monitor.drain(log: log, role: "server")
         var wait = timeoutMs
         while socket.waitReadable(timeoutMs: wait) {
             wait = 0
@@ -64,7 +70,11 @@ public final class RouterEndpoint {
         return false
     }
 
-    public func close() { socket.close() }
+    public func close() {
+        monitor.close()
+        socket.close()
+        if let zapDomain { ZAPAuthenticator.shared.unregister(domain: zapDomain) }
+    }
 }
 
 /// Peer identities are arbitrary bytes on the wire; ours are printable names.

@@ -2,9 +2,9 @@ import Foundation
 
 /// One status query to a coordinator (what `pointe status ADDR` shows).
 public enum StatusClient {
-    public static func query(_ address: String, timeoutMs: Int) throws -> Pointe_Cluster_StatusReply? {
+    public static func query(_ address: String, timeoutMs: Int, transport: TransportOptions = TransportOptions()) throws -> Pointe_Cluster_StatusReply? {
         let log = ClusterLog(role: "status", quiet: true)
-        let endpoint = try DealerEndpoint(connect: address, identity: PeerName.unique("status"), log: log)
+        let endpoint = try DealerEndpoint(connect: address, identity: PeerName.unique("status"), options: transport, log: log)
         defer { endpoint.close() }
         endpoint.send(.statusQuery(Pointe_Cluster_StatusQuery()))
         let deadline = monotonicMilliseconds() + UInt64(max(timeoutMs, 0))

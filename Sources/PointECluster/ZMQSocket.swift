@@ -13,6 +13,10 @@ public struct TransportOptions: Sendable {
     public var reconnectMaxMilliseconds: Int32 = 2000
     /// ZMTP-level pings so a dead TCP peer is noticed even while the application is busy.
     public var heartbeatMilliseconds: Int32 = 1000
+    /// CURVE keys, or none (plain ZMTP).
+    public var security: TransportSecurity = .none
+    /// Allows plain ZMTP on a non-loopback endpoint (the user passed --insecure).
+    public var insecure = false
     public init() {}
 }
 

@@ -30,7 +30,7 @@ struct JobOptions: ParsableArguments {
     }
 
     /// Creates the job from `prompts` if the directory has none, then opens it for serving.
-    func openJob(prompts: String?, bind: String, log: ClusterLog, exitWhenDone: Bool = true) throws -> Coordinator {
+    func openJob(prompts: String?, bind: String, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true) throws -> Coordinator {
         let directory = JobDirectory(output)
         if !directory.exists {
             guard let prompts else { throw ValidationError("\(output) holds no job yet: give a prompt file") }
@@ -45,6 +45,7 @@ struct JobOptions: ParsableArguments {
         }
         var options = CoordinatorOptions()
         options.bind = bind
+        options.transport = transport
         options.peerTimeoutMs = peerTimeoutMs
         options.log = log
         options.exitWhenDone = exitWhenDone
@@ -68,10 +69,11 @@ struct CoordinatorCommand: ParsableCommand {
     @OptionGroup var job: JobOptions
     @Option(help: "ZeroMQ endpoint to bind.") var bind = "tcp://127.0.0.1:5555"
     @Flag(help: "Keep serving (status queries) after the job ends instead of exiting.") var keepServing = false
+    @OptionGroup var security: CoordinatorSecurityOptions
 
     func run() throws {
         let log = ClusterLog(role: "coordinator", quiet: job.quiet)
-        let coordinator = try job.openJob(prompts: prompts, bind: bind, log: log, exitWhenDone: !keepServing)
+        let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(), log: log, exitWhenDone: !keepServing)
         let stop = SignalFlag()
         let counts = try coordinator.run(shouldStop: { stop.isRaised })
         if stop.isRaised { log.info("stopped by signal; resume with the same command"); throw ExitCode(130) }

@@ -42,6 +42,7 @@ struct MesherCommand: ParsableCommand {
     @Option(help: "Peer name (default: mesher@HOST:PID:RANDOM).") var name: String?
     @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
+    @OptionGroup var security: PeerSecurityOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     func run() throws {
@@ -49,6 +50,7 @@ struct MesherCommand: ParsableCommand {
         options.connect = connect
         options.name = name ?? PeerName.unique("mesher")
         options.coordinatorTimeoutMs = coordinatorTimeoutMs
+        options.transport = try security.transport()
         options.log = ClusterLog(role: "mesher \(getpid())", quiet: quiet)
         let engine = try SDFMeshingEngine(modelsDirectory: modelsDir)
         let stop = SignalFlag()

@@ -7,7 +7,7 @@ struct Pointe: ParsableCommand {
         commandName: "pointe",
         abstract: "Point-E in Swift: text/image -> point cloud -> mesh, and the tools around it.",
         subcommands: [ParityCommand.self, ModelsCommand.self, BenchCommand.self, SampleCommand.self, MeshCommand.self, GenerateCommand.self, EvalCommand.self,
-                      PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, StatusCommand.self])
+                      PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, StatusCommand.self, KeysCommand.self])
 
     /// Picks OpenBLAS's kernels before anything runs (see OpenBLASCoreType), then parses.
     static func main() {

@@ -28,12 +28,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: "When the job is done, score it: P-FID against these reference clouds (a batch .npz, a directory or a job directory) and P-IS, with pointnet.pt from --models-dir.")
     var eval: String?
     @Option(help: "ZeroMQ endpoint of the embedded coordinator (other machines may join it).") var bind = "tcp://127.0.0.1:*"
+    @OptionGroup var security: CoordinatorSecurityOptions
 
     func run() throws {
         let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 8)
         guard count >= 0 else { throw ValidationError("--workers must be >= 0") }
         let log = ClusterLog(role: "coordinator", quiet: true)
-        let coordinator = try job.openJob(prompts: prompts, bind: bind, log: log)
+        // Local workers and meshers authenticate with the coordinator's own key pair.
+        let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
+        let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log)
+        let childSecurity: [String] = security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : [])
         let meshing = !coordinator.info.meshFormats.isEmpty
         let meshCount = meshers ?? (meshing ? 1 : 0)
         if meshing {
@@ -63,7 +67,7 @@ struct RunCommand: ParsableCommand {
                 let child = Process()
                 child.executableURL = executable
                 child.arguments = ["worker", "--connect", address, "--models-dir", modelsDir, "--batch", String(batch),
-                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + (clip ? ["--clip"] : [])
+                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + (clip ? ["--clip"] : []) + childSecurity
                 try child.run()
                 children.append(child)
                 localWorkers.append(child)
@@ -72,7 +76,7 @@ struct RunCommand: ParsableCommand {
                 let child = Process()
                 child.executableURL = executable
                 child.arguments = ["mesher", "--connect", address, "--models-dir", modelsDir,
-                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"]
+                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + childSecurity
                 try child.run()
                 children.append(child)
             }

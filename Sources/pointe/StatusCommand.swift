@@ -10,6 +10,7 @@ struct StatusCommand: ParsableCommand {
 
     @Argument(help: "Job directory or coordinator endpoint.") var target: String
     @Option(help: "How long to wait for a live coordinator, in milliseconds.") var timeoutMs = 2000
+    @OptionGroup var security: PeerSecurityOptions
 
     func run() throws {
         var address: String? = target.contains("://") ? target : nil
@@ -24,7 +25,7 @@ struct StatusCommand: ParsableCommand {
             address = (try? String(contentsOfFile: directory.addressFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let address, !address.isEmpty else { return }
-        guard let reply = try StatusClient.query(address, timeoutMs: timeoutMs) else {
+        guard let reply = try StatusClient.query(address, timeoutMs: timeoutMs, transport: try security.transport()) else {
             print("coordinator \(address): no answer within \(timeoutMs) ms (not running?)")
             if target.contains("://") { throw ExitCode(2) }
             return

@@ -28,6 +28,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
     @Flag(help: "Embed text and image prompts with CLIP from --models-dir (loaded at start).") var clip = false
+    @OptionGroup var security: PeerSecurityOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     func run() throws {
@@ -35,6 +36,7 @@ struct WorkerCommand: ParsableCommand {
         options.connect = connect
         if let name { options.name = name }
         options.coordinatorTimeoutMs = coordinatorTimeoutMs
+        options.transport = try security.transport()
         options.log = ClusterLog(role: "worker \(getpid())", quiet: quiet)
         let clipModel = clip ? try GenerateCommand.clip(directory: modelsDir) : nil
         let engine = PointESamplingEngine(modelsDirectory: modelsDir, maxBatch: batch,

@@ -15,11 +15,14 @@ final class ClusterJobTests: XCTestCase {
         return directory
     }
 
-    /// Sends garbage, a multi-frame message, an unknown body and a wrong-version hello.
-    static func spray(_ address: String) {
+    /// Sends garbage, a multi-frame message, an unknown body and a wrong-version hello; with
+    /// `oversizedBytes`, also one frame of that size (over the coordinator's frame limit).
+    static func spray(_ address: String, security: TransportSecurity = .none, oversizedBytes: Int = 0) {
         Thread.detachNewThread {
             guard let rogue = try? ZMQSocket(type: ZMQ_DEALER, label: "rogue", options: TransportOptions()) else { return }
+            _ = try? rogue.apply(security, log: ClusterLog(role: "rogue", quiet: true))
             try? rogue.connect(address)
+            if oversizedBytes > 0 { _ = try? rogue.send([Data(repeating: 0x0A, count: oversizedBytes)]) }
             var empty = Envelope()
             empty.protocolVersion = WireProtocol.version
             var old = Envelope()

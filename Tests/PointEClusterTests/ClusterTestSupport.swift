@@ -44,6 +44,7 @@ enum ClusterTestSupport {
     /// Runs the job in `directory` to its end with `workers` in-process workers.
     @discardableResult
     static func runJob(_ directory: JobDirectory, workers: Int, batch: Int = 4, retryFailed: Bool = false,
+                       workerTransport: TransportOptions = TransportOptions(),
                        configure: (inout CoordinatorOptions) -> Void = { _ in },
                        alsoOnListening: ((String) -> Void)? = nil) throws -> (JobStore.Counts, Coordinator) {
         var options = CoordinatorOptions()
@@ -68,6 +69,7 @@ enum ClusterTestSupport {
                     defer { done.group.leave() }
                     var workerOptions = WorkerOptions()
                     workerOptions.connect = address
+                    workerOptions.transport = workerTransport
                     workerOptions.coordinatorTimeoutMs = 20_000
                     workerOptions.log = ClusterLog(role: "worker", quiet: true)
                     let engine = PointESamplingEngine(modelsDirectory: models, maxBatch: batch)

@@ -1,0 +1,85 @@
+import CZeroMQ
+import Foundation
+
+/// Watches a socket's security handshakes through libzmq's socket monitor, so failures are
+/// logged instead of libzmq retrying them silently: a coordinator names the address whose
+/// handshake failed (no key, wrong server key); a peer learns that the coordinator refused
+/// its key.
+final class HandshakeMonitor {
+    private let pair: ZMQSocket
+    /// The last authentication refusal seen, for peers to stop on.
+    private(set) var refusal: String?
+    /// Peers retry every few seconds: one line per kind of failure per 10 s, with a count.
+    private var limiter = RateLimiter(intervalMs: 10_000)
+
+    init(watching socket: ZMQSocket, label: String) throws {
+        let address = "inproc://pointe-monitor-\(UUID().uuidString)"
+        let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+        guard zmq_socket_monitor(socket.handle, address, Int32(events)) == 0 else {
+            throw ClusterError("\(label): cannot monitor the socket: \(ZMQSocket.lastError())")
+        }
+        pair = try ZMQSocket(type: ZMQ_PAIR, label: "\(label) monitor", options: TransportOptions())
+        try pair.connect(address)
+    }
+
+    /// Reads pending events and logs them; returns without waiting.
+    func drain(log: ClusterLog, role: String) {
+        while let frames = try? pair.receive(), frames.count >= 2, frames[0].count >= 6 {
+            let event = Int32(frames[0][frames[0].startIndex]) | Int32(frames[0][frames[0].startIndex + 1]) << 8
+            let value = frames[0].dropFirst(2).prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            let endpoint = String(decoding: frames[1], as: UTF8.self)
+            switch event {
+            case Int32(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) where role == "server":
+                continue  // the ZAP handler has logged the refusal with the peer's address and key
+            case Int32(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH):
+                let message = role == "server"
+                    ? "a peer on \(endpoint) was refused (ZAP status \(value))"
+                    : "the coordinator at \(endpoint) refused this peer's CURVE key (status \(value)); is its public key in the coordinator's allow-list?"
+                if role != "server" { refusal = message }
+                log.warning(message)
+            case Int32(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL):
+                let reason = HandshakeMonitor.describe(protocolError: value)
+                limiter.run("\(endpoint) \(value)") { repeats in
+                    log.warning((role == "server"
+                        ? "a connection on \(endpoint) failed the security handshake (\(reason)): a peer without CURVE or with the wrong coordinator key"
+                        : "the security handshake with \(endpoint) failed (\(reason)): wrong --server-key, or CURVE on one side only") + repeats)
+                }
+            default:
+                limiter.run("\(endpoint) \(event)") { repeats in
+                    log.warning("security handshake on \(endpoint) failed (\(String(cString: zmq_strerror(Int32(bitPattern: value)))))" + repeats)
+                }
+            }
+        }
+    }
+
+    func close() { pair.close() }
+
+    static func describe(protocolError code: UInt32) -> String {
+        switch Int32(bitPattern: code) {
+        case Int32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH): return "security mechanism mismatch"
+        case Int32(ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC): return "cryptographic error"
+        case Int32(ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE): return "key exchange failed"
+        default: return String(format: "protocol error 0x%08x", code)
+        }
+    }
+}
+
+/// Lets a repeated message through once per interval per key; the next one that passes says
+/// how many were held back.
+struct RateLimiter {
+    let intervalMs: UInt64
+    private var last: [String: (time: UInt64, suppressed: Int)] = [:]
+
+    init(intervalMs: UInt64) { self.intervalMs = intervalMs }
+
+    mutating func run(_ key: String, _ body: (String) -> Void) {
+        let now = monotonicMilliseconds()
+        if let entry = last[key], now - entry.time < intervalMs {
+            last[key] = (entry.time, entry.suppressed + 1)
+            return
+        }
+        let suppressed = last[key]?.suppressed ?? 0
+        last[key] = (now, 0)
+        body(suppressed > 0 ? " (\(suppressed) more like it in the last \(intervalMs / 1000) s)" : "")
+    }
+}
