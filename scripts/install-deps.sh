@@ -10,6 +10,7 @@ packages=(
   zlib1g-dev            # deflate in zip/npz and gzip (CLIP vocabulary)
   protobuf-compiler     # only to regenerate proto/ code (scripts/gen-proto.sh)
   chromium              # headless check of job reports (tests, scripts/screenshot-report.sh)
+  iproute2              # network namespaces for the multi-host and chaos tests (ip netns)
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

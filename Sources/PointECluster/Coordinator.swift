@@ -207,8 +207,10 @@ public final class Coordinator {
                 router.send(.refusal(refusal), to: identity)
                 return
             }
-            if let old = peers[identity], !old.attempts.isEmpty {
-                // The same process said hello again (we restarted?): its old shards are void.
+            if let old = peers[identity], !old.attempts.isEmpty || !old.meshes.isEmpty {
+                // A hello from a known identity is a new session: a restarted process reusing
+                // its --name (or the same one after we restarted). Whatever the old session was
+                // sampling or meshing will never arrive: re-queue it.
                 try lose(identity, reason: "peer \(old.name) restarted its session")
             }
             peers[identity] = Peer(identity: identity, name: hello.peerName.isEmpty ? name : hello.peerName, role: hello.role, lastSeen: now)

@@ -104,7 +104,7 @@ final class ZAPAuthenticator: @unchecked Sendable {
         for problem in problems { domain.log.warning("allow-list: \(problem)") }
         if let file = keys[key] {
             record(accepted: true)
-            domain.log.info("peer at \(address) authenticated with the key in \(file)")
+            limited("\(domainName) accepted \(key)") { domain.log.info("peer at \(address) authenticated with the key in \(file)" + $0) }
             return reply(requestID, "200", "OK", user: file)
         }
         record(accepted: false)

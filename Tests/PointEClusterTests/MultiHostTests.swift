@@ -1,0 +1,134 @@
+import Foundation
+@testable import PointECluster
+import PointETestSupport
+import XCTest
+
+/// The coordinator, workers and meshers as separate hosts (network namespaces joined by a
+/// bridge, see NetworkNamespaceLab), every connection over CURVE on 10.231.0.0/24. Needs root;
+/// CI runs `.ci/run` as root.
+final class MultiHostTests: ProcessTestCase {
+    var lab: NetworkNamespaceLab?
+
+    override func tearDown() {
+        super.tearDown()  // the processes first, then their namespaces
+        lab?.destroy()
+        lab = nil
+    }
+
+    /// Key pairs made with `pointe keys generate`: the coordinator's, and one per peer name;
+    /// `allowed` peers' public keys are copied into the coordinator's allow-list directory.
+    struct Keys {
+        let directory: String
+        var coordinatorSecret: String { directory + "/coordinator.key_secret" }
+        var coordinatorPublic: String { directory + "/coordinator.key" }
+        var allowList: String { directory + "/allowed" }
+        func secret(_ peer: String) -> String { directory + "/\(peer).key_secret" }
+    }
+
+    func makeKeys(in dir: String, allowed: [String], others: [String] = []) throws -> Keys {
+        let keys = Keys(directory: dir + "/keys")
+        try FileManager.default.createDirectory(atPath: keys.allowList, withIntermediateDirectories: true)
+        for name in ["coordinator"] + allowed + others {
+            let (status, output) = try Subprocess.run(try BuiltTool.pointe(), ["keys", "generate", name, "--dir", keys.directory], timeout: 60)
+            XCTAssertEqual(status, 0, output)
+        }
+        for name in allowed {
+            try FileManager.default.copyItem(atPath: keys.directory + "/\(name).key", toPath: keys.allowList + "/\(name).key")
+        }
+        return keys
+    }
+
+    func coordinator(_ prompts: String, _ job: JobDirectory, _ keys: Keys, on lab: NetworkNamespaceLab, steps: Int = 2,
+                     shardSize: Int = 2, meshFormats: String = "none", log: String) throws -> Subprocess {
+        adopt(try lab.start(on: "coord", try BuiltTool.pointe(), [
+            "coordinator", prompts, "-o", job.path, "--bind", address(lab), "--curve-key", keys.coordinatorSecret,
+            "--allow-keys", keys.allowList, "--model", "base40M-uncond", "--no-upsample", "--steps", String(steps),
+            "--shard-size", String(shardSize), "--peer-timeout-ms", "2000", "--mesh-formats", meshFormats, "--mesh-grid", "6",
+        ], log: log))
+    }
+
+    func peer(_ role: String, on host: String, name: String, _ keys: Keys, lab: NetworkNamespaceLab, log: String) throws -> Subprocess {
+        adopt(try lab.start(on: host, try BuiltTool.pointe(), [
+            role, "--connect", address(lab), "--models-dir", ClusterTestSupport.modelsDirectory, "--name", name,
+            "--curve-key", keys.secret(name), "--server-key", keys.coordinatorPublic, "--coordinator-timeout-ms", "30000", "--quiet",
+        ] + (role == "worker" ? ["--batch", "1"] : []), log: log))
+    }
+
+    func address(_ lab: NetworkNamespaceLab) -> String { "tcp://\(lab.host("coord").address):5555" }
+
+    func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// Over CURVE between hosts: a peer whose key is not in the allow-list is refused (and the
+    /// coordinator logs it), a plain peer gets nothing, a listed peer is served.
+    func testUnknownKeyRefusedKnownKeyServedAcrossHosts() throws {
+        let lab = try NetworkNamespaceLab.make(hosts: ["coord", "peer", "intruder"])
+        self.lab = lab
+        let dir = ClusterTestSupport.temporaryDirectory("hosts-curve")
+        let keys = try makeKeys(in: dir, allowed: ["peer"], others: ["intruder"])
+        let job = JobDirectory(dir + "/job")
+        let coordinatorLog = dir + "/coordinator.log"
+        let coordinator = try coordinator(try writePrompts(4, in: dir), job, keys, on: lab, log: coordinatorLog)
+        try waitFor("the coordinator to listen") { FileManager.default.fileExists(atPath: job.addressFile) }
+
+        func status(on host: String, _ security: [String]) throws -> (status: Int32, output: String) {
+            try Subprocess.run(NetworkNamespaceLab.ip, ["netns", "exec", lab.host(host).namespace, try BuiltTool.pointe(),
+                                                        "status", address(lab), "--timeout-ms", "4000"] + security, timeout: 60)
+        }
+        let intruder = try status(on: "intruder", ["--curve-key", keys.secret("intruder"), "--server-key", keys.coordinatorPublic])
+        XCTAssertNotEqual(intruder.status, 0, intruder.output)
+        XCTAssertTrue(intruder.output.contains("refused this peer's CURVE key"), intruder.output)
+        let plain = try status(on: "intruder", ["--insecure"])
+        XCTAssertEqual(plain.status, 2, "a plain peer got an answer: \(plain.output)")
+        let unflagged = try status(on: "intruder", [])
+        XCTAssertTrue(unflagged.output.contains("is not a loopback address"), unflagged.output)
+        let known = try status(on: "peer", ["--curve-key", keys.secret("peer"), "--server-key", keys.coordinatorPublic])
+        XCTAssertEqual(known.status, 0, known.output)
+        XCTAssertTrue(known.output.contains("prompts: 0/4 done"), known.output)
+        let intruderAddress = lab.host("intruder").address
+        XCTAssertTrue(log(coordinatorLog).contains("refused peer at \(intruderAddress): its public key"), log(coordinatorLog))
+        // The plain peer's attempt is logged too (how libzmq reports it depends on timing).
+        XCTAssertTrue(log(coordinatorLog).contains("security handshake"), log(coordinatorLog))
+
+        // The listed peer works the job to its end.
+        try peer("worker", on: "peer", name: "peer", keys, lab: lab, log: dir + "/worker.log")
+        try waitFor("the job to finish", timeout: 120) { !coordinator.isRunning }
+        XCTAssertEqual(coordinator.exitStatus, 0, log(coordinatorLog))
+        try assertComplete(job, prompts: 4)
+    }
+
+    /// A job across four hosts: a worker's link is cut mid-shard and restored, the mesher host's
+    /// process is killed and started again; every prompt still ends with one cloud and one mesh.
+    func testJobSurvivesACutLinkAndAKilledHost() throws {
+        let lab = try NetworkNamespaceLab.make(hosts: ["coord", "w1", "w2", "mesh"])
+        self.lab = lab
+        let dir = ClusterTestSupport.temporaryDirectory("hosts-job")
+        let keys = try makeKeys(in: dir, allowed: ["w1", "w2", "mesh"])
+        let job = JobDirectory(dir + "/job")
+        let prompts = 24
+        let coordinatorLog = dir + "/coordinator.log"
+        let coordinator = try coordinator(try writePrompts(prompts, in: dir), job, keys, on: lab, steps: 8, shardSize: 3,
+                                          meshFormats: "glb", log: coordinatorLog)
+        let w1 = try peer("worker", on: "w1", name: "w1", keys, lab: lab, log: dir + "/w1.log")
+        try peer("worker", on: "w2", name: "w2", keys, lab: lab, log: dir + "/w2.log")
+        let mesher = try peer("mesher", on: "mesh", name: "mesh", keys, lab: lab, log: dir + "/mesh.log")
+
+        try waitFor("a first result", timeout: 120) { manifestLineCount(job) >= 1 }
+        try lab.cutLink("w1")
+        usleep(4_000_000)  // twice the coordinator's peer timeout: w1 is declared lost, its shard re-queued
+        try lab.restoreLink("w1")
+        try waitFor("more results", timeout: 120) { manifestLineCount(job) >= 8 }
+        mesher.signal(SIGKILL)
+        try mesher.wait(timeout: 30)
+        try peer("mesher", on: "mesh", name: "mesh", keys, lab: lab, log: dir + "/mesh2.log")
+
+        try waitFor("the job to finish", timeout: 240) { !coordinator.isRunning }
+        XCTAssertEqual(coordinator.exitStatus, 0, log(coordinatorLog))
+        let audit = try JobAudit(job, expectedPrompts: prompts, meshKind: "mesh_glb")
+        XCTAssertTrue(audit.isPerfect, "\(audit)")
+        let outcomes = try JobStore(path: job.store).attempts().compactMap(\.outcome)
+        XCTAssertTrue(outcomes.contains("lost"), "no shard was re-queued while w1 was cut off: \(outcomes)\n\(log(coordinatorLog))")
+        // w1 came back after its link was restored and was told the job ended.
+        try waitFor("w1 to exit", timeout: 30) { !w1.isRunning }
+        XCTAssertEqual(w1.exitStatus, 0, log(dir + "/w1.log"))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+@testable import PointECluster
+import PointETestSupport
+import XCTest
+
+/// Base of tests that run `pointe` processes (ProcessFaultTests, MultiHostTests): children are
+/// killed with their process groups after each test, and the checks every such job ends with.
+class ProcessTestCase: XCTestCase {
+    var children: [Subprocess] = []
+
+    override func tearDown() {
+        // Whole process groups: `pointe run` takes its workers and meshers with it.
+        for child in children { child.killGroup() }
+        children = []
+    }
+
+    func start(_ arguments: [String], log: String) throws -> Subprocess {
+        let child = try Subprocess(try BuiltTool.pointe(), arguments, outputPath: log)
+        children.append(child)
+        return child
+    }
+
+    /// A free local port: bind to any, read it back, release it.
+    func freeAddress() throws -> String {
+        let probe = try RouterEndpoint(bind: "tcp://127.0.0.1:*", log: ClusterLog(role: "probe", quiet: true))
+        let address = probe.address
+        probe.close()
+        return address
+    }
+
+    func waitFor(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try !condition() {
+            guard Date() < deadline else { throw ClusterError("timed out waiting for \(what)") }
+            usleep(50_000)
+        }
+    }
+
+    func manifestLineCount(_ directory: JobDirectory) -> Int {
+        ((try? String(contentsOfFile: directory.manifestLines, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    func writePrompts(_ count: Int, in dir: String) throws -> String {
+        let path = dir + "/prompts.txt"
+        try (0..<count).map { "object number \($0)" }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Keeps a child started elsewhere (e.g. inside a network namespace) for cleanup.
+    @discardableResult
+    func adopt(_ child: Subprocess) -> Subprocess {
+        children.append(child)
+        return child
+    }
+
+    /// Every prompt has exactly one manifest line and its files match their checksums.
+    func assertComplete(_ directory: JobDirectory, prompts: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let sums = try ClusterTestSupport.verifiedChecksums(directory, file: file, line: line)
+        XCTAssertEqual(sums.count, prompts, file: file, line: line)
+        XCTAssertEqual(manifestLineCount(directory), prompts, file: file, line: line)
+        let counts = try JobStore(path: directory.store).counts()
+        XCTAssertEqual(counts.done, prompts, file: file, line: line)
+        for dir in [directory.path, directory.clouds, directory.meshes] {
+            let temps = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+            XCTAssertEqual(temps, [], "temporary files left in \(dir)", file: file, line: line)
+        }
+    }
+}
