@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System libraries (Debian packages installed by scripts/install-deps.sh).
@@ -43,6 +44,7 @@ let package = Package(
         .target(name: "PointECluster", dependencies: [
             "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEngine", "CZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(
             name: "pointe",

@@ -11,6 +11,10 @@ public struct CoordinatorOptions: Sendable {
     public var transport = TransportOptions()
     /// Return from `run` once every prompt is done or failed (telling peers to exit).
     public var exitWhenDone = true
+    /// Prometheus metrics over HTTP on this port (0: any free port; see `Coordinator.metricsPort`).
+    public var metricsPort: Int?
+    /// Prometheus metrics rewritten (atomically) into this file, e.g. for node_exporter's textfile collector.
+    public var metricsFile: String?
     public var log = ClusterLog(role: "coordinator")
     public init() {}
 }
@@ -34,7 +38,10 @@ public final class Coordinator {
     public private(set) var address = ""
     /// Malformed or unexpected frames the socket dropped during `run`.
     public private(set) var droppedMessages = 0
-    var log: ClusterLog { options.log }
+    /// The port the metrics server listens on (when `options.metricsPort` is set).
+    public private(set) var metricsPort: Int?
+    /// The options' log with the job id on every line.
+    let log: ClusterLog
 
     struct Peer {
         var identity: Data
@@ -44,6 +51,9 @@ public final class Coordinator {
         var attempts: Set<Int> = []
         var meshes: Set<String> = []
         var promptsDone = 0
+        var meshesDone = 0
+        /// When this session joined, for its throughput in the metrics.
+        var joinedAt = monotonicMilliseconds()
     }
 
     struct ActiveAttempt {
@@ -64,6 +74,9 @@ public final class Coordinator {
     var startTime = monotonicMilliseconds()
     var doneAtStart = 0
     public private(set) var messagesHandled = 0
+    /// Set by a drain request (see CoordinatorDrain.swift); `drained` once it completed.
+    var draining = false
+    public private(set) var drained = false
     public private(set) var resultsStored = 0
     public private(set) var shardsDispatched = 0
 
@@ -76,6 +89,7 @@ public final class Coordinator {
         store = try JobStore(path: directory.store)
         manifest = Manifest(directory: directory, store: store)
         info = try store.info()
+        log = options.log.with(["job": info.jobID])
     }
 
     deinit { if lockDescriptor >= 0 { close(lockDescriptor) } }
@@ -137,6 +151,15 @@ public final class Coordinator {
             droppedMessages = router.dropped
             router.close()
         }
+        let metrics = try MetricsExporter(port: options.metricsPort, file: options.metricsFile, log: log)
+        defer { metrics.close() }
+        metricsPort = metrics.port
+        if let port = metrics.port { log.info("metrics on http://0.0.0.0:\(port)/metrics") }
+        var lastMetrics: UInt64 = 0
+        func publishMetrics(_ counts: JobStore.Counts) {
+            droppedMessages = router.dropped
+            metrics.publish(metricsText(counts))
+        }
         address = router.address
         try AtomicFile.write(Data((address + "\n").utf8), to: directory.addressFile)
         // Only a live coordinator leaves its address behind (for `pointe status DIR`).
@@ -161,7 +184,18 @@ public final class Coordinator {
                     lastProgress = now
                     onProgress?(progress(counts))
                 }
+                if now - lastMetrics >= 1000 {
+                    lastMetrics = now
+                    publishMetrics(counts)
+                }
                 let jobDone = counts.pending == 0 && counts.shardsRunning == 0
+                if !jobDone, drainFinished(router: router) {
+                    drained = true
+                    publishMetrics(counts)
+                    onProgress?(progress(counts))
+                    _ = try router.receive(timeoutMs: 100)  // let the goodbyes leave
+                    return counts
+                }
                 do {
                     try reportPage.update(now: now, finishedCount: counts.done + counts.failed, jobFinished: jobDone && !summaryWritten)
                 } catch {
@@ -173,6 +207,7 @@ public final class Coordinator {
                         summaryWritten = true
                     }
                     if options.exitWhenDone {
+                        publishMetrics(counts)
                         onProgress?(progress(counts))
                         var bye = Pointe_Cluster_Shutdown()
                         bye.reason = "job finished"
@@ -221,6 +256,8 @@ public final class Coordinator {
             router.send(.welcome(welcome), to: identity)
         case .statusQuery:
             router.send(.statusReply(try statusReply()), to: identity)
+        case .drainRequest(let request):
+            startDrain(request, from: identity, router: router)
         case .heartbeat(let beat):
             guard touch(identity, now: now, router: router) else { return }
             // Echo it: a peer busy with one long task (a grid-128 mesh in a slow build) sends no
@@ -256,7 +293,7 @@ public final class Coordinator {
                 active[shard] = nil
                 peers[identity]?.attempts.remove(shard)
                 try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
-                log.info("\(name) handed back shard \(shard) (\(back.reason))")
+                log.info("\(name) handed back shard \(shard) (\(back.reason))", metadata: ["shard": "\(shard)", "peer": name, "event": "shard-returned"])
             }
         default:
             log.warning("peer \(name): unexpected message \(WireProtocol.name(body)); dropped")
@@ -279,6 +316,7 @@ public final class Coordinator {
             log.warning("peer \(PeerName.describe(identity)) asked for work but is neither a worker nor a mesher; ignored")
             return
         }
+        if draining { return refuseWorkWhileDraining(identity, router: router) }
         if peer.role == .mesher { return try assignMesh(to: identity, router: router) }
         guard let claim = try store.claimShard(worker: peer.name) else {
             let counts = try store.counts()
@@ -288,6 +326,8 @@ public final class Coordinator {
             router.send(.noWork(none), to: identity)
             return
         }
+        log.info("shard \(claim.shardID) attempt \(claim.attempt) (\(claim.prompts.count) prompt(s)) -> \(peer.name)",
+                 metadata: ["shard": "\(claim.shardID)", "attempt": "\(claim.attempt)", "peer": peer.name, "event": "shard-assigned"])
         var message = Pointe_Cluster_ShardAssignment()
         message.shardID = UInt64(claim.shardID)
         message.attempt = UInt32(claim.attempt)
@@ -389,7 +429,8 @@ public final class Coordinator {
         if report.promptID.isEmpty {
             // The whole attempt failed (e.g. the worker could not load a model).
             guard let a = active[shard], a.peer == identity else { return }
-            log.warning("shard \(shard) attempt \(a.attempt) failed on \(name): \(report.message)")
+            log.warning("shard \(shard) attempt \(a.attempt) failed on \(name): \(report.message)",
+                        metadata: ["shard": "\(shard)", "attempt": "\(a.attempt)", "peer": name, "event": "shard-failed"])
             active[shard] = nil
             peers[identity]?.attempts.remove(shard)
             try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "error", error: report.message)
@@ -418,7 +459,7 @@ public final class Coordinator {
         let failed = try store.finishAttempt(shardID: shardID, attempt: attempt, outcome: outcome, error: error, countsAgainstBudget: countsAgainstBudget)
         for id in failed {
             guard let prompt = try store.prompt(id: id) else { continue }
-            log.warning("prompt \(id) failed: \(prompt.error ?? "")")
+            log.warning("prompt \(id) failed: \(prompt.error ?? "")", metadata: ["prompt": id, "event": "prompt-failed"])
             try manifest.append(prompt)
         }
     }
@@ -434,7 +475,9 @@ public final class Coordinator {
         guard let peer = peers.removeValue(forKey: identity) else { return }
         // Its meshes in flight go back to the queue (the prompts are still `meshing`).
         for id in peer.meshes where meshesInFlight[id] == identity { meshesInFlight[id] = nil }
-        log.warning("lost \(peer.name): \(reason)" + (peer.attempts.isEmpty ? "" : "; re-queueing shard(s) \(peer.attempts.sorted().map(String.init).joined(separator: ", "))"))
+        let shards = peer.attempts.sorted().map(String.init).joined(separator: ",")
+        log.warning("lost \(peer.name): \(reason)" + (peer.attempts.isEmpty ? "" : "; re-queueing shard(s) \(shards)"),
+                    metadata: ["peer": peer.name, "event": "peer-lost"].merging(shards.isEmpty ? [:] : ["shard": shards]) { $1 })
         for shard in peer.attempts {
             guard let a = active.removeValue(forKey: shard) else { continue }
             try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "lost", error: "worker \(peer.name) was lost mid-shard (\(reason))")

@@ -55,6 +55,7 @@ extension Coordinator {
             try AtomicFile.write(file.data, to: directory.file(relative))
             outputs.append(JobStore.Output(kind: "mesh_\(file.format)", path: relative, sha256: FileChecksum.sha256(file.data), bytes: file.data.count))
         }
+        peers[identity]?.meshesDone += 1
         if try store.recordMesh(promptID: prompt.id, outputs: outputs, meshSeconds: result.timings.meshSeconds), let done = try store.prompt(id: prompt.id) {
             try manifest.append(done)
         }

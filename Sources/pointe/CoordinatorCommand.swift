@@ -19,6 +19,8 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Milliseconds without a message before a peer is declared lost.") var peerTimeoutMs: UInt64 = 15_000
     @Option(help: "Mesh formats for every cloud (comma list of glb, ply, obj; none: no meshing).") var meshFormats = "glb"
     @Option(help: "SDF grid samples per axis for meshes.") var meshGrid = 128
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (all interfaces).") var metricsPort: Int?
+    @Option(help: "Rewrite Prometheus metrics into this file every second (e.g. for node_exporter's textfile collector).") var metricsFile: String?
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     var formats: [String] {
@@ -49,6 +51,8 @@ struct JobOptions: ParsableArguments {
         options.peerTimeoutMs = peerTimeoutMs
         options.log = log
         options.exitWhenDone = exitWhenDone
+        options.metricsPort = metricsPort
+        options.metricsFile = metricsFile
         let coordinator = try Coordinator(directory: directory, options: options)
         try coordinator.recover(retryFailed: retryFailed)
         return coordinator
@@ -70,13 +74,20 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "ZeroMQ endpoint to bind.") var bind = "tcp://127.0.0.1:5555"
     @Flag(help: "Keep serving (status queries) after the job ends instead of exiting.") var keepServing = false
     @OptionGroup var security: CoordinatorSecurityOptions
+    @OptionGroup var logging: LogOptions
 
     func run() throws {
+        try logging.apply()
         let log = ClusterLog(role: "coordinator", quiet: job.quiet)
         let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(), log: log, exitWhenDone: !keepServing)
         let stop = SignalFlag()
         let counts = try coordinator.run(shouldStop: { stop.isRaised })
         if stop.isRaised { log.info("stopped by signal; resume with the same command"); throw ExitCode(130) }
+        if coordinator.drained {
+            print("\(coordinator.directory.path): drained with \(counts.done)/\(counts.total) prompts done, \(counts.failed) failed, "
+                + "\(counts.pending) pending; run the same command to resume")
+            return
+        }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
     }
 }

@@ -43,9 +43,11 @@ struct MesherCommand: ParsableCommand {
     @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
     @OptionGroup var security: PeerSecurityOptions
+    @OptionGroup var logging: LogOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     func run() throws {
+        try logging.apply()
         var options = WorkerOptions()
         options.connect = connect
         options.name = name ?? PeerName.unique("mesher")

@@ -7,10 +7,21 @@ struct Pointe: ParsableCommand {
         commandName: "pointe",
         abstract: "Point-E in Swift: text/image -> point cloud -> mesh, and the tools around it.",
         subcommands: [ParityCommand.self, ModelsCommand.self, BenchCommand.self, SampleCommand.self, MeshCommand.self, GenerateCommand.self, EvalCommand.self,
-                      PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, StatusCommand.self, KeysCommand.self])
+                      PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, StatusCommand.self, KeysCommand.self, DrainCommand.self])
 
     /// Picks OpenBLAS's kernels before anything runs (see OpenBLASCoreType), then parses.
+    /// With POINTE_PARSE_ONLY=1 the command line is parsed and validated, not run: launchers
+    /// (cluster/) and their tests check the commands they generate this way.
     static func main() {
+        if ProcessInfo.processInfo.environment["POINTE_PARSE_ONLY"] == "1" {
+            do {
+                let command = try parseAsRoot(nil)
+                print("parsed: pointe \(type(of: command).configuration.commandName ?? "?")")
+                Foundation.exit(0)
+            } catch {
+                exit(withError: error)
+            }
+        }
         OpenBLASCoreType.reexecIfNeeded()
         main(nil)
     }

@@ -29,15 +29,18 @@ struct RunCommand: ParsableCommand {
     var eval: String?
     @Option(help: "ZeroMQ endpoint of the embedded coordinator (other machines may join it).") var bind = "tcp://127.0.0.1:*"
     @OptionGroup var security: CoordinatorSecurityOptions
+    @OptionGroup var logging: LogOptions
 
     func run() throws {
+        try logging.apply()
         let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 8)
         guard count >= 0 else { throw ValidationError("--workers must be >= 0") }
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
         let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log)
-        let childSecurity: [String] = security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : [])
+        let childSecurity: [String] = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
+            + (logging.logFormat.map { ["--log-format", $0] } ?? [])
         let meshing = !coordinator.info.meshFormats.isEmpty
         let meshCount = meshers ?? (meshing ? 1 : 0)
         if meshing {
@@ -87,6 +90,10 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if stop.isRaised { printError("stopped by signal; run the same command to resume"); throw ExitCode(130) }
+        if coordinator.drained {
+            print("\(coordinator.directory.path): drained with \(counts.done)/\(counts.total) prompts done; run the same command to resume")
+            return
+        }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
         if let reference = eval { try score(job: coordinator.directory.path, reference: reference) }
     }

@@ -29,9 +29,11 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
     @Flag(help: "Embed text and image prompts with CLIP from --models-dir (loaded at start).") var clip = false
     @OptionGroup var security: PeerSecurityOptions
+    @OptionGroup var logging: LogOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     func run() throws {
+        try logging.apply()
         var options = WorkerOptions()
         options.connect = connect
         if let name { options.name = name }

@@ -255,6 +255,22 @@ public nonisolated struct Pointe_Cluster_Envelope: Sendable {
     set {body = .whoAreYou(newValue)}
   }
 
+  public var drainRequest: Pointe_Cluster_DrainRequest {
+    get {
+      if case .drainRequest(let v)? = body {return v}
+      return Pointe_Cluster_DrainRequest()
+    }
+    set {body = .drainRequest(newValue)}
+  }
+
+  public var drainReply: Pointe_Cluster_DrainReply {
+    get {
+      if case .drainReply(let v)? = body {return v}
+      return Pointe_Cluster_DrainReply()
+    }
+    set {body = .drainReply(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -275,6 +291,8 @@ public nonisolated struct Pointe_Cluster_Envelope: Sendable {
     case shardReturn(Pointe_Cluster_ShardReturn)
     case shutdown(Pointe_Cluster_Shutdown)
     case whoAreYou(Pointe_Cluster_WhoAreYou)
+    case drainRequest(Pointe_Cluster_DrainRequest)
+    case drainReply(Pointe_Cluster_DrainReply)
 
   }
 
@@ -736,6 +754,36 @@ public nonisolated struct Pointe_Cluster_StatusReply: Sendable {
   public init() {}
 }
 
+/// An operator asks the coordinator to drain: hand out no more shards or mesh tasks, let the
+/// running ones finish, then tell the peers to stop and exit (the job resumes on the next start).
+public nonisolated struct Pointe_Cluster_DrainRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pointe_Cluster_DrainReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var alreadyDraining: Bool = false
+
+  public var shardsInFlight: UInt32 = 0
+
+  public var meshesInFlight: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pointe.cluster"
@@ -750,7 +798,7 @@ nonisolated extension Pointe_Cluster_PeerRole: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Pointe_Cluster_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{2}\u{9}hello\0\u{1}welcome\0\u{1}refusal\0\u{1}heartbeat\0\u{3}work_request\0\u{3}shard_assignment\0\u{3}no_work\0\u{1}progress\0\u{3}cloud_result\0\u{3}mesh_task\0\u{3}mesh_result\0\u{3}error_report\0\u{3}status_query\0\u{3}status_reply\0\u{3}shard_return\0\u{1}shutdown\0\u{3}who_are_you\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{2}\u{9}hello\0\u{1}welcome\0\u{1}refusal\0\u{1}heartbeat\0\u{3}work_request\0\u{3}shard_assignment\0\u{3}no_work\0\u{1}progress\0\u{3}cloud_result\0\u{3}mesh_task\0\u{3}mesh_result\0\u{3}error_report\0\u{3}status_query\0\u{3}status_reply\0\u{3}shard_return\0\u{1}shutdown\0\u{3}who_are_you\0\u{3}drain_request\0\u{3}drain_reply\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -980,6 +1028,32 @@ nonisolated extension Pointe_Cluster_Envelope: SwiftProtobuf.Message, SwiftProto
           self.body = .whoAreYou(v)
         }
       }()
+      case 27: try {
+        var v: Pointe_Cluster_DrainRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .drainRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .drainRequest(v)
+        }
+      }()
+      case 28: try {
+        var v: Pointe_Cluster_DrainReply?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .drainReply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .drainReply(v)
+        }
+      }()
       default: break
       }
     }
@@ -1061,6 +1135,14 @@ nonisolated extension Pointe_Cluster_Envelope: SwiftProtobuf.Message, SwiftProto
     case .whoAreYou?: try {
       guard case .whoAreYou(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+    }()
+    case .drainRequest?: try {
+      guard case .drainRequest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+    }()
+    case .drainReply?: try {
+      guard case .drainReply(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
     }()
     case nil: break
     }
@@ -2034,6 +2116,76 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
     if lhs.promptsPerSecond != rhs.promptsPerSecond {return false}
     if lhs.peers != rhs.peers {return false}
     if lhs.failures != rhs.failures {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pointe_Cluster_DrainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DrainRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pointe_Cluster_DrainRequest, rhs: Pointe_Cluster_DrainRequest) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pointe_Cluster_DrainReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DrainReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}already_draining\0\u{3}shards_in_flight\0\u{3}meshes_in_flight\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.alreadyDraining) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.shardsInFlight) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.meshesInFlight) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.alreadyDraining != false {
+      try visitor.visitSingularBoolField(value: self.alreadyDraining, fieldNumber: 1)
+    }
+    if self.shardsInFlight != 0 {
+      try visitor.visitSingularUInt32Field(value: self.shardsInFlight, fieldNumber: 2)
+    }
+    if self.meshesInFlight != 0 {
+      try visitor.visitSingularUInt32Field(value: self.meshesInFlight, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pointe_Cluster_DrainReply, rhs: Pointe_Cluster_DrainReply) -> Bool {
+    if lhs.alreadyDraining != rhs.alreadyDraining {return false}
+    if lhs.shardsInFlight != rhs.shardsInFlight {return false}
+    if lhs.meshesInFlight != rhs.meshesInFlight {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

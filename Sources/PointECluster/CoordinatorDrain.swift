@@ -1,0 +1,59 @@
+import Foundation
+
+/// Draining (`pointe drain ADDR`): the coordinator hands out no more shards or mesh tasks,
+/// lets the running ones finish, then tells every peer to stop and returns from `run`. The
+/// job directory stays consistent, so starting the coordinator again resumes the rest.
+extension Coordinator {
+    func startDrain(_ request: Pointe_Cluster_DrainRequest, from identity: Data, router: RouterEndpoint) {
+        var reply = Pointe_Cluster_DrainReply()
+        reply.alreadyDraining = draining
+        reply.shardsInFlight = UInt32(active.count)
+        reply.meshesInFlight = UInt32(meshesInFlight.count)
+        router.send(.drainReply(reply), to: identity)
+        guard !draining else { return }
+        draining = true
+        let why = request.reason.isEmpty ? "" : " (\(request.reason))"
+        log.info("draining\(why): no new work; waiting for \(active.count) shard(s) and \(meshesInFlight.count) mesh(es) in flight",
+                 metadata: ["event": "drain"])
+    }
+
+    /// No work while draining: peers are told to ask again later, not that the job is finished.
+    func refuseWorkWhileDraining(_ identity: Data, router: RouterEndpoint) {
+        var none = Pointe_Cluster_NoWork()
+        none.retryAfterMs = 1000
+        router.send(.noWork(none), to: identity)
+    }
+
+    /// True once a drain has nothing left in flight; the peers are then told to stop.
+    func drainFinished(router: RouterEndpoint) -> Bool {
+        guard draining, active.isEmpty, meshesInFlight.isEmpty else { return false }
+        var bye = Pointe_Cluster_Shutdown()
+        bye.reason = "coordinator drained"
+        for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
+        log.info("drained: every running shard and mesh finished; start the coordinator again to resume", metadata: ["event": "drained"])
+        return true
+    }
+}
+
+/// The operator's side of a drain.
+public enum DrainClient {
+    /// Asks the coordinator at `address` to drain; nil when it does not answer in time.
+    public static func request(_ address: String, reason: String, timeoutMs: Int,
+                               transport: TransportOptions = TransportOptions()) throws -> Pointe_Cluster_DrainReply? {
+        let endpoint = try DealerEndpoint(connect: address, identity: PeerName.unique("drain"), options: transport,
+                                          log: ClusterLog(role: "drain", quiet: true))
+        defer { endpoint.close() }
+        var request = Pointe_Cluster_DrainRequest()
+        request.reason = reason
+        endpoint.send(.drainRequest(request))
+        let deadline = monotonicMilliseconds() + UInt64(max(timeoutMs, 0))
+        while monotonicMilliseconds() < deadline {
+            switch try endpoint.receive(timeoutMs: 50) {
+            case .drainReply(let reply)?: return reply
+            case .refusal(let refusal)?: throw ClusterError("coordinator \(address) refused: \(refusal.reason)")
+            default: continue
+            }
+        }
+        return nil
+    }
+}
