@@ -24,6 +24,8 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Timed runs after the warm-up.") var runs = 5
         @Option(help: "SDF only: cloud points to encode.") var points = 4096
         @Option(help: "SDF only: query points to decode.") var queries = 4096
+        @Option(help: "SDF only: time encode, decode (with the cloud's decoder keys/values computed beforehand, as meshing caches them) or both.")
+        var part = "both"
 
         func run() throws {
             guard let config = ModelRegistry.released(model) else {
@@ -43,12 +45,25 @@ struct BenchCommand: ParsableCommand {
             case .sdf(let net):
                 let cloud = Tensor.gaussian([batch, 3, points], std: 0.3, seed: 2, stream: 0)
                 let grid = Tensor.gaussian([batch, 3, queries], std: 0.3, seed: 2, stream: 1)
-                pass = {
-                    let latents = try net.encode(cloud)
-                    _ = try net.predictSDF(grid, context: net.decoderContext(latents: latents))
+                let encodeFlops = FLOPCount.sdfEncode(config, batch: batch, points: points)
+                let decodeFlops = FLOPCount.sdfDecode(config, batch: batch, points: points, queries: queries)
+                switch part {
+                case "both":
+                    pass = {
+                        let latents = try net.encode(cloud)
+                        _ = try net.predictSDF(grid, context: net.decoderContext(latents: latents))
+                    }
+                    flops = encodeFlops + decodeFlops
+                case "encode":
+                    pass = { _ = try net.encode(cloud) }
+                    flops = encodeFlops
+                case "decode":
+                    let context = net.decoderContext(latents: try net.encode(cloud))
+                    pass = { _ = try net.predictSDF(grid, context: context) }
+                    flops = decodeFlops
+                default:
+                    throw ValidationError("--part: encode, decode or both, not \(part)")
                 }
-                flops = FLOPCount.sdfEncode(config, batch: batch, points: points)
-                    + FLOPCount.sdfDecode(config, batch: batch, points: points, queries: queries)
             }
             try pass()  // warm-up
             var times: [Double] = []

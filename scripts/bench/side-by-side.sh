@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# pointe against PyTorch on this CPU, case by case, one after the other on the same threads.
+#
+#   scripts/bench/side-by-side.sh [--quick]
+#
+# Creates .venv-bench (torch==2.13.0+cpu, numpy, scikit-image) on first use, builds pointe in
+# release mode, then for each case runs `pointe bench ...` and scripts/bench/torch_bench.py
+# (our PyTorch versions of the same networks, random weights) and prints both times, the
+# ratio (torch / pointe) and GFLOP/s. The last lines are `case pointe_seconds torch_seconds
+# ratio`, one per case, for scripts. --quick skips the two long cases (sample, mesh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
+threads="${BENCH_THREADS:-$(nproc)}"
+steps="${BENCH_SAMPLE_STEPS:-4}"
+cloud="${BENCH_CLOUD:-../shared/data/pc_corgi.npz}"
+venv=.venv-bench
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    echo "side-by-side: creating $venv with torch 2.13.0+cpu" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "torch==2.13.0+cpu" numpy scikit-image
+fi
+swift build -c release --product pointe >&2
+pointe="$(swift build -c release --show-bin-path)/pointe"
+torch=("$venv/bin/python" scripts/bench/torch_bench.py --threads "$threads")
+export OMP_NUM_THREADS="$threads"
+
+results=()
+# value KEY < output: the number after KEY at the start of a line.
+value() { awk -v key="$1" '$1 == key { print $2; exit }'; }
+report() {  # case pointe_s torch_s gflop
+    local ratio pg tg
+    ratio=$(awk -v p="$2" -v t="$3" 'BEGIN { printf "%.2f", t / p }')
+    if [[ -n "$4" ]]; then
+        pg=$(awk -v g="$4" -v s="$2" 'BEGIN { printf "%.0f", g / s }'); tg=$(awk -v g="$4" -v s="$3" 'BEGIN { printf "%.0f", g / s }')
+    else pg="-"; tg="-"; fi
+    printf '%-28s pointe %9.2f s   torch %9.2f s   torch/pointe %6sx   GFLOP/s pointe %5s torch %5s\n' "$1" "$2" "$3" "$ratio" "$pg" "$tg"
+    results+=("$1 $2 $3 $ratio")
+}
+
+forward() {  # case model batch [extra pointe args] -- torch case
+    local name=$1 model=$2 batch=$3 torch_case=$4; shift 4
+    local out ms gflop torch_s
+    out=$("$pointe" bench forward --model "$model" --batch "$batch" --runs 3 "$@" 2>/dev/null)
+    ms=$(value forward_ms <<< "$out"); gflop=$(value gflop <<< "$out")
+    torch_s=$("${torch[@]}" "$torch_case" --runs 3 | value seconds)
+    report "$name" "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')" "$torch_s" "$gflop"
+}
+
+echo "side-by-side on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads" \
+     "(pointe: OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null || echo '?'); torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"
+forward "base40M-textvec-b2" base40M-textvec 2 base40M-textvec
+forward "base40M-grid-b2" base40M 2 base40M
+forward "upsample-b1" upsample 1 upsample
+forward "sdf-encode-4096" sdf 1 sdf-encode --part encode
+forward "sdf-decode-4096" sdf 1 sdf-decode --part decode
+
+if (( quick == 0 )); then
+    out=$("$pointe" bench sample --steps "$steps" 2>/dev/null)
+    report "sample-2stage-${steps}steps" "$(value total_s <<< "$out")" "$("${torch[@]}" sample --steps "$steps" | value seconds)" ""
+    if [[ -f "$cloud" ]]; then
+        # pointe meshes coarse-to-fine with cached decoder keys/values (its default); PyTorch as
+        # the reference does: the dense grid, keys/values recomputed per batch, skimage's marching cubes.
+        out=$("$pointe" bench mesh --cloud "$cloud" --grid 128 --dense-batches 1 2>/dev/null)
+        report "mesh-grid128" "$(value coarse_to_fine_s <<< "$out")" "$("${torch[@]}" mesh --grid 128 --cloud "$cloud" | value seconds)" ""
+    else
+        echo "side-by-side: $cloud missing; mesh case skipped (set BENCH_CLOUD)" >&2
+    fi
+fi
+
+echo "# case pointe_seconds torch_seconds ratio"
+printf '%s\n' "${results[@]}"
