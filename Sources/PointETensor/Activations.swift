@@ -12,9 +12,7 @@ extension Tensor {
     public func geluInPlace() {
         let p = pointer
         Parallel.forChunks(count, minimumPerChunk: 8192) { range in
-            VectorMath.map(p + range.lowerBound, range.count) { x in
-                0.5 * x * (1 + VectorMath.erf(x * 0.707_106_781_186_547_52))
-            }
+            pointe_gelu(p + range.lowerBound, range.count)
         }
     }
 

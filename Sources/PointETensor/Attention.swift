@@ -62,10 +62,10 @@ public enum Attention {
         let items = batch * heads * blocksPerHead
         let scale = Float(1.0 / Double(headDim).squareRoot())
         let workers = min(Parallel.coreCount, items)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock * keys)
+        let scratch = BlockCache.allocate(workers * queryBlock * keys)
         let rowSums = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock)
         defer {
-            scratch.deallocate()
+            BlockCache.release(scratch, count: workers * queryBlock * keys)
             rowSums.deallocate()
         }
 

@@ -11,7 +11,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` floats, zero-filled.
     public init(count: Int) {
         self.count = count
-        self.base = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        self.base = BlockCache.allocate(max(count, 1))
         self.base.initialize(repeating: 0, count: max(count, 1))
         self.owner = nil
     }
@@ -21,7 +21,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// (clearing would be a wasted pass over memory on every layer).
     init(uninitializedCount count: Int) {
         self.count = count
-        self.base = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        self.base = BlockCache.allocate(max(count, 1))
         self.owner = nil
     }
 
@@ -34,7 +34,7 @@ public final class TensorStorage: @unchecked Sendable {
     public var isBorrowed: Bool { owner != nil }
 
     deinit {
-        if owner == nil { base.deallocate() }
+        if owner == nil { BlockCache.release(base, count: max(count, 1)) }
     }
 }
 
