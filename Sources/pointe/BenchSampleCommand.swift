@@ -18,10 +18,11 @@ struct BenchSample: ParsableCommand {
         """)
 
     @Option(help: "Karras steps per stage (reference: 64).") var steps = 64
-    @Option(help: "Seed of the sample's noise.") var seed: UInt64 = 0
+    @Option(help: "Seed of the first sample's noise (sample i uses seed + i).") var seed: UInt64 = 0
+    @Option(help: "Samples drawn together (as a worker's --batch).") var batch = 1
 
     func run() throws {
-        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
         printError("building base40M-textvec and upsample with random weights...")
         func network(_ name: String, seed: UInt64) throws -> PointDiffusionTransformer {
             guard case .diffusion(let net) = try PointEModel.random(config: ModelRegistry.released(name)!, seed: seed).0 else {
@@ -35,7 +36,7 @@ struct BenchSample: ParsableCommand {
             .base(model: base, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("base40M-textvec")!), steps: steps),
             .upsampler(model: up, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("upsample")!), steps: steps),
         ])
-        let embedding = Tensor.gaussian([1, 768], std: 1 / Float(768).squareRoot(), seed: 3, stream: 0)
+        let embedding = Tensor.gaussian([batch, 768], std: 1 / Float(768).squareRoot(), seed: 3, stream: 0)
 
         // Per stage: wall time from its first to its last step, and how many denoiser
         // evaluations (each guided one = both halves) it made.
@@ -49,8 +50,8 @@ struct BenchSample: ParsableCommand {
             onStep: { _, _ in },
             onNetwork: { stage, _, _, _ in networkCalls[stage] += 1 })
         let bar = TerminalProgress(label: "sampling", total: Double(sampler.totalSteps), unit: .count("steps"))
-        let samples = try sampler.sample(batchSize: 1, conditioning: SamplerConditioning(clipVector: embedding),
-                                         noise: SeededNoise(seeds: [seed]), observers: observers) { p in
+        let samples = try sampler.sample(batchSize: batch, conditioning: SamplerConditioning(clipVector: embedding),
+                                         noise: SeededNoise(seeds: (0..<UInt64(batch)).map { seed + $0 }), observers: observers) { p in
             let now = DispatchTime.now().uptimeNanoseconds
             if p.stage != currentStage { currentStage = p.stage }
             stageTime[p.stage] += Double(now - mark) / 1e9
@@ -61,7 +62,7 @@ struct BenchSample: ParsableCommand {
         let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         // Heun: 2 evaluations per step except the last (Euler) one.
         for s in 0..<2 { evaluations[s] = 2 * steps - 1 }
-        print("bench sample: base40M-textvec (guidance 3, batch 2 per evaluation) + upsample, \(steps) steps per stage, \(Parallel.coreCount) cores")
+        print("bench sample: base40M-textvec (guidance 3, batch 2 per evaluation) + upsample, \(steps) steps per stage, batch \(batch), \(Parallel.coreCount) cores")
         for (s, name) in ["base40M-textvec", "upsample"].enumerated() {
             print(String(format: "%@ evaluations %d network_calls %d stage_s %.2f ms_per_evaluation %.1f",
                          name, evaluations[s], networkCalls[s], stageTime[s], stageTime[s] / Double(evaluations[s]) * 1000))
@@ -72,5 +73,9 @@ struct BenchSample: ParsableCommand {
             print(String(format: "projected_total_s_at_64_steps %.1f", projected))
         }
         print("points \(samples.shape[2])")
+        // Peak resident memory of the whole process (weights included), as a worker would have.
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print(String(format: "peak_rss_mb %.0f", Double(usage.ru_maxrss) / 1024))
     }
 }

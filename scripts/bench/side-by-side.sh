@@ -59,6 +59,11 @@ forward "sdf-decode-4096" sdf 1 sdf-decode --part decode
 if (( quick == 0 )); then
     out=$("$pointe" bench sample --steps "$steps" 2>/dev/null)
     report "sample-2stage-${steps}steps" "$(value total_s <<< "$out")" "$("${torch[@]}" sample --steps "$steps" | value seconds)" ""
+    # Peak resident memory of a text-to-cloud worker at batch 4 (weights included).
+    mem_steps=2
+    pointe_rss=$("$pointe" bench sample --steps "$mem_steps" --batch 4 2>/dev/null | value peak_rss_mb)
+    torch_rss=$("${torch[@]}" sample --steps "$mem_steps" --batch 4 | value peak_rss_mb)
+    echo "peak RSS sampling text-to-cloud at batch 4 ($mem_steps steps per stage): pointe ${pointe_rss} MB, torch ${torch_rss} MB"
     if [[ -f "$cloud" ]]; then
         # pointe meshes coarse-to-fine with cached decoder keys/values (its default); PyTorch as
         # the reference does: the dense grid, keys/values recomputed per batch, skimage's marching cubes.

@@ -11,6 +11,7 @@ Prints one line `seconds S` (median of --runs after a warm-up) for the case give
 """
 import argparse
 import math
+import resource
 import statistics
 import time
 
@@ -232,6 +233,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=4, help="sample: Karras steps per stage")
+    parser.add_argument("--batch", type=int, default=1, help="sample: samples drawn together")
     parser.add_argument("--grid", type=int, default=128, help="mesh: grid samples per axis")
     parser.add_argument("--cloud", help="mesh: a Point-E .npz cloud (coords); default: a random sphere")
     args = parser.parse_args()
@@ -253,12 +255,13 @@ def main():
             run = (lambda: model.encode(cloud)) if args.case == "sdf-encode" else (lambda: model.predict_sdf(queries, latents))
         elif args.case == "sample":
             base, up = PointDiffusion("textvec").eval(), PointDiffusion("upsample").eval()
-            clip = torch.randn(1, 768) / math.sqrt(768)
+            n = args.batch
+            clip = torch.randn(n, 768) / math.sqrt(768)
 
             def run():
-                low, e1 = heun_sample(base, (1, 6, 1024), {"clip": clip}, args.steps, 1e-3, 120, 3.0, 3.0)
-                cond = {"grid": torch.zeros(1, 1024, 256), "low_res": low}
-                _, e2 = heun_sample(up, (1, 6, 3072), cond, args.steps, 1e-3, 160, 0.0, 0.0)
+                low, e1 = heun_sample(base, (n, 6, 1024), {"clip": clip}, args.steps, 1e-3, 120, 3.0, 3.0)
+                cond = {"grid": torch.zeros(n, 1024, 256), "low_res": low}
+                _, e2 = heun_sample(up, (n, 6, 3072), cond, args.steps, 1e-3, 160, 0.0, 0.0)
                 return e1, e2
         else:
             model = SDFModel().eval()
@@ -277,6 +280,8 @@ def main():
             run()
             times.append(time.perf_counter() - start)
         print(f"seconds {statistics.median(times):.3f}")
+        # Peak resident memory of the process (weights included), kilobytes on Linux.
+        print(f"peak_rss_mb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
 
 if __name__ == "__main__":
