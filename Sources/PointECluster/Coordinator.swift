@@ -77,6 +77,8 @@ public final class Coordinator {
     /// Set by a drain request (see CoordinatorDrain.swift); `drained` once it completed.
     var draining = false
     public private(set) var drained = false
+    /// An unknown peer sends a heartbeat a second until it has said hello: one line per peer per 10 s.
+    var unknownPeerLog = RateLimiter(intervalMs: 10_000)
     public private(set) var resultsStored = 0
     public private(set) var shardsDispatched = 0
 
@@ -193,7 +195,7 @@ public final class Coordinator {
                     drained = true
                     publishMetrics(counts)
                     onProgress?(progress(counts))
-                    _ = try router.receive(timeoutMs: 100)  // let the goodbyes leave
+                    try sayGoodbye(router, reason: "coordinator drained")
                     return counts
                 }
                 do {
@@ -209,17 +211,32 @@ public final class Coordinator {
                     if options.exitWhenDone {
                         publishMetrics(counts)
                         onProgress?(progress(counts))
-                        var bye = Pointe_Cluster_Shutdown()
-                        bye.reason = "job finished"
-                        for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
-                        // Give libzmq a moment to flush the goodbyes before the socket closes.
-                        _ = try router.receive(timeoutMs: 100)
+                        try sayGoodbye(router, reason: "job finished")
                         return counts
                     }
                 }
             }
         }
         return try store.counts()
+    }
+
+    /// Tells every peer to stop, then keeps answering for two heartbeat intervals: a peer that
+    /// was reconnecting (a cut link, our own restart) is unknown to us but sends a heartbeat
+    /// within one interval, and would otherwise wait for its coordinator timeout.
+    func sayGoodbye(_ router: RouterEndpoint, reason: String) throws {
+        var bye = Pointe_Cluster_Shutdown()
+        bye.reason = reason
+        for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
+        let until = monotonicMilliseconds() + 2 * UInt64(options.heartbeatIntervalMs)
+        while monotonicMilliseconds() < until {
+            guard let (identity, body) = try router.receive(timeoutMs: 50) else { continue }
+            switch body {
+            case .statusQuery: router.send(.statusReply(try statusReply()), to: identity)
+            case .cloudResult, .meshResult, .errorReport, .shardReturn, .goodbye:
+                try handle(body, from: identity, router: router)  // late results still count
+            default: router.send(.shutdown(bye), to: identity)
+            }
+        }
     }
 
     func progress(_ counts: JobStore.Counts) -> JobProgress {
@@ -286,6 +303,15 @@ public final class Coordinator {
         case .meshResult(let result):
             _ = touch(identity, now: now, router: router)
             try storeMesh(result, from: identity, name: name)
+        case .goodbye(let bye):
+            guard let peer = peers.removeValue(forKey: identity) else { return }
+            for id in peer.meshes where meshesInFlight[id] == identity { meshesInFlight[id] = nil }
+            for shard in peer.attempts.sorted() {
+                guard let a = active.removeValue(forKey: shard) else { continue }
+                try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
+            }
+            log.info("\(peer.name) left (\(bye.reason))" + (peer.attempts.isEmpty ? "" : "; shard(s) \(peer.attempts.sorted().map(String.init).joined(separator: ",")) re-queued"),
+                     metadata: ["peer": peer.name, "event": "peer-left"])
         case .shardReturn(let back):
             _ = touch(identity, now: now, router: router)
             let shard = Int(back.shardID)
@@ -305,6 +331,9 @@ public final class Coordinator {
     func touch(_ identity: Data, now: UInt64, router: RouterEndpoint) -> Bool {
         guard peers[identity] != nil else {
             router.send(.whoAreYou(Pointe_Cluster_WhoAreYou()), to: identity)
+            unknownPeerLog.run(PeerName.describe(identity)) {
+                log.info("message from unknown peer \(PeerName.describe(identity)) (we restarted, or took it for lost); asked it to say hello" + $0)
+            }
             return false
         }
         peers[identity]!.lastSeen = now

@@ -24,12 +24,9 @@ extension Coordinator {
         router.send(.noWork(none), to: identity)
     }
 
-    /// True once a drain has nothing left in flight; the peers are then told to stop.
+    /// True once a drain has nothing left in flight (the caller then tells the peers to stop).
     func drainFinished(router: RouterEndpoint) -> Bool {
         guard draining, active.isEmpty, meshesInFlight.isEmpty else { return false }
-        var bye = Pointe_Cluster_Shutdown()
-        bye.reason = "coordinator drained"
-        for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
         log.info("drained: every running shard and mesh finished; start the coordinator again to resume", metadata: ["event": "drained"])
         return true
     }

@@ -41,10 +41,13 @@ public struct PeerSession {
         while true {
             if stop?.isRaised == true {
                 for body in mailbox.drain() { endpoint.send(body) }
-                if mailbox.busy, let handBack {
-                    endpoint.send(handBack)
-                    _ = try endpoint.receive(timeoutMs: 100)  // let the frame leave before closing
-                }
+                if mailbox.busy, let handBack { endpoint.send(handBack) }
+                // Also covers an assignment already on its way to us: the coordinator re-queues
+                // everything it still has down for this peer.
+                var bye = Pointe_Cluster_Goodbye()
+                bye.reason = "stopped by signal"
+                endpoint.send(.goodbye(bye))
+                _ = try? endpoint.receive(timeoutMs: 100)  // let the frames leave before closing
                 return .stopped
             }
             for body in mailbox.drain() { endpoint.send(body) }
@@ -74,8 +77,10 @@ public struct PeerSession {
             case .refusal(let refusal):
                 throw ClusterError("coordinator \(options.connect) refused \(options.name): \(refusal.reason)")
             case .whoAreYou:
-                // The coordinator restarted: introduce ourselves again; any request in flight is gone.
+                // The coordinator restarted, or took us for lost: introduce ourselves again; any
+                // request in flight is gone.
                 endpoint.send(.hello(hello))
+                log.info("the coordinator does not know this peer (it restarted, or took us for lost): saying hello again")
                 welcomed = false
                 requested = false
             case .noWork(let none):

@@ -13,6 +13,9 @@ public struct TransportOptions: Sendable {
     public var reconnectMaxMilliseconds: Int32 = 2000
     /// ZMTP-level pings so a dead TCP peer is noticed even while the application is busy.
     public var heartbeatMilliseconds: Int32 = 1000
+    /// A TCP connect that gets no answer is abandoned and retried after this long (the OS
+    /// default is minutes: a link that came back would go unused that long).
+    public var connectTimeoutMilliseconds: Int32 = 5000
     /// CURVE keys, or none (plain ZMTP).
     public var security: TransportSecurity = .none
     /// Allows plain ZMTP on a non-loopback endpoint (the user passed --insecure).
@@ -50,6 +53,7 @@ final class ZMQSocket {
         try set(ZMQ_RECONNECT_IVL_MAX, options.reconnectMaxMilliseconds)
         try set(ZMQ_HEARTBEAT_IVL, options.heartbeatMilliseconds)
         try set(ZMQ_HEARTBEAT_TIMEOUT, options.heartbeatMilliseconds * 5)
+        try set(ZMQ_CONNECT_TIMEOUT, options.connectTimeoutMilliseconds)
     }
 
     deinit { close() }

@@ -45,26 +45,36 @@ final class MultiHostTests: MultiHostTestCase {
         try assertComplete(job, prompts: 4)
     }
 
-    /// A job across four hosts: a worker's link is cut mid-shard and restored, the mesher host's
-    /// process is killed and started again; every prompt still ends with one cloud and one mesh.
+    /// A job across four hosts: a worker's link is cut mid-shard and restored (the other worker
+    /// frozen meanwhile), the mesher host's process is killed and started again; every prompt
+    /// still ends with one cloud and one mesh.
     func testJobSurvivesACutLinkAndAKilledHost() throws {
         let lab = try NetworkNamespaceLab.make(hosts: ["coord", "w1", "w2", "mesh"])
         self.lab = lab
         let dir = ClusterTestSupport.temporaryDirectory("hosts-job")
         let keys = try makeKeys(in: dir, allowed: ["w1", "w2", "mesh"])
         let job = JobDirectory(dir + "/job")
-        let prompts = 24
+        let prompts = 30
         let coordinatorLog = dir + "/coordinator.log"
         let coordinator = try coordinator(try writePrompts(prompts, in: dir), job, keys, on: lab, steps: 8, shardSize: 3,
                                           meshFormats: "glb", log: coordinatorLog)
         let w1 = try peer("worker", on: "w1", name: "w1", keys, lab: lab, log: dir + "/w1.log")
-        try peer("worker", on: "w2", name: "w2", keys, lab: lab, log: dir + "/w2.log")
+        let w2 = try peer("worker", on: "w2", name: "w2", keys, lab: lab, log: dir + "/w2.log")
         let mesher = try peer("mesher", on: "mesh", name: "mesh", keys, lab: lab, log: dir + "/mesh.log")
 
         try waitFor("a first result", timeout: 120) { manifestLineCount(job) >= 1 }
+        // Freeze w2 for the whole episode, so the job cannot end before w1 is back: after a 4 s
+        // blackout TCP retransmissions back off for seconds before w1's connection (or a new
+        // one) carries again. w1 then says hello again and takes over the re-queued work.
+        w2.signal(SIGSTOP)
         try lab.cutLink("w1")
         usleep(4_000_000)  // twice the coordinator's peer timeout: w1 is declared lost, its shard re-queued
         try lab.restoreLink("w1")
+        try waitFor("w1 to rejoin after its link came back", timeout: 60) {
+            log(coordinatorLog).components(separatedBy: "worker w1 joined").count - 1 >= 2
+        }
+        w2.signal(SIGCONT)
+        XCTAssertLessThan(manifestLineCount(job), prompts, "the job ended before w1 rejoined; the test proves less than it should")
         try waitFor("more results", timeout: 120) { manifestLineCount(job) >= 8 }
         mesher.signal(SIGKILL)
         try mesher.wait(timeout: 30)

@@ -271,6 +271,14 @@ public nonisolated struct Pointe_Cluster_Envelope: Sendable {
     set {body = .drainReply(newValue)}
   }
 
+  public var goodbye: Pointe_Cluster_Goodbye {
+    get {
+      if case .goodbye(let v)? = body {return v}
+      return Pointe_Cluster_Goodbye()
+    }
+    set {body = .goodbye(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -293,6 +301,7 @@ public nonisolated struct Pointe_Cluster_Envelope: Sendable {
     case whoAreYou(Pointe_Cluster_WhoAreYou)
     case drainRequest(Pointe_Cluster_DrainRequest)
     case drainReply(Pointe_Cluster_DrainReply)
+    case goodbye(Pointe_Cluster_Goodbye)
 
   }
 
@@ -784,6 +793,21 @@ public nonisolated struct Pointe_Cluster_DrainReply: Sendable {
   public init() {}
 }
 
+/// A peer leaves on purpose (SIGTERM, drain): whatever the coordinator still has assigned to it
+/// (including an assignment that crossed the goodbye on the wire) goes back to the queue
+/// without using its retry budget.
+public nonisolated struct Pointe_Cluster_Goodbye: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pointe.cluster"
@@ -798,7 +822,7 @@ nonisolated extension Pointe_Cluster_PeerRole: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Pointe_Cluster_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{2}\u{9}hello\0\u{1}welcome\0\u{1}refusal\0\u{1}heartbeat\0\u{3}work_request\0\u{3}shard_assignment\0\u{3}no_work\0\u{1}progress\0\u{3}cloud_result\0\u{3}mesh_task\0\u{3}mesh_result\0\u{3}error_report\0\u{3}status_query\0\u{3}status_reply\0\u{3}shard_return\0\u{1}shutdown\0\u{3}who_are_you\0\u{3}drain_request\0\u{3}drain_reply\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{2}\u{9}hello\0\u{1}welcome\0\u{1}refusal\0\u{1}heartbeat\0\u{3}work_request\0\u{3}shard_assignment\0\u{3}no_work\0\u{1}progress\0\u{3}cloud_result\0\u{3}mesh_task\0\u{3}mesh_result\0\u{3}error_report\0\u{3}status_query\0\u{3}status_reply\0\u{3}shard_return\0\u{1}shutdown\0\u{3}who_are_you\0\u{3}drain_request\0\u{3}drain_reply\0\u{1}goodbye\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1054,6 +1078,19 @@ nonisolated extension Pointe_Cluster_Envelope: SwiftProtobuf.Message, SwiftProto
           self.body = .drainReply(v)
         }
       }()
+      case 29: try {
+        var v: Pointe_Cluster_Goodbye?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .goodbye(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .goodbye(v)
+        }
+      }()
       default: break
       }
     }
@@ -1143,6 +1180,10 @@ nonisolated extension Pointe_Cluster_Envelope: SwiftProtobuf.Message, SwiftProto
     case .drainReply?: try {
       guard case .drainReply(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+    }()
+    case .goodbye?: try {
+      guard case .goodbye(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
     }()
     case nil: break
     }
@@ -2186,6 +2227,36 @@ nonisolated extension Pointe_Cluster_DrainReply: SwiftProtobuf.Message, SwiftPro
     if lhs.alreadyDraining != rhs.alreadyDraining {return false}
     if lhs.shardsInFlight != rhs.shardsInFlight {return false}
     if lhs.meshesInFlight != rhs.meshesInFlight {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pointe_Cluster_Goodbye: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Goodbye"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pointe_Cluster_Goodbye, rhs: Pointe_Cluster_Goodbye) -> Bool {
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,10 +1,10 @@
 import CZeroMQ
 import Foundation
 
-/// Watches a socket's security handshakes through libzmq's socket monitor, so failures are
-/// logged instead of libzmq retrying them silently: a coordinator names the address whose
-/// handshake failed (no key, wrong server key); a peer learns that the coordinator refused
-/// its key.
+/// Watches a socket's connections and security handshakes through libzmq's socket monitor,
+/// so what libzmq would retry silently is logged: a coordinator names the address whose
+/// handshake failed (no key, wrong server key); a peer says when it lost and regained its
+/// connection, and learns that the coordinator refused its key.
 final class HandshakeMonitor {
     private let pair: ZMQSocket
     /// The last authentication refusal seen, for peers to stop on.
@@ -15,6 +15,7 @@ final class HandshakeMonitor {
     init(watching socket: ZMQSocket, label: String) throws {
         let address = "inproc://pointe-monitor-\(UUID().uuidString)"
         let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+            | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
         guard zmq_socket_monitor(socket.handle, address, Int32(events)) == 0 else {
             throw ClusterError("\(label): cannot monitor the socket: \(ZMQSocket.lastError())")
         }
@@ -29,6 +30,10 @@ final class HandshakeMonitor {
             let value = frames[0].dropFirst(2).prefix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
             let endpoint = String(decoding: frames[1], as: UTF8.self)
             switch event {
+            case Int32(ZMQ_EVENT_DISCONNECTED):
+                if role != "server" { log.info("connection to \(endpoint) lost; reconnecting") }
+            case Int32(ZMQ_EVENT_HANDSHAKE_SUCCEEDED):
+                if role != "server" { log.info("connected to \(endpoint)") }
             case Int32(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) where role == "server":
                 continue  // the ZAP handler has logged the refusal with the peer's address and key
             case Int32(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH):
