@@ -4,8 +4,8 @@ import PointETestSupport
 import XCTest
 
 /// A scripted chaos run across namespace hosts: 100 prompts with three workers and two
-/// meshers while the harness SIGKILLs workers and meshers at random moments and starts them
-/// again, and kills and restarts the coordinator twice. Afterwards every prompt must have
+/// meshers while the harness SIGKILLs workers and meshers at random moments (every 0.1-0.5 s) and starts them
+/// again, and kills and restarts the coordinator twice (at 15 and 40 finished prompts). Afterwards every prompt must have
 /// exactly one cloud, one mesh and one manifest line, every checksum must verify and no
 /// temporary file may remain. The counts are printed at the end.
 final class ChaosTests: MultiHostTestCase {
@@ -34,7 +34,8 @@ final class ChaosTests: MultiHostTestCase {
             return dir + "/\(logIndex)-\(name).log"
         }
         func startCoordinator() throws -> Subprocess {
-            try coordinator(prompts, job, keys, on: lab, steps: 2, shardSize: 2, meshFormats: "glb", log: nextLog("coordinator"))
+            // Steps 6: long enough a job (~30 s) for a dozen kills, short enough for CI.
+            try coordinator(prompts, job, keys, on: lab, steps: 6, shardSize: 2, meshFormats: "glb", log: nextLog("coordinator"))
         }
         func startPeer(_ host: String) throws -> Subprocess {
             try peer(workers.contains(host) ? "worker" : "mesher", on: host, name: host, keys, lab: lab, log: nextLog(host))
@@ -47,7 +48,7 @@ final class ChaosTests: MultiHostTestCase {
         let deadline = Date().addingTimeInterval(400)
         while coordinatorProcess.isRunning || coordinatorProcess.exitStatus != 0 {
             guard Date() < deadline else { throw ClusterError("the chaos run did not finish in 400 s (seed \(Self.seed)): \(counts)") }
-            usleep(UInt32(300_000 + random.next() % 900_000))
+            usleep(UInt32(100_000 + random.next() % 400_000))
             let done = manifestLineCount(job)
             if !coordinatorProcess.isRunning {
                 // It ended on its own: only a clean exit after the last prompt is acceptable.
@@ -55,7 +56,9 @@ final class ChaosTests: MultiHostTestCase {
                 break
             }
             if done >= promptCount { continue }
-            if counts.coordinatorKills < 2, done >= (counts.coordinatorKills + 1) * promptCount / 3 {
+            // The coordinator dies at 15 and at 40 finished prompts: early enough that a fast
+            // machine cannot finish the job between two harness ticks first.
+            if counts.coordinatorKills < 2, done >= [15, 40][counts.coordinatorKills] {
                 coordinatorProcess.signal(SIGKILL)
                 try coordinatorProcess.wait(timeout: 30)
                 counts.coordinatorKills += 1
