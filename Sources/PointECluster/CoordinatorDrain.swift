@@ -37,20 +37,11 @@ public enum DrainClient {
     /// Asks the coordinator at `address` to drain; nil when it does not answer in time.
     public static func request(_ address: String, reason: String, timeoutMs: Int,
                                transport: TransportOptions = TransportOptions()) throws -> Pointe_Cluster_DrainReply? {
-        let endpoint = try DealerEndpoint(connect: address, identity: PeerName.unique("drain"), options: transport,
-                                          log: ClusterLog(role: "drain", quiet: true))
-        defer { endpoint.close() }
         var request = Pointe_Cluster_DrainRequest()
         request.reason = reason
-        endpoint.send(.drainRequest(request))
-        let deadline = monotonicMilliseconds() + UInt64(max(timeoutMs, 0))
-        while monotonicMilliseconds() < deadline {
-            switch try endpoint.receive(timeoutMs: 50) {
-            case .drainReply(let reply)?: return reply
-            case .refusal(let refusal)?: throw ClusterError("coordinator \(address) refused: \(refusal.reason)")
-            default: continue
-            }
+        return try OneShotRequest.send(.drainRequest(request), to: address, role: "drain", timeoutMs: timeoutMs, transport: transport) { body in
+            if case .drainReply(let reply) = body { return reply }
+            return nil
         }
-        return nil
     }
 }

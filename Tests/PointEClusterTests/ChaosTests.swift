@@ -1,5 +1,6 @@
 import Foundation
 @testable import PointECluster
+import PointETensor
 import PointETestSupport
 import XCTest
 
@@ -26,7 +27,7 @@ final class ChaosTests: MultiHostTestCase {
         let job = JobDirectory(dir + "/job")
         let promptCount = 100
         let prompts = try writePrompts(promptCount, in: dir)
-        var random = SplitMix(seed: Self.seed)
+        var random = SeededGenerator(seed: Self.seed)
         var counts = Counts()
         var logIndex = 0
         func nextLog(_ name: String) -> String {
@@ -91,18 +92,5 @@ final class ChaosTests: MultiHostTestCase {
         XCTAssertEqual(cloudFiles, promptCount)
         XCTAssertEqual(meshFiles, promptCount)
         XCTAssertGreaterThanOrEqual(counts.workerKills + counts.mesherKills, 3, "too little chaos to prove anything")
-    }
-}
-
-/// A small seeded generator for the harness's choices.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
