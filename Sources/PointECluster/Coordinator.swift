@@ -304,11 +304,9 @@ public final class Coordinator {
             _ = touch(identity, now: now, router: router)
             try storeMesh(result, from: identity, name: name)
         case .goodbye(let bye):
-            guard let peer = peers.removeValue(forKey: identity) else { return }
-            for id in peer.meshes where meshesInFlight[id] == identity { meshesInFlight[id] = nil }
-            for shard in peer.attempts.sorted() {
-                guard let a = active.removeValue(forKey: shard) else { continue }
-                try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
+            guard let (peer, attempts) = forget(identity) else { return }
+            for (shard, attempt) in attempts {
+                try closeAttempt(shardID: shard, attempt: attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
             }
             log.info("\(peer.name) left (\(bye.reason))" + (peer.attempts.isEmpty ? "" : "; shard(s) \(peer.attempts.sorted().map(String.init).joined(separator: ",")) re-queued"),
                      metadata: ["peer": peer.name, "event": "peer-left"])
@@ -501,16 +499,23 @@ public final class Coordinator {
 
     /// Forgets a peer; its running shards go back to the queue (the attempt counts).
     func lose(_ identity: Data, reason: String) throws {
-        guard let peer = peers.removeValue(forKey: identity) else { return }
-        // Its meshes in flight go back to the queue (the prompts are still `meshing`).
-        for id in peer.meshes where meshesInFlight[id] == identity { meshesInFlight[id] = nil }
+        guard let (peer, attempts) = forget(identity) else { return }
         let shards = peer.attempts.sorted().map(String.init).joined(separator: ",")
         log.warning("lost \(peer.name): \(reason)" + (peer.attempts.isEmpty ? "" : "; re-queueing shard(s) \(shards)"),
                     metadata: ["peer": peer.name, "event": "peer-lost"].merging(shards.isEmpty ? [:] : ["shard": shards]) { $1 })
-        for shard in peer.attempts {
-            guard let a = active.removeValue(forKey: shard) else { continue }
-            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "lost", error: "worker \(peer.name) was lost mid-shard (\(reason))")
+        for (shard, attempt) in attempts {
+            try closeAttempt(shardID: shard, attempt: attempt, outcome: "lost", error: "worker \(peer.name) was lost mid-shard (\(reason))")
         }
+    }
+
+    /// Removes a peer (lost, or leaving): its meshes in flight go back to the queue (the prompts
+    /// are still `meshing`) and its running attempts are returned, in shard order, for the
+    /// caller to close with the right outcome.
+    func forget(_ identity: Data) -> (peer: Peer, attempts: [(shard: Int, attempt: Int)])? {
+        guard let peer = peers.removeValue(forKey: identity) else { return nil }
+        for id in peer.meshes where meshesInFlight[id] == identity { meshesInFlight[id] = nil }
+        let attempts = peer.attempts.sorted().compactMap { shard in active.removeValue(forKey: shard).map { (shard, $0.attempt) } }
+        return (peer, attempts)
     }
 
     func statusReply() throws -> Pointe_Cluster_StatusReply {
