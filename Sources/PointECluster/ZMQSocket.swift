@@ -37,7 +37,7 @@ final class ZMQContext: @unchecked Sendable {
 final class ZMQSocket {
     let handle: UnsafeMutableRawPointer
     let label: String
-    private var closed = false
+    private(set) var closed = false
 
     init(type: Int32, label: String, options: TransportOptions) throws {
         guard let socket = zmq_socket(ZMQContext.shared.handle, type) else {

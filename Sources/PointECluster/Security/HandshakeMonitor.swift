@@ -7,6 +7,8 @@ import Foundation
 /// connection, and learns that the coordinator refused its key.
 final class HandshakeMonitor {
     private let pair: ZMQSocket
+    private let watched: ZMQSocket
+    private var stopped = false
     /// The last authentication refusal seen, for peers to stop on.
     private(set) var refusal: String?
     /// Peers retry every few seconds: one line per kind of failure per 10 s, with a count.
@@ -19,6 +21,7 @@ final class HandshakeMonitor {
         guard zmq_socket_monitor(socket.handle, address, Int32(events)) == 0 else {
             throw ClusterError("\(label): cannot monitor the socket: \(ZMQSocket.lastError())")
         }
+        watched = socket
         pair = try ZMQSocket(type: ZMQ_PAIR, label: "\(label) monitor", options: TransportOptions())
         try pair.connect(address)
     }
@@ -57,7 +60,20 @@ final class HandshakeMonitor {
         }
     }
 
-    func close() { pair.close() }
+    /// Stops the monitor, then closes the reading end. Must run before the watched socket is
+    /// closed. The order matters: libzmq sends monitor events from its I/O thread with a
+    /// blocking send, so an event (a peer disconnecting, a closing socket's last handshakes)
+    /// sent to a monitor whose reader is gone blocks that thread for good, and with it every
+    /// socket of the process (libzmq issue #3575).
+    func close() {
+        guard !stopped else { return }
+        stopped = true
+        if !watched.closed { zmq_socket_monitor(watched.handle, nil, 0) }
+        pair.close()
+    }
+
+    /// The monitor holds the watched socket, so this runs before that socket's own deinit.
+    deinit { close() }
 
     static func describe(protocolError code: UInt32) -> String {
         switch Int32(bitPattern: code) {

@@ -70,7 +70,9 @@ final class ZAPAuthenticator: @unchecked Sendable {
             let reply = answer(request)
             for (index, frame) in reply.enumerated() {
                 let flags = index < reply.count - 1 ? ZMQ_SNDMORE : 0
-                _ = frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, frame.count, flags) }
+                // A signal (this process has children) must not cost a reply: a REP socket
+                // that skips one never reads again, and every later handshake would hang.
+                while frame.withUnsafeBytes({ zmq_send(socket, $0.baseAddress, frame.count, flags) }) < 0, zmq_errno() == EINTR {}
             }
         }
     }
@@ -134,7 +136,10 @@ final class ZAPAuthenticator: @unchecked Sendable {
             var message = zmq_msg_t()
             zmq_msg_init(&message)
             defer { zmq_msg_close(&message) }
-            if zmq_msg_recv(&message, socket, 0) < 0 { return nil }
+            if zmq_msg_recv(&message, socket, 0) < 0 {
+                if zmq_errno() == EINTR { continue }
+                return nil
+            }
             let size = zmq_msg_size(&message)
             frames.append(size == 0 ? Data() : Data(bytes: zmq_msg_data(&message), count: size))
             if zmq_msg_more(&message) == 0 { return frames }
