@@ -304,6 +304,10 @@ public final class Coordinator {
             _ = touch(identity, now: now, router: router)
             try storeMesh(result, from: identity, name: name)
         case .goodbye(let bye):
+            // The answer tells the leaving peer that everything it sent has arrived.
+            var answer = Pointe_Cluster_Goodbye()
+            answer.reason = "goodbye received"
+            defer { router.send(.goodbye(answer), to: identity) }
             guard let (peer, attempts) = forget(identity) else { return }
             for (shard, attempt) in attempts {
                 try closeAttempt(shardID: shard, attempt: attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
@@ -386,11 +390,16 @@ public final class Coordinator {
             try assign(to: identity, router: router)
             return
         }
+        guard router.send(.shardAssignment(message), to: identity) else {
+            // The peer left (or its queue is full) as it asked for work: the shard never
+            // reached it, so the attempt ends without costing the prompts a retry.
+            try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: "undelivered",
+                             error: "could not send the shard to \(peer.name)", countsAgainstBudget: false)
+            try lose(identity, reason: "cannot send to \(peer.name)")
+            return
+        }
         active[claim.shardID] = ActiveAttempt(shardID: claim.shardID, attempt: claim.attempt, peer: identity, outstanding: outstanding, lastError: unreadable)
         peers[identity]!.attempts.insert(claim.shardID)
-        if !router.send(.shardAssignment(message), to: identity) {
-            try lose(identity, reason: "cannot send to \(peer.name)")
-        }
     }
 
     static func wireSettings(_ s: SamplingSettings) -> Pointe_Cluster_SamplerSettings {

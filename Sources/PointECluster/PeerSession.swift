@@ -47,7 +47,13 @@ public struct PeerSession {
                 var bye = Pointe_Cluster_Goodbye()
                 bye.reason = "stopped by signal"
                 endpoint.send(.goodbye(bye))
-                _ = try? endpoint.receive(timeoutMs: 100)  // let the frames leave before closing
+                // Closing drops frames not yet sent: wait for the coordinator to answer the
+                // goodbye (messages keep their order, so the hand-back has arrived too), at
+                // most 2 s when it is gone.
+                let deadline = monotonicMilliseconds() + 2000
+                while monotonicMilliseconds() < deadline {
+                    if case .goodbye? = try? endpoint.receive(timeoutMs: 50) { break }
+                }
                 return .stopped
             }
             for body in mailbox.drain() { endpoint.send(body) }

@@ -62,8 +62,6 @@ struct MesherCommand: ParsableCommand {
                 stop.raise(SIGHUP)
             }
         }
-        let exit = try Mesher(engine: engine, options: options).run(stop: stop)
-        options.log.info("exiting: \(exit)")
-        if exit == .coordinatorLost { throw ExitCode(3) }
+        endPeerProcess(try Mesher(engine: engine, options: options).run(stop: stop), log: options.log)
     }
 }

@@ -53,9 +53,7 @@ struct WorkerCommand: ParsableCommand {
                 stop.raise(SIGHUP)
             }
         }
-        let exit = try Worker(engine: engine, options: options).run(stop: stop)
-        options.log.info("exiting: \(exit)")
-        if exit == .coordinatorLost { throw ExitCode(3) }
+        endPeerProcess(try Worker(engine: engine, options: options).run(stop: stop), log: options.log)
     }
 }
 

@@ -6,9 +6,12 @@ import XCTest
 /// Faults that need real processes: the `pointe` executable (built next to this test bundle)
 /// runs the coordinator and workers, and the test SIGKILLs them mid-job.
 final class ProcessFaultTests: ProcessTestCase {
+    /// 24 steps make a prompt take a few tenths of a second, so a test that acts on the first
+    /// result still finds the worker inside its first shard on a loaded machine (with 3 steps a
+    /// whole 4-prompt shard took 0.3 s and the SIGTERM could land between shards).
     func coordinatorArguments(_ prompts: String, _ directory: JobDirectory, _ address: String) -> [String] {
         ["coordinator", prompts, "-o", directory.path, "--bind", address, "--model", "base40M-uncond", "--no-upsample",
-         "--steps", "3", "--shard-size", "4", "--peer-timeout-ms", "2000", "--mesh-formats", "none", "--quiet"]
+         "--steps", "24", "--shard-size", "4", "--peer-timeout-ms", "2000", "--mesh-formats", "none", "--quiet"]
     }
 
     func workerArguments(_ address: String) -> [String] {

@@ -795,7 +795,8 @@ public nonisolated struct Pointe_Cluster_DrainReply: Sendable {
 
 /// A peer leaves on purpose (SIGTERM, drain): whatever the coordinator still has assigned to it
 /// (including an assignment that crossed the goodbye on the wire) goes back to the queue
-/// without using its retry budget.
+/// without using its retry budget. The coordinator answers a peer's goodbye with one of its
+/// own, so the peer knows its last frames arrived before it closes its socket.
 public nonisolated struct Pointe_Cluster_Goodbye: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -1,0 +1,35 @@
+import Foundation
+@testable import PointECluster
+import XCTest
+
+/// A worker that leaves just as it asks for work never receives the shard it was given: the
+/// attempt must not cost the prompts a retry (with a budget of 1, three such departures used to
+/// fail the prompts without any worker having seen them).
+final class ShardDeliveryTests: XCTestCase {
+    func testAShardThatCannotBeSentCostsNoRetry() throws {
+        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("undelivered") + "/job")
+        try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(2), seed: 1, shardSize: 2,
+                                  retryBudget: 1, promptFile: "test")
+        let log = ClusterLog(role: "coordinator", quiet: true)
+        let coordinator = try Coordinator(directory: directory, options: { var o = CoordinatorOptions(); o.log = log; return o }())
+        let router = try RouterEndpoint(bind: "tcp://127.0.0.1:*", log: log)
+        defer { router.close() }
+        // No socket with this identity is connected: every send to it fails, as it does to a
+        // peer whose connection closed after its request was queued.
+        let departed = Data("departed-worker".utf8)
+        var hello = Pointe_Cluster_Hello()
+        hello.role = .sampler
+        hello.peerName = "departed-worker"
+        for _ in 0..<3 {
+            try coordinator.handle(.hello(hello), from: departed, router: router)
+            try coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: departed, router: router)
+        }
+        let store = try JobStore(path: directory.store)
+        XCTAssertEqual(try store.attempts().map(\.outcome), ["undelivered", "undelivered", "undelivered"])
+        let counts = try store.counts()
+        XCTAssertEqual(counts.failed, 0, "undelivered shards used up the retry budget")
+        XCTAssertEqual(counts.pending, 2)
+        XCTAssertEqual(counts.shardsQueued, 1)
+        XCTAssertEqual(counts.shardsRunning, 0)
+    }
+}
