@@ -25,10 +25,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
 
-        // Hot loops compiled per instruction set (target_clones), for portable binaries.
-        // Reassociation lets the max/sum reductions vectorise; inputs are finite scores.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fassociative-math",
-                                                             "-fno-signed-zeros", "-fno-trapping-math", "-ffinite-math-only"])]),
+        // Hot loops compiled once per instruction set (baseline, AVX2, AVX-512), all giving the
+        // same bits. No value-changing fast-math flags here, ever: the kernels rely on exact
+        // IEEE rounding (see Sources/CKernels/kernel_body.h); -O3 so debug builds stay usable.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "PointETensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
         .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint", "CZlib"],
@@ -55,10 +55,10 @@ let package = Package(
 
         // Test-only helpers: bounded child processes and the test-process watchdog.
         .target(name: "CTestWatchdog", path: "Tests/CTestWatchdog"),
-        .target(name: "PointETestSupport", dependencies: ["CTestWatchdog"], path: "Tests/PointETestSupport"),
+        .target(name: "PointETestSupport", dependencies: ["CTestWatchdog", "PointETensor"], path: "Tests/PointETestSupport"),
         .testTarget(name: "PointETensorTests", dependencies: ["PointETestSupport", "PointETensor", "CKernels"]),
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointETestSupport", "PointECheckpoint"]),
-        .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint"]),
+        .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint", "PointETensor"]),
         .testTarget(name: "PointEImageTests", dependencies: ["PointETestSupport", "PointEImage", "PointECheckpoint"]),
         .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib"]),
         .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint"]),

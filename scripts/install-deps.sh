@@ -11,6 +11,7 @@ packages=(
   protobuf-compiler     # only to regenerate proto/ code (scripts/gen-proto.sh)
   chromium              # headless check of job reports (tests, scripts/screenshot-report.sh)
   iproute2              # network namespaces for the multi-host and chaos tests (ip netns)
+  libc6-dev-arm64-cross # aarch64 headers: the C kernels are syntax-checked for arm64 in the tests
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

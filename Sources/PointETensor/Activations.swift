@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 
 extension Tensor {
@@ -12,7 +11,7 @@ extension Tensor {
     public func geluInPlace() {
         let p = pointer
         Parallel.forChunks(count, minimumPerChunk: 8192) { range in
-            pointe_gelu(p + range.lowerBound, range.count)
+            Kernels.gelu(p + range.lowerBound, range.count)
         }
     }
 
@@ -52,8 +51,7 @@ enum Softmax {
     @inline(__always)
     static func row(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         guard n > 0 else { return }
-        let inv = 1 / pointe_exp_shifted_sum(p, n)
-        let vinv = SIMD8<Float>(repeating: inv)
-        VectorMath.map(p, n) { $0 * vinv }
+        let inv = 1 / Kernels.expShiftedSum(p, n)
+        for i in 0..<n { p[i] *= inv }
     }
 }

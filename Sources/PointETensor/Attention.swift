@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 
 /// Multi-head attention in the reference's packed layouts.
@@ -88,7 +87,7 @@ public enum Attention {
                            a: qp, lda: q.rowStride, b: kp, ldb: k.rowStride, c: scores, ldc: keys)
                 // Unnormalised exponentials times V, then each output row divided by its sum:
                 // headDim divisions per row instead of a pass over all `keys` scores.
-                for r in 0..<rows { sums[r] = 1 / pointe_exp_shifted_sum(scores + r * keys, keys) }
+                for r in 0..<rows { sums[r] = 1 / Kernels.expShiftedSum(scores + r * keys, keys) }
                 BLAS.sgemm(transA: false, transB: false, m: rows, n: headDim, k: keys,
                            a: scores, lda: keys, b: vp, ldb: v.rowStride, c: op, ldc: out.rowStride)
                 for r in 0..<rows {

@@ -82,7 +82,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "gflops %.1f", achieved))
             print(String(format: "sgemm_gflops %.1f", peak))
             print(String(format: "ratio %.2f", achieved / peak))
-            print("kernels_isa \(String(cString: pointe_kernels_isa()))")
+            print("kernels \(KernelVariant.active)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PointETensor
 
 @main
 struct Pointe: ParsableCommand {
@@ -21,6 +22,13 @@ struct Pointe: ParsableCommand {
             } catch {
                 exit(withError: error)
             }
+        }
+        // A bad POINTE_KERNELS is reported here, once, before any command computes anything.
+        do {
+            _ = try KernelVariant.requested()
+        } catch {
+            printError("pointe: \(error)")
+            Foundation.exit(2)
         }
         OpenBLASCoreType.reexecIfNeeded()
         main(nil)

@@ -1,6 +1,7 @@
 import Foundation
 @testable import PointEDiffusion
 import PointETensor
+import PointETestSupport
 import XCTest
 
 /// Every `sampler_*` fixture replayed with its recorded noise: teacher-forced (network calls,
@@ -8,20 +9,22 @@ import XCTest
 /// final point clouds, at the tolerances (see `SamplerParity`).
 final class SamplerReplayTests: XCTestCase {
     func replay(_ name: String, stages: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try SamplerParity.run(fixture: Fixtures.path(name))
-        for c in result.comparisons {
-            XCTAssertTrue(c.passed, "\(name) \(c.name): max|err| \(c.maxAbsError) mean \(c.meanAbsError) tol \(c.tolerance)",
-                          file: file, line: line)
-        }
-        // Every kind of check ran for every stage (a replay that skipped one would pass vacuously).
-        let names = result.comparisons.map(\.name)
-        for s in 0..<stages {
-            for kind in ["sigmas", "model_out", "model_in_x", "model_in_t", "denoised"] {
-                XCTAssertTrue(names.contains { $0.hasPrefix("stage\(s).\(kind)") }, "\(name): no stage\(s).\(kind) check", file: file, line: line)
+        try underEachTestedKernelVariant { variant in
+            let result = try SamplerParity.run(fixture: Fixtures.path(name))
+            for c in result.comparisons {
+                XCTAssertTrue(c.passed, "\(name) [kernels \(variant)] \(c.name): max|err| \(c.maxAbsError) mean \(c.meanAbsError) tol \(c.tolerance)",
+                              file: file, line: line)
             }
+            // Every kind of check ran for every stage (a replay that skipped one would pass vacuously).
+            let names = result.comparisons.map(\.name)
+            for s in 0..<stages {
+                for kind in ["sigmas", "model_out", "model_in_x", "model_in_t", "denoised"] {
+                    XCTAssertTrue(names.contains { $0.hasPrefix("stage\(s).\(kind)") }, "\(name): no stage\(s).\(kind) check", file: file, line: line)
+                }
+            }
+            XCTAssertTrue(names.contains("free-running pc.coords"), file: file, line: line)
+            XCTAssertTrue(names.contains("free-running pc.rgb"), file: file, line: line)
         }
-        XCTAssertTrue(names.contains("free-running pc.coords"), file: file, line: line)
-        XCTAssertTrue(names.contains("free-running pc.rgb"), file: file, line: line)
     }
 
     func testUnconditionalReplay() throws { try replay("sampler_uncond", stages: 1) }

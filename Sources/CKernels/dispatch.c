@@ -1,0 +1,73 @@
+// Which variant runs: the best one the CPU supports unless someone (PointETensor's
+// KernelVariant, from POINTE_KERNELS or a test) sets another. One atomic int for the process.
+#include "pointe_kernels.h"
+
+#include <stdatomic.h>
+
+float pointe_exp_shifted_sum_baseline(float *p, long n);
+void pointe_gelu_baseline(float *p, long n);
+#if defined(__x86_64__)
+float pointe_exp_shifted_sum_avx2(float *p, long n);
+void pointe_gelu_avx2(float *p, long n);
+float pointe_exp_shifted_sum_avx512(float *p, long n);
+void pointe_gelu_avx512(float *p, long n);
+#endif
+
+int pointe_kernels_supported(int variant) {
+    switch (variant) {
+    case POINTE_KERNELS_BASELINE: return 1;
+#if defined(__x86_64__)
+    case POINTE_KERNELS_AVX2: __builtin_cpu_init(); return __builtin_cpu_supports("avx2") ? 1 : 0;
+    case POINTE_KERNELS_AVX512: __builtin_cpu_init(); return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#endif
+    default: return 0;
+    }
+}
+
+static int best_variant(void) {
+    if (pointe_kernels_supported(POINTE_KERNELS_AVX512)) return POINTE_KERNELS_AVX512;
+    if (pointe_kernels_supported(POINTE_KERNELS_AVX2)) return POINTE_KERNELS_AVX2;
+    return POINTE_KERNELS_BASELINE;
+}
+
+static _Atomic int active_variant = -1;  // -1: not chosen yet (the best one on first use)
+
+int pointe_kernels_active(void) {
+    int v = atomic_load_explicit(&active_variant, memory_order_relaxed);
+    if (v < 0) {
+        int expected = -1;
+        atomic_compare_exchange_strong(&active_variant, &expected, best_variant());
+        v = atomic_load_explicit(&active_variant, memory_order_relaxed);
+    }
+    return v;
+}
+
+int pointe_kernels_set_active(int variant) {
+    if (!pointe_kernels_supported(variant)) return -1;
+    atomic_store_explicit(&active_variant, variant, memory_order_relaxed);
+    return 0;
+}
+
+float pointe_exp_shifted_sum_variant(int variant, float *p, long n) {
+    switch (variant) {
+#if defined(__x86_64__)
+    case POINTE_KERNELS_AVX512: return pointe_exp_shifted_sum_avx512(p, n);
+    case POINTE_KERNELS_AVX2: return pointe_exp_shifted_sum_avx2(p, n);
+#endif
+    default: return pointe_exp_shifted_sum_baseline(p, n);
+    }
+}
+
+void pointe_gelu_variant(int variant, float *p, long n) {
+    switch (variant) {
+#if defined(__x86_64__)
+    case POINTE_KERNELS_AVX512: pointe_gelu_avx512(p, n); return;
+    case POINTE_KERNELS_AVX2: pointe_gelu_avx2(p, n); return;
+#endif
+    default: pointe_gelu_baseline(p, n); return;
+    }
+}
+
+float pointe_exp_shifted_sum(float *p, long n) { return pointe_exp_shifted_sum_variant(pointe_kernels_active(), p, n); }
+
+void pointe_gelu(float *p, long n) { pointe_gelu_variant(pointe_kernels_active(), p, n); }

@@ -1,0 +1,145 @@
+// The kernels' bodies, written once and compiled once per instruction set: a variant's .c file
+// defines POINTE_TARGET (a target attribute, or nothing) and POINTE_SUFFIX, then includes this.
+//
+// Why the numbers do not depend on the instruction set:
+// * The target is compiled without value-changing fast-math flags (see Package.swift) and with
+//   floating-point contraction off (the pragma below), so a*b+c is a multiply then an add on
+//   every ISA: an FMA on AVX2/AVX-512 would round once instead of twice and change results.
+// * Arithmetic runs on 16-float GCC/clang vectors. Clang lowers one such vector to one AVX-512
+//   register, two AVX2 registers or four SSE/NEON registers, but the per-lane operations are
+//   the same IEEE operations either way.
+// * Reductions (the softmax sum) accumulate in those 16 lanes and then add the lanes in one
+//   fixed tree, so the order of additions is fixed by the code, not by the vector width.
+// * exp's range reduction rounds with the 1.5*2^23 trick: (x*log2e + magic) - magic is exact
+//   round-to-nearest only because the compiler may not reassociate it into x*log2e (what
+//   -fassociative-math allowed, and clang did in the AVX2 and baseline clones).
+#pragma clang fp contract(off)
+#pragma clang fp reassociate(off)  // and whatever flags the target gets, never reassociate
+// The helpers below pass 64-byte vectors by value; they are always inlined static functions,
+// so no call ever crosses an ABI boundary and clang's -Wpsabi note does not apply.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+#include <float.h>
+#include <stdint.h>
+#include <string.h>
+
+#define POINTE_CAT2(a, b) a##b
+#define POINTE_CAT(a, b) POINTE_CAT2(a, b)
+#define POINTE_NAME(name) POINTE_CAT(name, POINTE_SUFFIX)
+
+#define POINTE_LANES 16
+typedef float pointe_vf __attribute__((vector_size(POINTE_LANES * 4)));
+typedef int32_t pointe_vi __attribute__((vector_size(POINTE_LANES * 4)));
+
+#define POINTE_INLINE static inline __attribute__((always_inline)) POINTE_TARGET
+
+POINTE_INLINE pointe_vf POINTE_NAME(splat_)(float x) {
+    pointe_vf v;
+    for (int i = 0; i < POINTE_LANES; i++) v[i] = x;
+    return v;
+}
+
+POINTE_INLINE pointe_vf POINTE_NAME(load_)(const float *p) {
+    pointe_vf v;
+    memcpy(&v, p, sizeof v);  // an unaligned vector load
+    return v;
+}
+
+POINTE_INLINE void POINTE_NAME(store_)(float *p, pointe_vf v) { memcpy(p, &v, sizeof v); }
+
+/// Lanes of `a` where `mask` is set (all ones), else lanes of `b`: a bit select, exact.
+POINTE_INLINE pointe_vf POINTE_NAME(select_)(pointe_vi mask, pointe_vf a, pointe_vf b) {
+    return (pointe_vf)(((pointe_vi)a & mask) | ((pointe_vi)b & ~mask));
+}
+
+/// e^x: clamp to the float range, x = n ln2 + r (Cody-Waite: ln 2 split in a part exact in
+/// float and a small correction), a degree-6 Cephes polynomial for e^r, and 2^n built in the
+/// exponent bits. Relative error a few float ulps.
+POINTE_INLINE pointe_vf POINTE_NAME(exp_)(pointe_vf x) {
+    const pointe_vf lo = POINTE_NAME(splat_)(-87.33654f), hi = POINTE_NAME(splat_)(88.37626f);
+    x = POINTE_NAME(select_)(x < lo, lo, x);
+    x = POINTE_NAME(select_)(x > hi, hi, x);
+    const pointe_vf magic = POINTE_NAME(splat_)(12582912.0f);  // 1.5 * 2^23
+    // Adding magic rounds x*log2e to an integer in the low mantissa bits; subtracting it back
+    // gives that integer as a float. Exact only as two separately rounded operations (above).
+    pointe_vf shifted = x * 1.44269504f + magic;
+    pointe_vf n = shifted - magic;
+    pointe_vf r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    pointe_vf p = POINTE_NAME(splat_)(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    pointe_vf y = p * (r * r) + r + 1.0f;
+    pointe_vi bits = (((pointe_vi)shifted - (pointe_vi)magic) + 127) << 23;
+    return y * (pointe_vf)bits;
+}
+
+/// erf(x), Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7 in exact arithmetic, below 5e-7 in
+/// float), odd-symmetric.
+POINTE_INLINE pointe_vf POINTE_NAME(erf_)(pointe_vf x) {
+    const pointe_vi sign = (pointe_vi)POINTE_NAME(splat_)(-0.0f);
+    pointe_vf a = (pointe_vf)((pointe_vi)x & ~sign);
+    pointe_vf t = 1.0f / (1.0f + 0.3275911f * a);
+    pointe_vf p = POINTE_NAME(splat_)(1.061405429f);
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    pointe_vf y = 1.0f - p * t * POINTE_NAME(exp_)(-a * a);
+    return (pointe_vf)((pointe_vi)y | ((pointe_vi)x & sign));  // erf(-x) = -erf(x)
+}
+
+POINTE_INLINE pointe_vf POINTE_NAME(gelu_v_)(pointe_vf x) {
+    return 0.5f * x * (1.0f + POINTE_NAME(erf_)(x * 0.70710678118654752f));
+}
+
+POINTE_TARGET float POINTE_NAME(pointe_exp_shifted_sum_)(float *p, long n) {
+    long whole = n - n % POINTE_LANES, rest = n - whole;
+    // Max: exact whatever the order, so lanes then a scalar pass suffice.
+    pointe_vf m = POINTE_NAME(splat_)(-FLT_MAX);
+    for (long i = 0; i < whole; i += POINTE_LANES) {
+        pointe_vf v = POINTE_NAME(load_)(p + i);
+        m = POINTE_NAME(select_)(v > m, v, m);
+    }
+    float mx = -FLT_MAX;
+    for (int j = 0; j < POINTE_LANES; j++) mx = m[j] > mx ? m[j] : mx;
+    for (long i = whole; i < n; i++) mx = p[i] > mx ? p[i] : mx;
+
+    const pointe_vf shift = POINTE_NAME(splat_)(mx);
+    pointe_vf acc = POINTE_NAME(splat_)(0.0f);
+    for (long i = 0; i < whole; i += POINTE_LANES) {
+        pointe_vf e = POINTE_NAME(exp_)(POINTE_NAME(load_)(p + i) - shift);
+        POINTE_NAME(store_)(p + i, e);
+        acc += e;
+    }
+    if (rest > 0) {
+        // The tail goes through a padded vector (same arithmetic); only its valid lanes count.
+        pointe_vf v = shift;
+        for (long j = 0; j < rest; j++) v[j] = p[whole + j];
+        pointe_vf e = POINTE_NAME(exp_)(v - shift);
+        for (long j = 0; j < rest; j++) {
+            p[whole + j] = e[j];
+            acc[j] += e[j];
+        }
+    }
+    // Lanes added in one fixed tree: 16 -> 8 -> 4 -> 2 -> 1.
+    for (int width = POINTE_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) acc[j] = acc[j] + acc[j + width];
+    return acc[0];
+}
+
+POINTE_TARGET void POINTE_NAME(pointe_gelu_)(float *p, long n) {
+    long whole = n - n % POINTE_LANES, rest = n - whole;
+    for (long i = 0; i < whole; i += POINTE_LANES)
+        POINTE_NAME(store_)(p + i, POINTE_NAME(gelu_v_)(POINTE_NAME(load_)(p + i)));
+    if (rest > 0) {
+        pointe_vf v = POINTE_NAME(splat_)(0.0f);
+        for (long j = 0; j < rest; j++) v[j] = p[whole + j];
+        pointe_vf y = POINTE_NAME(gelu_v_)(v);
+        for (long j = 0; j < rest; j++) p[whole + j] = y[j];
+    }
+}
+
+#undef POINTE_INLINE

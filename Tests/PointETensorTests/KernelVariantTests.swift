@@ -1,0 +1,134 @@
+import CKernels
+import Foundation
+import XCTest
+@testable import PointETensor
+
+/// Every instruction-set variant of the C kernels the CPU can run, called directly (not through
+/// the dispatcher): against double-precision references, and bit for bit against each other.
+final class KernelVariantTests: XCTestCase {
+    /// Lengths that cover whole 16-lane blocks, tails of every size and the upsampler's rows.
+    let lengths = [1, 2, 7, 15, 16, 17, 31, 33, 100, 4353]
+
+    func scores(_ n: Int) -> [Float] { (0..<n).map { Float(sin(Double($0) * 1.7) * 30) } }
+    func activations(_ n: Int) -> [Float] { (0..<n).map { Float(sin(Double($0) * 0.37 + 0.1) * 6) } }
+
+    func testBaselineIsAlwaysSupportedAndTheBestIsActiveByDefault() {
+        XCTAssertTrue(KernelVariant.baseline.isSupported)
+        XCTAssertTrue(KernelVariant.supported.contains(KernelVariant.best))
+        #if arch(x86_64)
+        // Whatever this CPU has is reported, so a test log says which variants were exercised.
+        print("kernel variants supported here: \(KernelVariant.supported), best \(KernelVariant.best)")
+        #endif
+        if ProcessInfo.processInfo.environment[KernelVariant.environmentVariable] == nil {
+            XCTAssertEqual(KernelVariant.active, KernelVariant.best)
+        }
+    }
+
+    func testExpShiftedSumOfEachVariantMatchesDoublePrecision() {
+        for variant in KernelVariant.supported {
+            for n in lengths {
+                var values = scores(n)
+                let reference = values.map(Double.init)
+                let m = reference.max()!
+                // exp of the float difference: the kernel's subtraction is one float rounding.
+                let expected = values.map { exp(Double($0 - Float(m))) }
+                let sum = values.withUnsafeMutableBufferPointer { pointe_exp_shifted_sum_variant(variant.rawValue, $0.baseAddress!, $0.count) }
+                let total = expected.reduce(0, +)
+                XCTAssertEqual(Double(sum), total, accuracy: 1e-6 * total, "\(variant) n=\(n)")
+                for i in 0..<n {
+                    XCTAssertEqual(Double(values[i]), expected[i], accuracy: 1e-6 * expected[i] + 1e-30, "\(variant) n=\(n) i=\(i)")
+                }
+            }
+        }
+    }
+
+    func testGeluOfEachVariantMatchesErfInDoublePrecision() {
+        for variant in KernelVariant.supported {
+            var worst = 0.0
+            for n in lengths {
+                var values = activations(n)
+                let inputs = values
+                values.withUnsafeMutableBufferPointer { pointe_gelu_variant(variant.rawValue, $0.baseAddress!, $0.count) }
+                for i in 0..<n {
+                    let x = Double(inputs[i])
+                    worst = max(worst, abs(Double(values[i]) - 0.5 * x * (1 + erf(x / 2.0.squareRoot()))))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-6, "\(variant): worst |gelu - exact| \(worst)")
+        }
+    }
+
+    func testGeluCoversTheWholeRangeIncludingHugeAndTinyInputs() {
+        let inputs: [Float] = [-100, -20, -9.5, -3, -1e-3, -1e-30, 0, 1e-30, 1e-3, 3, 9.5, 20, 100, 3e38]
+        for variant in KernelVariant.supported {
+            var values = inputs
+            values.withUnsafeMutableBufferPointer { pointe_gelu_variant(variant.rawValue, $0.baseAddress!, $0.count) }
+            for (x, y) in zip(inputs, values) {
+                let exact = 0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))
+                XCTAssertEqual(Double(y), exact, accuracy: 1e-6 * max(1, abs(exact)), "\(variant) gelu(\(x))")
+            }
+        }
+    }
+
+    /// The property the parity fixtures rely on: a cloud does not depend on the CPU it ran on.
+    func testAllVariantsGiveIdenticalBits() {
+        let variants = KernelVariant.supported
+        for n in lengths {
+            var expResults: [[Float]] = [], sums: [Float] = [], geluResults: [[Float]] = []
+            for variant in variants {
+                var s = scores(n), g = activations(n)
+                sums.append(s.withUnsafeMutableBufferPointer { pointe_exp_shifted_sum_variant(variant.rawValue, $0.baseAddress!, $0.count) })
+                g.withUnsafeMutableBufferPointer { pointe_gelu_variant(variant.rawValue, $0.baseAddress!, $0.count) }
+                expResults.append(s)
+                geluResults.append(g)
+            }
+            for i in 1..<variants.count {
+                XCTAssertEqual(sums[i].bitPattern, sums[0].bitPattern, "sum \(variants[i]) vs \(variants[0]) n=\(n)")
+                XCTAssertEqual(expResults[i].map(\.bitPattern), expResults[0].map(\.bitPattern), "exp \(variants[i]) n=\(n)")
+                XCTAssertEqual(geluResults[i].map(\.bitPattern), geluResults[0].map(\.bitPattern), "gelu \(variants[i]) n=\(n)")
+            }
+        }
+    }
+
+    func testSwitchingTheActiveVariantRoutesTheTensorOps() throws {
+        let original = KernelVariant.active
+        defer { try? KernelVariant.use(original) }
+        let t = Tensor(shape: [3, 37], values: activations(111))
+        var outputs: [[Float]] = []
+        for variant in KernelVariant.supported {
+            try KernelVariant.use(variant)
+            XCTAssertEqual(KernelVariant.active, variant)
+            XCTAssertEqual(pointe_kernels_active(), variant.rawValue)
+            outputs.append(t.gelu().values + t.softmax().values)
+        }
+        for o in outputs.dropFirst() { XCTAssertEqual(o.map(\.bitPattern), outputs[0].map(\.bitPattern)) }
+        for variant in KernelVariant.allCases where !variant.isSupported {
+            XCTAssertThrowsError(try KernelVariant.use(variant))
+            XCTAssertEqual(KernelVariant.active, KernelVariant.supported.last)
+        }
+    }
+
+    func testEnvironmentValuesAreCheckedByName() throws {
+        XCTAssertNil(try KernelVariant.requested(in: [:]))
+        XCTAssertNil(try KernelVariant.requested(in: ["POINTE_KERNELS": ""]))
+        XCTAssertEqual(try KernelVariant.requested(in: ["POINTE_KERNELS": "baseline"]), .baseline)
+        XCTAssertThrowsError(try KernelVariant.requested(in: ["POINTE_KERNELS": "sse9"])) { error in
+            XCTAssertEqual(error as? KernelVariantError, .unknown("sse9"))
+            XCTAssertTrue("\(error)".contains("POINTE_KERNELS=sse9"), "\(error)")
+        }
+        for variant in KernelVariant.allCases where !variant.isSupported {
+            XCTAssertThrowsError(try KernelVariant.requested(in: ["POINTE_KERNELS": variant.description])) { error in
+                XCTAssertTrue("\(error)".contains("cannot run"), "\(error)")
+            }
+        }
+    }
+}
+
+/// The tensor-level softmax on top of the kernel.
+final class SoftmaxKernelTests: XCTestCase {
+    func testSoftmaxRowsSumToOne() {
+        let t = Tensor(shape: [3, 100], values: (0..<300).map { Float($0 % 17) - 8 })
+        let s = t.softmax()
+        for r in 0..<3 { XCTAssertEqual((0..<100).reduce(Float(0)) { $0 + s.pointer[r * 100 + $1] }, 1, accuracy: 1e-5) }
+    }
+}
