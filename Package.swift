@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "PointEImage", dependencies: ["PointETensor", "PointECheckpoint", "CJPEG", "CPNG"]),
         .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "CZlib"]),
         .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
-        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion"]),
+        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEImage"]),
         .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "CBLAS", "CLAPACK"]),
         // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
         .target(name: "PointECluster", dependencies: [
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib"]),
         .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
-        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
         .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),
     ]
 )

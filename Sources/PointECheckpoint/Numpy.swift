@@ -11,6 +11,15 @@ public enum NumpyReader {
         try loadNpy(file: MappedFile(path: path))
     }
 
+    /// A `.npy` image already in memory (e.g. an embedding sent over the wire); `source` names it
+    /// in errors and the array is keyed by it.
+    public static func loadNpy(bytes: Data, source: String) throws -> StateDict {
+        let buffer = OwnedBuffer(count: bytes.count)
+        bytes.withUnsafeBytes { raw in if let base = raw.baseAddress { buffer.base.copyMemory(from: base, byteCount: raw.count) } }
+        let tensor = try parse(buffer.region, name: source, path: source)
+        return try StateDict(source: source, tensors: [tensor])
+    }
+
     static func loadNpy(file: MappedFile) throws -> StateDict {
         let name = URL(fileURLWithPath: file.path).deletingPathExtension().lastPathComponent
         let tensor = try parse(file.region, name: name, path: file.path)

@@ -1,4 +1,5 @@
 import Foundation
+import PointEEngine
 import PointECheckpoint
 import PointEMesh
 
@@ -368,7 +369,7 @@ public final class Coordinator {
             var item = Pointe_Cluster_PromptItem()
             item.promptID = prompt.id
             item.seed = prompt.seed
-            item.settings = Self.wireSettings(prompt.settings)
+            item.settings = prompt.settings.wire
             switch prompt.input {
             case .text(let text): item.text = text
             case .image(let path), .embedding(let path):
@@ -400,16 +401,6 @@ public final class Coordinator {
         }
         active[claim.shardID] = ActiveAttempt(shardID: claim.shardID, attempt: claim.attempt, peer: identity, outstanding: outstanding, lastError: unreadable)
         peers[identity]!.attempts.insert(claim.shardID)
-    }
-
-    static func wireSettings(_ s: SamplingSettings) -> Pointe_Cluster_SamplerSettings {
-        var w = Pointe_Cluster_SamplerSettings()
-        w.baseModel = s.model
-        w.upsample = s.upsample
-        w.steps = UInt32(s.steps)
-        w.guidanceScale = s.guidance
-        w.sampler = s.sampler
-        return w
     }
 
     /// Writes a cloud (atomically, checksummed) and records it, once per prompt.

@@ -1,4 +1,5 @@
 import Foundation
+import PointEEngine
 import PointECheckpoint
 import PointEMesh
 

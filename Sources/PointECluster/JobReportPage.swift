@@ -42,7 +42,7 @@ struct JobReportPage {
                 seed: prompt.seed, status: status,
                 files: outputs.filter { $0.kind != "preview_png" }.map { (label: $0.kind.replacingOccurrences(of: "_", with: " "), path: $0.path) },
                 preview: outputs.first { $0.kind == "preview_png" }?.path,
-                settings: [("model", prompt.settings.model), ("steps", "\(prompt.settings.steps)")],
+                settings: [("model", prompt.settings.model.rawValue), ("steps", "\(prompt.settings.steps)")],
                 timings: timings, error: prompt.error)
         }
         return JobReport(title: "pointe job \((directory.path as NSString).lastPathComponent)", entries: entries, finished: finished)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PointEEngine
 
 /// The durable state of a job (`job.sqlite` in the job directory): its prompts, how they are
 /// cut into shards, every attempt at a shard, and the files each finished prompt produced with

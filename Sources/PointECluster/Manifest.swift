@@ -1,4 +1,5 @@
 import Foundation
+import PointEEngine
 import PointECheckpoint
 
 /// The job's manifest: `manifest.jsonl` gets one JSON object per finished or failed prompt
@@ -26,8 +27,8 @@ public struct Manifest {
             "status": prompt.status.rawValue,
             "seed": NSNumber(value: prompt.seed),
             "settings": [
-                "model": prompt.settings.model, "upsample": prompt.settings.upsample, "steps": prompt.settings.steps,
-                "guidance": prompt.settings.guidance, "sampler": prompt.settings.sampler,
+                "model": prompt.settings.model.rawValue, "upsample": prompt.settings.upsample, "steps": prompt.settings.steps,
+                "guidance": prompt.settings.guidance, "sampler": prompt.settings.sampler.rawValue,
             ] as [String: Any],
             "shard": prompt.shardID,
         ]

@@ -1,24 +1,26 @@
 import Foundation
+import PointEEngine
 import PointEMesh
 
 /// A meshing node: asks for mesh tasks whenever idle and meshes each cloud on a background
-/// thread with its `MeshingEngine`, returning the encoded mesh files.
+/// thread with the engine's `CloudMeshingEngine` (as `pointe mesh` does), returning the encoded
+/// mesh files.
 public final class Mesher {
     public let options: WorkerOptions
-    let engine: MeshingEngine
+    let engine: CloudMeshingEngine
 
-    public init(engine: MeshingEngine, options: WorkerOptions = WorkerOptions()) {
+    public init(engine: CloudMeshingEngine, options: WorkerOptions = WorkerOptions()) {
         self.engine = engine
         self.options = options
     }
 
-    struct EngineBox: @unchecked Sendable { let engine: MeshingEngine }
+    struct EngineBox: @unchecked Sendable { let engine: CloudMeshingEngine }
 
     public func run(stop: SignalFlag? = nil) throws -> PeerSession.Exit {
         var hello = Pointe_Cluster_Hello()
         hello.role = .mesher
         hello.peerName = options.name
-        hello.engineVersion = engine.version
+        hello.engineVersion = CloudMeshingEngine.version
         hello.batchSize = 1
         let box = EngineBox(engine: engine)
         let name = options.name
@@ -32,16 +34,21 @@ public final class Mesher {
         }
     }
 
-    static func mesh(_ task: Pointe_Cluster_MeshTask, engine: MeshingEngine, peer: String) -> MessageBody {
+    static func mesh(_ task: Pointe_Cluster_MeshTask, engine: CloudMeshingEngine, peer: String) -> MessageBody {
         let started = monotonicMilliseconds()
         do {
             let cloud = try CloudPacking.unpack(count: task.pointCount, coords: task.coords, colors: task.colors, source: "mesh task \(task.promptID)")
-            let files = try engine.mesh(cloud, promptID: task.promptID, formats: task.formats, gridSize: Int(task.gridSize))
+            let formats = try task.formats.map { name in
+                guard let format = TriMesh.FileFormat(rawValue: name) else { throw ClusterError("mesh task \(task.promptID): unknown mesh format \"\(name)\"") }
+                return format
+            }
+            let files = try engine.meshFiles(cloud, formats: formats, settings: CloudMeshingEngine.Settings(gridSize: Int(task.gridSize)),
+                                             source: "prompt \(task.promptID)")
             var result = Pointe_Cluster_MeshResult()
             result.promptID = task.promptID
             result.files = files.map { file in
                 var f = Pointe_Cluster_MeshFile()
-                f.format = file.format
+                f.format = file.format.rawValue
                 f.data = file.data
                 return f
             }

@@ -1,22 +1,7 @@
 import Foundation
-
-/// Sampling settings of a job, overridable per prompt (JSON Lines keys `model`, `upsample`,
-/// `steps`, `guidance`, `sampler`).
-public struct SamplingSettings: Codable, Equatable, Sendable {
-    public var model: String
-    public var upsample: Bool
-    public var steps: Int
-    public var guidance: Double
-    public var sampler: String
-
-    public init(model: String = "base40M-textvec", upsample: Bool = true, steps: Int = 64, guidance: Double = 3, sampler: String = "heun") {
-        self.model = model
-        self.upsample = upsample
-        self.steps = steps
-        self.guidance = guidance
-        self.sampler = sampler
-    }
-}
+import PointEDiffusion
+import PointEEngine
+import PointEModels
 
 /// What a prompt is conditioned on. Image and embedding paths are resolved against the prompt
 /// file's directory and read when the prompt is handed out.
@@ -191,14 +176,20 @@ public struct PromptFile {
             seed = s
         }
         var settings = defaults
-        if let m = object["model"] { guard let s = m as? String else { throw ClusterError("\"model\" must be a string") }; settings.model = s }
+        if let m = object["model"] {
+            guard let s = m as? String else { throw ClusterError("\"model\" must be a string") }
+            do { settings.model = try ReleasedModel.parse(s, baseOnly: true) } catch { throw ClusterError("\"model\": \(error)") }
+        }
         if let u = object["upsample"] { guard Self.isBool(u), let b = u as? Bool else { throw ClusterError("\"upsample\" must be true or false") }; settings.upsample = b }
         if let s = object["steps"] {
             guard let n = s as? Int, !Self.isBool(s), n > 0 else { throw ClusterError("\"steps\" must be a positive integer") }
             settings.steps = n
         }
         if let g = object["guidance"] { guard let d = g as? Double, !Self.isBool(g) else { throw ClusterError("\"guidance\" must be a number") }; settings.guidance = d }
-        if let s = object["sampler"] { guard let t = s as? String else { throw ClusterError("\"sampler\" must be a string") }; settings.sampler = t }
+        if let s = object["sampler"] {
+            guard let t = s as? String else { throw ClusterError("\"sampler\" must be a string") }
+            do { settings.sampler = try SamplerKind.parse(t) } catch { throw ClusterError("\"sampler\": \(error)") }
+        }
         return PromptEntry(id: id, input: input, seed: seed, settings: settings, line: line)
     }
 }

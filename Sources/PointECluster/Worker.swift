@@ -1,4 +1,6 @@
 import Foundation
+import PointEEngine
+import PointEModels
 import PointEMesh
 
 public struct WorkerOptions: Sendable {
@@ -13,20 +15,21 @@ public struct WorkerOptions: Sendable {
 }
 
 /// A sampling worker: says hello, asks for a shard whenever it is idle, samples it on a
-/// background thread in batches of the engine's size while the main thread keeps the
-/// connection alive (heartbeats, progress), and streams one result per prompt back.
+/// background thread with the engine (`PointEEngine`, the same one `pointe generate` uses) in
+/// batches of the engine's size while the main thread keeps the connection alive (heartbeats,
+/// progress), and streams one result per prompt back.
 public final class Worker {
     public let options: WorkerOptions
-    let engine: SamplingEngine
+    let engine: PointEEngine
     var log: ClusterLog { options.log }
     public private(set) var promptsSampled = 0
 
-    public init(engine: SamplingEngine, options: WorkerOptions = WorkerOptions()) {
+    public init(engine: PointEEngine, options: WorkerOptions = WorkerOptions()) {
         self.engine = engine
         self.options = options
     }
 
-    struct EngineBox: @unchecked Sendable { let engine: SamplingEngine }
+    struct EngineBox: @unchecked Sendable { let engine: PointEEngine }
 
     public typealias Exit = PeerSession.Exit
 
@@ -36,8 +39,8 @@ public final class Worker {
         var hello = Pointe_Cluster_Hello()
         hello.role = .sampler
         hello.peerName = options.name
-        hello.engineVersion = engine.version
-        hello.models = engine.hostedModels
+        hello.engineVersion = PointEEngine.version
+        hello.models = ReleasedModel.allCases.filter(engine.models.has).map(\.rawValue)
         hello.batchSize = UInt32(engine.maxBatch)
         let box = EngineBox(engine: engine)
         let name = options.name
@@ -56,56 +59,64 @@ public final class Worker {
     }
 
     /// Samples one shard on the calling (background) thread, posting progress and results.
-    static func sample(_ shard: Pointe_Cluster_ShardAssignment, engine: SamplingEngine, mailbox: PeerSession.Mailbox, worker: String) {
-        let items = shard.prompts.map { item -> EngineItem in
-            let input: EngineItem.Input = switch item.input {
+    static func sample(_ shard: Pointe_Cluster_ShardAssignment, engine: PointEEngine, mailbox: PeerSession.Mailbox, worker: String) {
+        func report(_ promptID: String, _ message: String, retryable: Bool) {
+            var report = Pointe_Cluster_ErrorReport()
+            report.shardID = shard.shardID
+            report.attempt = shard.attempt
+            report.promptID = promptID
+            report.message = "\(message) (on \(worker))"
+            report.retryable = retryable
+            mailbox.post(.errorReport(report))
+        }
+        var promptIDs: [String] = [], requests: [PointEEngine.Request] = []
+        for item in shard.prompts {
+            let input: PointEEngine.Input = switch item.input {
             case .image(let data): .image(data)
             case .embeddingNpy(let data): .embedding(data)
             case .text(let text): .text(text)
             case nil: .text("")
             }
-            let s = item.hasSettings ? item.settings : shard.settings
-            let settings = SamplingSettings(model: s.baseModel, upsample: s.upsample, steps: Int(s.steps), guidance: s.guidanceScale,
-                                            sampler: s.sampler.isEmpty ? "heun" : s.sampler)
-            return EngineItem(promptID: item.promptID, seed: item.seed, input: input, settings: settings)
+            do {
+                let settings = try SamplingSettings(wire: item.hasSettings ? item.settings : shard.settings)
+                requests.append(PointEEngine.Request(name: "prompt \(item.promptID)", seed: item.seed, input: input, settings: settings))
+                promptIDs.append(item.promptID)
+            } catch {
+                // Settings this worker cannot even read will not work on a retry either.
+                report(item.promptID, "prompt \(item.promptID): \(error)", retryable: false)
+            }
         }
         var lastProgress: UInt64 = 0
-        for start in stride(from: 0, to: items.count, by: engine.maxBatch) {
-            let chunk = Array(items[start..<min(start + engine.maxBatch, items.count)])
-            let results = engine.sample(chunk) { done, total in
+        for start in stride(from: 0, to: requests.count, by: engine.maxBatch) {
+            let chunk = Array(requests[start..<min(start + engine.maxBatch, requests.count)])
+            let results = engine.sample(chunk) { p in
                 let now = monotonicMilliseconds()
                 guard now - lastProgress >= 250 else { return }
                 lastProgress = now
-                var p = Pointe_Cluster_Progress()
-                p.shardID = shard.shardID
-                p.stepsDone = UInt32(start * total / max(chunk.count, 1) + done)
-                p.stepsTotal = UInt32(items.count * total / max(chunk.count, 1))
-                mailbox.post(.progress(p))
+                var message = Pointe_Cluster_Progress()
+                message.shardID = shard.shardID
+                message.stepsDone = UInt32(start * p.total / max(chunk.count, 1) + p.done)
+                message.stepsTotal = UInt32(requests.count * p.total / max(chunk.count, 1))
+                mailbox.post(.progress(message))
             }
-            for (item, result) in zip(chunk, results) {
+            for (promptID, result) in zip(promptIDs[start..<(start + chunk.count)], results) {
                 switch result {
                 case .success(let output):
                     let packed = CloudPacking.pack(output.cloud)
                     var message = Pointe_Cluster_CloudResult()
                     message.shardID = shard.shardID
                     message.attempt = shard.attempt
-                    message.promptID = item.promptID
+                    message.promptID = promptID
                     message.pointCount = packed.count
                     message.coords = packed.coords
                     message.colors = packed.colors
-                    message.models = output.models
+                    message.models = output.models.map(\.rawValue)
                     var timings = Pointe_Cluster_Timings()
                     timings.sampleSeconds = output.sampleSeconds
                     message.timings = timings
                     mailbox.post(.cloudResult(message))
                 case .failure(let error):
-                    var report = Pointe_Cluster_ErrorReport()
-                    report.shardID = shard.shardID
-                    report.attempt = shard.attempt
-                    report.promptID = item.promptID
-                    report.message = "\(error.message) (on \(worker))"
-                    report.retryable = true
-                    mailbox.post(.errorReport(report))
+                    report(promptID, error.description, retryable: true)
                 }
             }
         }

@@ -32,9 +32,3 @@ public final class FileLock {
 
     deinit { unlock() }
 }
-
-/// An error of the engine layer; the message names the file, address or model at fault.
-public struct EngineError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

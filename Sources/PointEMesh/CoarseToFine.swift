@@ -11,7 +11,7 @@
 /// behind the vertex normals see exact neighbours too. The mesh then equals the dense one.
 /// A learned SDF is only approximately Lipschitz: a larger `lipschitz` trades evaluations for
 /// safety.
-public struct CoarseToFine: Sendable {
+public struct CoarseToFine: Sendable, Equatable {
     public var factor: Int
     public var lipschitz: Float
 

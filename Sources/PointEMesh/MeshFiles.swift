@@ -1,6 +1,9 @@
+import Foundation
+import PointECheckpoint
+
 /// Mesh files by extension: .ply, .obj, .glb.
 extension TriMesh {
-    public enum FileFormat: String, CaseIterable, Sendable {
+    public enum FileFormat: String, CaseIterable, Codable, Sendable {
         case ply, obj, glb
 
         public init(path: String) throws {
@@ -12,13 +15,16 @@ extension TriMesh {
         }
     }
 
-    public func write(to path: String) throws {
-        switch try FileFormat(path: path) {
-        case .ply: try writePLY(to: path)
-        case .obj: try writeOBJ(to: path)
-        case .glb: try writeGLB(to: path)
+    /// The mesh encoded as one file of `format`, in memory.
+    public func data(as format: FileFormat) -> Data {
+        switch format {
+        case .ply: plyData()
+        case .obj: objData()
+        case .glb: glbData()
         }
     }
+
+    public func write(to path: String) throws { try AtomicFile.write(data(as: FileFormat(path: path)), to: path) }
 
     public static func read(_ path: String) throws -> TriMesh {
         switch try FileFormat(path: path) {

@@ -3,9 +3,7 @@ import Foundation
 /// The configs of the released Point-E checkpoints, by their published names (values of the
 /// reference's `point_e/models/configs.py`), and the small `tiny` family used by tests.
 public enum ModelRegistry {
-    public static let releasedNames = [
-        "base40M-imagevec", "base40M-textvec", "base40M-uncond", "base40M", "base300M", "base1B", "upsample", "sdf",
-    ]
+    public static let releasedNames = ReleasedModel.allCases.map(\.rawValue)
 
     public static func released(_ name: String) -> ModelConfig? {
         switch name {

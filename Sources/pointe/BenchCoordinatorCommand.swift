@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PointECheckpoint
 import PointECluster
+import PointEDiffusion
+import PointEEngine
 import PointEModels
 
 /// The coordinator's own cost: many workers in this process over ZeroMQ on 127.0.0.1, each
@@ -27,7 +29,7 @@ struct BenchCoordinator: ParsableCommand {
         try SafetensorsWriter.write(parameters.parameters.map { ($0.name, $0.tensor) }, metadata: ["format": "pt"], to: models + "/base40M-uncond.safetensors")
         try AtomicFile.write(config.jsonData(), to: models + "/base40M-uncond.json")
 
-        let settings = SamplingSettings(model: "base40M-uncond", upsample: false, steps: 1, guidance: 0, sampler: "euler-ancestral")
+        let settings = SamplingSettings(model: .base40MUncond, upsample: false, steps: 1, guidance: 0, sampler: .eulerAncestral)
         let entries = (0..<prompts).map { PromptEntry(id: String(format: "p%06d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
         let directory = JobDirectory(root + "/job")
         try Coordinator.createJob(at: directory, prompts: entries, seed: 0, shardSize: shardSize, retryBudget: 3, promptFile: "bench")
@@ -46,7 +48,7 @@ struct BenchCoordinator: ParsableCommand {
                     var workerOptions = WorkerOptions()
                     workerOptions.connect = address
                     workerOptions.log = ClusterLog(role: "worker", quiet: true)
-                    _ = try? Worker(engine: PointESamplingEngine(modelsDirectory: models, maxBatch: 1), options: workerOptions).run()
+                    _ = try? Worker(engine: PointEEngine(models: ModelDirectory(models), maxBatch: 1), options: workerOptions).run()
                 }
             }
         })

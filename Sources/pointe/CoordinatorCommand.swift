@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEDiffusion
+import PointEEngine
+import PointEModels
 
 /// Options shared by `pointe coordinator` and `pointe run`: how a job is created and served.
 struct JobOptions: ParsableArguments {
@@ -8,24 +11,22 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Job seed: prompt i gets a seed derived from (job seed, i) unless its line sets one.") var seed: UInt64 = 0
     @Option(help: "Prompts per shard.") var shardSize = 4
     @Option(help: "Attempts per shard before its remaining prompts are marked failed.") var retryBudget = 3
-    @Option(help: "Base model (default settings of every prompt).") var model = "base40M-textvec"
+    @Option(help: "Base model (default settings of every prompt).") var model: ReleasedModel = SamplingSettings().model
     @Flag(inversion: .prefixedNo, help: "Add the upsampler stage.") var upsample = true
-    @Option(help: "Sampling steps per stage.") var steps = 64
-    @Option(help: "Guidance scale of the base stage.") var guidance = 3.0
-    @Option(help: "heun, euler-ancestral, dpm or ddpm.") var sampler = "heun"
+    @Option(help: "Sampling steps per stage.") var steps = SamplingSettings.referenceSteps
+    @Option(help: "Guidance scale (the base stage; the upsampler too for image prompts).") var guidance = SamplingSettings.referenceGuidance
+    @Option(help: "How each stage is sampled.") var sampler: SamplerKind = .reference
     @Option(help: "Bad prompt lines (invalid UTF-8, over-long, bad JSON): stop or skip.") var badLines = "stop"
     @Option(help: "Longest prompt line in bytes.") var maxLineBytes = 16 * 1024
     @Flag(help: "Resuming: give failed prompts a fresh retry budget.") var retryFailed = false
     @Option(help: "Milliseconds without a message before a peer is declared lost.") var peerTimeoutMs: UInt64 = 15_000
-    @Option(help: "Mesh formats for every cloud (comma list of glb, ply, obj; none: no meshing).") var meshFormats = "glb"
-    @Option(help: "SDF grid samples per axis for meshes.") var meshGrid = 128
+    @Option(help: "Mesh formats for every cloud (comma list of glb, ply, obj; none: no meshing).") var meshFormats = MeshFormatList([.glb])
+    @Option(help: "SDF grid samples per axis for meshes.") var meshGrid = CloudMeshingEngine.Settings.referenceGridSize
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (all interfaces).") var metricsPort: Int?
     @Option(help: "Rewrite Prometheus metrics into this file every second (e.g. for node_exporter's textfile collector).") var metricsFile: String?
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
-    var formats: [String] {
-        meshFormats == "none" ? [] : meshFormats.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-    }
+    var formats: [String] { meshFormats.formats.map(\.rawValue) }
 
     var settings: SamplingSettings {
         SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)

@@ -22,7 +22,7 @@ struct MeshCommand: ParsableCommand {
     @Option(name: .customLong("models-dir"), help: "Directory holding sdf.json / sdf.safetensors (or sdf.pt). Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
-    @Option(help: "Grid samples per axis.") var grid = 128
+    @Option(help: "Grid samples per axis.") var grid = CloudMeshingEngine.Settings.referenceGridSize
     @Option(help: "Side length of the sampled cube.") var side = 1.02
     @Option(help: "Query points per network call.") var batch = 4096
     @Option(help: "Coarse-to-fine factor (0: sample every grid point, like the reference).") var coarseToFine = 0
@@ -34,13 +34,15 @@ struct MeshCommand: ParsableCommand {
         guard grid >= 2 else { throw ValidationError("--grid must be at least 2") }
         guard coarseToFine == 0 || coarseToFine >= 2 else { throw ValidationError("--coarse-to-fine must be 0 or at least 2") }
         let cloud = try Self.readCloud(input)
-        let model = try Self.loadSDF(directory: modelsDir)
-        let mesher = PointCloudMesher(model: model, gridSize: grid, sideLength: side, batchSize: batch,
-                                      coarseToFine: coarseToFine >= 2 ? CoarseToFine(factor: coarseToFine, lipschitz: lipschitz) : nil,
-                                      fillVertexChannels: !noColors)
+        let engine = CloudMeshingEngine(models: ModelDirectory(modelsDir))
+        var settings = CloudMeshingEngine.Settings(gridSize: grid)
+        settings.sideLength = side
+        settings.batchSize = batch
+        settings.coarseToFine = coarseToFine >= 2 ? CoarseToFine(factor: coarseToFine, lipschitz: lipschitz) : nil
+        settings.colors = !noColors
         let start = Date()
         let bar = TerminalProgress(label: "SDF grid", unit: .count("points"))
-        let result = try mesher.mesh(cloud, source: input) { done, total in bar.update(done: Double(done), total: Double(total)) }
+        let result = try engine.mesh(cloud, settings: settings, source: input) { done, total in bar.update(done: Double(done), total: Double(total)) }
         bar.finish()
         try result.mesh.write(to: output)
         let topology = MeshTopology(result.mesh)
@@ -56,18 +58,5 @@ struct MeshCommand: ParsableCommand {
         case "ply": return try PointCloud.readPLY(path)
         default: throw ValidationError("\(path): unknown point cloud format (use .npz or .ply)")
         }
-    }
-
-    static func loadSDF(directory: String) throws -> CrossAttentionPointCloudSDFModel {
-        let base = (directory as NSString).appendingPathComponent("sdf")
-        let fm = FileManager.default
-        let config = fm.fileExists(atPath: base + ".json") ? try ModelConfig.load(base + ".json") : ModelRegistry.released("sdf")!
-        guard let weights = [".safetensors", ".pt"].map({ base + $0 }).first(where: { fm.fileExists(atPath: $0) }) else {
-            throw ValidationError("no SDF weights in \(directory) (sdf.safetensors or sdf.pt)")
-        }
-        guard case .sdf(let model) = try PointEModel.load(config: config, checkpoint: weights).0 else {
-            throw ValidationError("\(weights): \(config.name) is not \(CrossAttentionPointCloudSDFModel.className)")
-        }
-        return model
     }
 }

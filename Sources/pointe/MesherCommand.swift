@@ -5,30 +5,6 @@ import PointECluster
 import PointEMesh
 import PointEModels
 
-/// The SDF meshing engine a mesher node hosts: the SDF network loaded once, each cloud meshed
-/// by `PointCloudMesher` (grid + marching cubes + nearest-point colours) and encoded per format.
-final class SDFMeshingEngine: MeshingEngine {
-    let model: CrossAttentionPointCloudSDFModel
-    let version = "pointe-mesher/1"
-
-    init(modelsDirectory: String) throws {
-        model = try MeshCommand.loadSDF(directory: modelsDirectory)
-    }
-
-    func mesh(_ cloud: PointCloud, promptID: String, formats: [String], gridSize: Int) throws -> [(format: String, data: Data)] {
-        guard gridSize >= 2 else { throw ClusterError("prompt \(promptID): mesh grid size \(gridSize) is below 2") }
-        let result = try PointCloudMesher(model: model, gridSize: gridSize).mesh(cloud, source: "prompt \(promptID)")
-        // The writers are file based: encode through a private temporary file per format.
-        return try formats.map { format in
-            let path = NSTemporaryDirectory() + "pointe-mesh-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).\(format)"
-            defer { unlink(path) }
-            try result.mesh.write(to: path)
-            guard let data = FileManager.default.contents(atPath: path) else { throw ClusterError("cannot read back \(path)") }
-            return (format, data)
-        }
-    }
-}
-
 struct MesherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesher",
@@ -54,7 +30,8 @@ struct MesherCommand: ParsableCommand {
         options.coordinatorTimeoutMs = coordinatorTimeoutMs
         options.transport = try security.transport()
         options.log = ClusterLog(role: "mesher \(getpid())", quiet: quiet)
-        let engine = try SDFMeshingEngine(modelsDirectory: modelsDir)
+        let engine = CloudMeshingEngine(models: ModelDirectory(modelsDir))
+        try engine.preload()
         let stop = SignalFlag()
         if let parentPid {
             Thread.detachNewThread {

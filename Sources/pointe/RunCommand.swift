@@ -45,8 +45,8 @@ struct RunCommand: ParsableCommand {
         let meshCount = meshers ?? (meshing ? 1 : 0)
         if meshing {
             guard meshCount > 0 else { throw ValidationError("this job makes meshes (\(coordinator.info.meshFormats.joined(separator: ","))): it needs --meshers 1 or more") }
-            guard ["sdf.safetensors", "sdf.pt"].contains(where: { FileManager.default.fileExists(atPath: (modelsDir as NSString).appendingPathComponent($0)) }) else {
-                throw ValidationError("meshing needs the SDF model in \(modelsDir) (sdf.safetensors or sdf.pt); or create the job with --mesh-formats none")
+            guard ModelDirectory(modelsDir).has(.sdf) else {
+                throw ValidationError("meshing needs the SDF model in \(modelsDir) (sdf.pt or sdf.safetensors + sdf.json; \(ModelDirectory.howToGet("sdf"))); or create the job with --mesh-formats none")
             }
         }
         let stop = SignalFlag()
@@ -100,11 +100,7 @@ struct RunCommand: ParsableCommand {
 
     /// P-FID / P-IS of the finished job's clouds (the manifest's, in prompt order).
     func score(job: String, reference: String) throws {
-        let pointnet = (modelsDir as NSString).appendingPathComponent(ReleasedFiles.named("pointnet")!.fileName)
-        guard FileManager.default.fileExists(atPath: pointnet) else {
-            throw ValidationError("--eval needs \(pointnet) (`pointe models download pointnet`, from "
-                + "\(ReleasedFiles.named("pointnet")!.url.absoluteString))")
-        }
+        let pointnet = try ModelDirectory(modelsDir).pointNetFile()
         let evaluator = PointNetEvaluator(model: try PointNetClassifier.load(checkpoint: pointnet))
         let result = try CloudSetScore.compute(generated: job, reference: reference, evaluator: evaluator) { path, done, total in
             printError("  \(path): features \(done)/\(total)")

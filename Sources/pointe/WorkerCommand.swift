@@ -2,9 +2,7 @@ import ArgumentParser
 import Foundation
 import PointEEngine
 import PointECluster
-import PointEImage
 import PointEModels
-import PointETensor
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,10 +10,10 @@ struct WorkerCommand: ParsableCommand {
         abstract: "Sample shards for a coordinator: loads the models once, asks for work while idle.",
         discussion: """
         Models come from --models-dir (NAME.json + NAME.safetensors from `pointe models
-        init-random`, or released NAME.pt). Text prompts condition base40M-textvec through CLIP
-        when --clip is given (CLIP files in --models-dir, as `pointe generate` loads them);
-        without it use base40M-uncond (the text is recorded, not used) or give JSON Lines
-        prompts an "embedding" .npy file. On SIGTERM the worker hands its current shard back.
+        init-random`, or released NAME.pt), through the same engine `pointe generate` uses.
+        Text and image prompts are embedded with CLIP from --models-dir, loaded when the first
+        prompt needs it (--clip loads it at start, so a missing CLIP fails at once). On SIGTERM
+        the worker hands its current shard back.
         """)
 
     @Option(help: "Coordinator endpoint.") var connect = "tcp://127.0.0.1:5555"
@@ -23,11 +21,11 @@ struct WorkerCommand: ParsableCommand {
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(help: "Prompts sampled together.") var batch = 4
-    @Option(help: "Load these models at start (repeatable), so a missing file fails now.") var preload: [String] = []
+    @Option(help: "Load these models at start (repeatable), so a missing file fails now.") var preload: [ReleasedModel] = []
     @Option(help: "Peer name (default: worker@HOST:PID:RANDOM).") var name: String?
     @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
-    @Flag(help: "Embed text and image prompts with CLIP from --models-dir (loaded at start).") var clip = false
+    @Flag(help: "Load CLIP at start (it is loaded anyway when the first text or image prompt needs it).") var clip = false
     @OptionGroup var security: PeerSecurityOptions
     @OptionGroup var logging: LogOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
@@ -40,11 +38,10 @@ struct WorkerCommand: ParsableCommand {
         options.coordinatorTimeoutMs = coordinatorTimeoutMs
         options.transport = try security.transport()
         options.log = ClusterLog(role: "worker \(getpid())", quiet: quiet)
-        let clipModel = clip ? try GenerateCommand.clip(directory: modelsDir) : nil
-        let engine = PointESamplingEngine(modelsDirectory: modelsDir, maxBatch: batch,
-                                          textEmbedder: try clipModel.map { try CLIPTextEmbedder(model: $0) },
-                                          imageEmbedder: clipModel.map { CLIPImageEmbedder(model: $0) })
-        for model in preload { try engine.preload(model) }
+        let models = ModelDirectory(modelsDir)
+        let engine = PointEEngine(models: models, maxBatch: batch)
+        for model in preload { _ = try models.diffusionNetwork(model) }
+        if clip { _ = try models.clipModel() }
         let stop = SignalFlag()
         if let parentPid {
             // A launcher killed without cleanup must not leave workers behind.
@@ -54,34 +51,5 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         endPeerProcess(try Worker(engine: engine, options: options).run(stop: stop), log: options.log)
-    }
-}
-
-/// CLIP's text tower as the worker engine's text embedder (unit vectors, one row per prompt).
-final class CLIPTextEmbedder: TextEmbedder {
-    let model: CLIPModel
-    let tokenizer: CLIPTokenizer
-
-    init(model: CLIPModel) throws {
-        self.model = model
-        tokenizer = try CLIPTokenizer.bundled(contextLength: model.config.contextLength)
-    }
-
-    func embed(_ texts: [String]) throws -> Tensor {
-        try model.embedText(texts, tokenizer: tokenizer)
-    }
-}
-
-/// CLIP's image tower as the worker engine's image embedder: decode (JPEG/PNG), CLIP's
-/// preprocessing, the latent grid.
-final class CLIPImageEmbedder: ImageEmbedder {
-    let model: CLIPModel
-
-    init(model: CLIPModel) { self.model = model }
-
-    func embedGrid(_ image: Data, source: String) throws -> Tensor {
-        let n = model.config.imageResolution
-        let pixels = try CLIPPreprocess.pixels(ImageDecoder.decode(image, source: source), size: n)
-        return try model.embedImagesGrid(pixels.reshaped([1, 3, n, n]))
     }
 }

@@ -96,7 +96,7 @@ final class ClusterJobTests: XCTestCase {
         let embedding = dir + "/bad.npy"
         try Data("this is not numpy".utf8).write(to: URL(fileURLWithPath: embedding))
         var conditioned = ClusterTestSupport.cheap
-        conditioned.model = "base40M-textvec"
+        conditioned.model = .base40MTextvec
         var prompts = ClusterTestSupport.textPrompts(5)
         prompts.append(PromptEntry(id: "bad", input: .embedding(path: embedding), seed: 3, settings: conditioned, line: 6))
         let directory = JobDirectory(dir + "/job")

@@ -1,4 +1,6 @@
 import Foundation
+import PointEDiffusion
+import PointEEngine
 import PointECheckpoint
 @testable import PointECluster
 import PointEModels
@@ -21,7 +23,7 @@ enum ClusterTestSupport {
     }()
 
     /// Cheap settings: the tiny unconditional base model alone, 2 Heun steps.
-    static var cheap: SamplingSettings { SamplingSettings(model: "base40M-uncond", upsample: false, steps: 2, guidance: 3, sampler: "heun") }
+    static var cheap: SamplingSettings { SamplingSettings(model: .base40MUncond, upsample: false, steps: 2, guidance: 3, sampler: .heun) }
 
     static func temporaryDirectory(_ label: String) -> String {
         let dir = NSTemporaryDirectory() + "pointe-cluster-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -72,7 +74,7 @@ enum ClusterTestSupport {
                     workerOptions.transport = workerTransport
                     workerOptions.coordinatorTimeoutMs = 20_000
                     workerOptions.log = ClusterLog(role: "worker", quiet: true)
-                    let engine = PointESamplingEngine(modelsDirectory: models, maxBatch: batch)
+                    let engine = PointEEngine(models: ModelDirectory(models), maxBatch: batch)
                     do { done.add("\(try Worker(engine: engine, options: workerOptions).run())") } catch { done.add("error: \(error)") }
                 }
             }

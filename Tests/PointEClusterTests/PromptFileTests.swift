@@ -1,9 +1,10 @@
 import Foundation
+import PointEEngine
 @testable import PointECluster
 import XCTest
 
 final class PromptFileTests: XCTestCase {
-    let defaults = SamplingSettings(model: "base40M-uncond", upsample: false, steps: 2)
+    let defaults = SamplingSettings(model: .base40MUncond, upsample: false, steps: 2)
 
     func testPlainTextWithBadLinesReportsLineNumbers() throws {
         var data = Data("a red chair\n\n  \nlong\n".utf8)
@@ -41,9 +42,9 @@ final class PromptFileTests: XCTestCase {
         XCTAssertEqual(prompts[0].seed, 42)
         XCTAssertEqual(prompts[0].settings.steps, 3)
         XCTAssertEqual(prompts[0].settings.guidance, 1.5)
-        XCTAssertEqual(prompts[0].settings.model, "base40M-uncond")
+        XCTAssertEqual(prompts[0].settings.model, .base40MUncond)
         XCTAssertEqual(prompts[1].input, .image(path: "/data/img/corgi.png"))
-        XCTAssertEqual(prompts[1].settings.model, "base40M")
+        XCTAssertEqual(prompts[1].settings.model, .base40M)
         XCTAssertEqual(prompts[2].input, .embedding(path: "/abs/e.npy"))
         XCTAssertEqual(prompts[2].id, "1")
         XCTAssertEqual(prompts[2].seed, 1, "a JSON 1 is a number, not true")

@@ -1,0 +1,114 @@
+import Foundation
+import PointEModels
+
+/// One models directory (the model cache or `--models-dir`): where every network's files are
+/// and the networks themselves, each loaded strictly once. The only place that decides which
+/// file a model comes from; every command, worker and mesher goes through it.
+///
+/// File layout, per model NAME (a `ReleasedModel`):
+///   NAME.json + NAME.safetensors or NAME.pt  (`pointe models init-random`, or a custom config)
+///   NAME.pt                                  (the released checkpoint, config from the registry;
+///                                             `pointe models download NAME` stores it so)
+/// CLIP: clip.json + clip.safetensors/.pt, or OpenAI's released TorchScript archive ViT-L-14.pt
+/// (architecture read from its shapes). PointNet++ for P-FID / P-IS: pointnet.pt.
+public final class ModelDirectory: @unchecked Sendable {
+    public let path: String
+    private let lock = NSLock()
+    private var networks: [ReleasedModel: PointDiffusionTransformer] = [:]
+    private var sdf: CrossAttentionPointCloudSDFModel?
+    private var clip: CLIPModel?
+
+    public init(_ path: String) { self.path = path }
+
+    /// Where a model's weights are and the config they are read with.
+    public struct Location: Sendable {
+        public let config: ModelConfig
+        public let weights: String
+    }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    func existing(_ names: [String]) -> String? {
+        names.map(file).first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// True when the directory has weights for `model`.
+    public func has(_ model: ReleasedModel) -> Bool { existing([model.rawValue + ".safetensors", model.rawValue + ".pt"]) != nil }
+
+    /// True when the directory has CLIP in either form.
+    public var hasCLIP: Bool { (try? locateCLIP()) != nil }
+
+    public func locate(_ model: ReleasedModel) throws -> Location {
+        let name = model.rawValue
+        guard let weights = existing([name + ".safetensors", name + ".pt"]) else {
+            throw ModelError("missing model \(name) in \(path): expected \(name).pt (the released checkpoint) or "
+                             + "\(name).safetensors + \(name).json; \(Self.howToGet(name))")
+        }
+        let configFile = file(name + ".json")
+        if FileManager.default.fileExists(atPath: configFile) { return Location(config: try ModelConfig.load(configFile), weights: weights) }
+        guard let config = ModelRegistry.released(name) else { throw ModelError("\(configFile) not found and \(name) has no registered config") }
+        return Location(config: config, weights: weights)
+    }
+
+    /// CLIP's weights and, for our own file form, its config (nil: infer from the archive's shapes).
+    public func locateCLIP() throws -> (weights: String, config: String?) {
+        let stem = CLIPModel.fileStem
+        if FileManager.default.fileExists(atPath: file(stem + ".json")), let weights = existing([stem + ".safetensors", stem + ".pt"]) {
+            return (weights, file(stem + ".json"))
+        }
+        if let released = existing([Self.releasedCLIPFile]) { return (released, nil) }
+        throw ModelError("missing CLIP in \(path): expected \(Self.releasedCLIPFile) (OpenAI's CLIP ViT-L/14) or "
+                         + "\(stem).safetensors + \(stem).json; \(Self.howToGet("ViT-L/14"))")
+    }
+
+    /// The released CLIP archive's file name (`ViT-L-14.pt`).
+    public static var releasedCLIPFile: String { ReleasedFiles.named("ViT-L/14")?.fileName ?? "ViT-L-14.pt" }
+
+    /// The advice every missing-model error ends with.
+    public static func howToGet(_ name: String) -> String {
+        "get it with `pointe models download \(name)`, or offline make a random-weight test set with `pointe models init-random --preset tiny DIR`"
+    }
+
+    // MARK: Loaded networks (cached: a worker loads each once)
+
+    public func diffusionNetwork(_ model: ReleasedModel) throws -> PointDiffusionTransformer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = networks[model] { return cached }
+        let location = try locate(model)
+        guard case .diffusion(let network) = try PointEModel.load(config: location.config, checkpoint: location.weights).0 else {
+            throw ModelError("\(location.weights): \(location.config.name) is not a point diffusion model")
+        }
+        networks[model] = network
+        return network
+    }
+
+    public func sdfModel() throws -> CrossAttentionPointCloudSDFModel {
+        lock.lock()
+        defer { lock.unlock() }
+        if let sdf { return sdf }
+        let location = try locate(.sdf)
+        guard case .sdf(let model) = try PointEModel.load(config: location.config, checkpoint: location.weights).0 else {
+            throw ModelError("\(location.weights): \(location.config.name) is not \(CrossAttentionPointCloudSDFModel.className)")
+        }
+        sdf = model
+        return model
+    }
+
+    public func clipModel() throws -> CLIPModel {
+        lock.lock()
+        defer { lock.unlock() }
+        if let clip { return clip }
+        let (weights, config) = try locateCLIP()
+        let model = try CLIPModel.load(checkpoint: weights, config: try config.map { try CLIPConfig.load($0) })
+        clip = model
+        return model
+    }
+
+    /// The PointNet++ checkpoint for P-FID / P-IS.
+    public func pointNetFile() throws -> String {
+        let name = ReleasedFiles.named("pointnet")!.fileName
+        guard let found = existing([name]) else { throw ModelError("missing \(file(name)) (the P-FID / P-IS PointNet++); \(Self.howToGet("pointnet"))") }
+        return found
+    }
+}

@@ -1,0 +1,56 @@
+import PointEDiffusion
+import PointEModels
+
+/// How a prompt is sampled, typed once for every entry point (commands, prompt files, the
+/// wire protocol, the job store, where it is stored as JSON with the names as strings).
+/// Defaults are the reference's: 64 Heun steps per stage, guidance 3, the upsampler on.
+public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
+    public var model: ReleasedModel
+    public var upsample: Bool
+    public var steps: Int
+    public var guidance: Double
+    public var sampler: SamplerKind
+
+    public static let referenceSteps = 64
+    public static let referenceGuidance = 3.0
+
+    public init(model: ReleasedModel = .base40MTextvec, upsample: Bool = true, steps: Int = referenceSteps,
+                guidance: Double = referenceGuidance, sampler: SamplerKind = .reference) {
+        self.model = model
+        self.upsample = upsample
+        self.steps = steps
+        self.guidance = guidance
+        self.sampler = sampler
+    }
+
+    /// The base model a prompt of this kind gets unless one is named: the reference's text2pc
+    /// (base40M-textvec) for text, image2pc (base40M) for images.
+    public static func defaultModel(for kind: PromptKind) -> ReleasedModel {
+        switch kind {
+        case .text: .base40MTextvec
+        case .image: .base40M
+        }
+    }
+
+    /// Checks what can be checked without models: a base model, positive steps, finite guidance.
+    public func validate() throws {
+        guard model.isBaseModel else { throw EngineError("\(model) is not a base model (known: \(ReleasedModel.baseModels.map(\.rawValue).joined(separator: ", ")))") }
+        guard steps > 0 else { throw EngineError("steps must be positive, got \(steps)") }
+        guard guidance.isFinite, guidance >= 0 else { throw EngineError("guidance must be a finite number >= 0, got \(guidance)") }
+    }
+
+    /// Whether a prompt of `kind` (with no embedding given) can be sampled with `model`.
+    public func accepts(_ kind: PromptKind) -> Bool {
+        switch (kind, model.diffusionVariant) {
+        case (.image, .clipGrid): true
+        case (.image, _): false
+        case (.text, .clipGrid): false
+        case (.text, _): true
+        }
+    }
+}
+
+/// What a prompt is, for choosing and checking its model.
+public enum PromptKind: String, Sendable {
+    case text, image
+}

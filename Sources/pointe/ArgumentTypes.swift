@@ -1,0 +1,35 @@
+import ArgumentParser
+import PointEDiffusion
+import PointEMesh
+import PointEModels
+
+// The closed sets of the command line, parsed (and so checked) where they enter; `--help`
+// lists their values.
+
+extension ReleasedModel: ExpressibleByArgument {}
+
+extension SamplerKind: ExpressibleByArgument {}
+
+extension TriMesh.FileFormat: ExpressibleByArgument {}
+
+/// `--mesh-formats glb,ply` or `none` (no meshing).
+struct MeshFormatList: ExpressibleByArgument, CustomStringConvertible {
+    var formats: [TriMesh.FileFormat]
+
+    init(_ formats: [TriMesh.FileFormat]) { self.formats = formats }
+
+    init?(argument: String) {
+        if argument == "none" { formats = []; return }
+        var list: [TriMesh.FileFormat] = []
+        for part in argument.split(separator: ",") {
+            guard let format = TriMesh.FileFormat(rawValue: part.trimmingCharacters(in: .whitespaces).lowercased()) else { return nil }
+            if !list.contains(format) { list.append(format) }
+        }
+        guard !list.isEmpty else { return nil }
+        formats = list
+    }
+
+    var description: String { formats.isEmpty ? "none" : formats.map(\.rawValue).joined(separator: ",") }
+
+    static var allValueStrings: [String] { TriMesh.FileFormat.allCases.map(\.rawValue) + ["none"] }
+}
