@@ -7,8 +7,10 @@
 /// `lipschitz` x the block's diagonal. For a field whose gradient is bounded by `lipschitz`
 /// (a true distance field has 1), a zero inside a block forces every corner within that
 /// distance of it, so no crossing is missed and every fine cell with a sign change has exactly the
-/// dense grid's corner values; refined points are dilated by one fine step so the gradients
-/// behind the vertex normals see exact neighbours too. The mesh then equals the dense one.
+/// dense grid's corner values. Marching cubes reads nothing else (its vertex normals, like
+/// skimage's, use only the corners of the cells the surface crosses), so the mesh equals the
+/// dense one. Refined points are also dilated by one fine step, a margin from when the normals
+/// took central differences reaching one sample beyond the cell.
 /// A learned SDF is only approximately Lipschitz: a larger `lipschitz` trades evaluations for
 /// safety.
 public struct CoarseToFine: Sendable, Equatable {

@@ -10,8 +10,27 @@
 /// every mesh edge on a cell face is used by exactly two triangles with opposite directions:
 /// closed surfaces come out watertight and consistently oriented. Triangles wind
 /// counter-clockwise seen from outside (the right-hand normal points from inside to outside,
-/// the orientation the reference gets after flipping skimage's faces), and vertex normals are
-/// the negated, normalised field gradient (pointing outside).
+/// the orientation the reference gets after flipping skimage's faces).
+///
+/// Vertex normals are computed the way skimage's Lewiner marching cubes computes them (the
+/// reference's `pc_to_mesh` keeps skimage's normals as they are: its face flip and the spacing
+/// and origin shift leave them alone):
+/// * the gradient is estimated per cell from that cell's eight corners only: at a corner, along
+///   each axis, the value at the low end of the cell edge through it minus the value at the high
+///   end (a descent direction, from inside to outside, so no negation is needed);
+/// * every time a triangle uses a vertex, its cell adds, for both ends of the vertex's grid
+///   edge, the end's weight 1/(eps + |value - level|) (eps = 2^-52, as skimage) times a corner
+///   gradient; the sum over all triangles of all cells around the edge is normalised;
+/// * skimage keeps the corner gradients in Lewiner's corner order (around the square in its
+///   (x, y) = our (k, j) axes) but looks them up by bit index, so an edge end with j offset 1
+///   reads the gradient of the corner beside it along k. We reproduce that on purpose: without
+///   it the fixture's normals are missed by up to ~4 degrees even on skimage's own triangles.
+/// Where such a sum vanishes (skimage would return a zero vector) the vertex takes the
+/// area-weighted normal of its faces instead. The sum depends on how many triangles of each
+/// cell use the vertex, so it equals skimage's (to float rounding) where our triangles around
+/// a vertex are skimage's; our fans split some quads and hexagons along another diagonal than
+/// Lewiner's tables, and there the normals differ by a few degrees (see MarchingCubesParity).
+/// The normals read only the corners of cells the surface crosses.
 public enum MarchingCubes {
     /// Interpolation parameters are kept this far (in edge lengths) from the edge's ends, so a
     /// sample equal to the level never collapses several vertices onto one point: no triangle
@@ -22,13 +41,21 @@ public enum MarchingCubes {
         let (nx, ny, nz) = grid.size
         guard nx >= 2, ny >= 2, nz >= 2 else { return TriMesh(vertices: [], faces: []) }
         let field = grid.values.map { $0 - level }
-        var builder = Builder(field: field, size: grid.size, spacing: grid.spacing, origin: grid.origin)
+        var builder = Builder(field: field, samples: grid.values, level: level, size: grid.size, spacing: grid.spacing,
+                              origin: grid.origin)
         builder.run()
         return builder.mesh()
     }
 
+    /// skimage's tiny number in the corner weights (numpy.spacing(1.0)).
+    static let weightEpsilon = Double.ulpOfOne
+
     struct Builder {
         let field: [Float]
+        /// The grid's samples and level: skimage subtracts the level in double precision for
+        /// the normals' weights and gradients, so do we.
+        let samples: [Float]
+        let level: Double
         let size: (x: Int, y: Int, z: Int)
         let spacing: Float
         let origin: SIMD3<Float>
@@ -36,11 +63,18 @@ public enum MarchingCubes {
         /// Vertex index of each grid edge (grid point * 3 + axis), or -1.
         var edgeVertex: [Int32]
         var positions: [Float] = []
-        var normals: [Float] = []
+        /// Per vertex: the running sum of skimage's weighted corner gradients (see the type's
+        /// comment), normalised at the end.
+        var normalSums: [SIMD3<Double>] = []
         var faces: [UInt32] = []
+        /// The current cell's corner gradients and weights (in our corner numbering).
+        var cornerGradient = [SIMD3<Double>](repeating: .zero, count: 8)
+        var cornerWeight = [Double](repeating: 0, count: 8)
 
-        init(field: [Float], size: (x: Int, y: Int, z: Int), spacing: Float, origin: SIMD3<Float>) {
+        init(field: [Float], samples: [Float], level: Float, size: (x: Int, y: Int, z: Int), spacing: Float, origin: SIMD3<Float>) {
             self.field = field
+            self.samples = samples
+            self.level = Double(level)
             self.size = size
             self.spacing = spacing
             self.origin = origin
@@ -67,6 +101,7 @@ public enum MarchingCubes {
                         if insideMask == 0 || insideMask == 255 { continue }
                         for e in 0..<12 { next[e] = -1 }
                         Self.faceSegments(values: values, insideMask: insideMask, next: &next)
+                        prepareNormals(cornerIndex: cornerIndex)
                         for start in 0..<12 where next[start] >= 0 {
                             loop.removeAll(keepingCapacity: true)
                             var e = start
@@ -126,25 +161,58 @@ public enum MarchingCubes {
                     CubeGeometry.edgeFaceMask[loop[p]] & CubeGeometry.edgeFaceMask[loop[(p + j) % k]] == 0
                 }
             }
+            // Each use of a vertex by a triangle adds this cell's share to its normal, as in skimage.
+            let shares = loop.map(edgeNormalShare)
             if let p = pivot {
                 for j in 1...(k - 2) {
-                    faces += [ids[p], ids[(p + j) % k], ids[(p + j + 1) % k]]
+                    let corners = [p, (p + j) % k, (p + j + 1) % k]
+                    faces += corners.map { ids[$0] }
+                    for q in corners { normalSums[Int(ids[q])] += shares[q] }
                 }
                 return
             }
-            // No such pivot: fan around the loop's centroid instead (a vertex of this cell only).
-            var centre = SIMD3<Float>(repeating: 0), normal = SIMD3<Float>(repeating: 0)
+            // No such pivot: fan around the loop's centroid instead (a vertex of this cell only;
+            // skimage has no such vertex where our faces match its). Its normal takes skimage's
+            // formula for its own cell-centre vertex: all eight corners, weighted.
+            var centre = SIMD3<Float>(repeating: 0)
             for v in ids {
                 centre += SIMD3(positions[Int(v) * 3], positions[Int(v) * 3 + 1], positions[Int(v) * 3 + 2])
-                normal += SIMD3(normals[Int(v) * 3], normals[Int(v) * 3 + 1], normals[Int(v) * 3 + 2])
             }
             centre /= Float(k)
-            let length = (normal * normal).sum().squareRoot()
-            if length > 0 { normal /= length }
             let c = UInt32(positions.count / 3)
             positions += [centre.x, centre.y, centre.z]
-            normals += [normal.x, normal.y, normal.z]
-            for q in 0..<k { faces += [c, ids[q], ids[(q + 1) % k]] }
+            var centreShare = SIMD3<Double>.zero
+            for corner in 0..<8 { centreShare += cornerWeight[corner] * cornerGradient[corner] }
+            normalSums.append(.zero)
+            for q in 0..<k {
+                faces += [c, ids[q], ids[(q + 1) % k]]
+                normalSums[Int(c)] += centreShare
+                normalSums[Int(ids[q])] += shares[q] + shares[(q + 1) % k]
+            }
+        }
+
+        /// The current cell's corner values relative to the level, their weights and skimage's
+        /// in-cell corner gradients.
+        mutating func prepareNormals(cornerIndex: [Int]) {
+            var v = [Double](repeating: 0, count: 8)
+            for c in 0..<8 {
+                v[c] = Double(samples[cornerIndex[c]]) - level
+                cornerWeight[c] = 1 / (MarchingCubes.weightEpsilon + abs(v[c]))
+            }
+            for c in 0..<8 {
+                var g = SIMD3<Double>.zero
+                for axis in 0..<3 { g[axis] = v[c & ~(1 << axis)] - v[c | (1 << axis)] }
+                cornerGradient[c] = g
+            }
+        }
+
+        /// What one triangle of the current cell adds to the normal of the vertex on local edge
+        /// `e`: both ends' weight times a corner gradient, that of the corner beside the end
+        /// along k when the end has j offset 1 (skimage's corner-order mix-up, kept for parity).
+        func edgeNormalShare(_ e: Int) -> SIMD3<Double> {
+            let low = CubeGeometry.edgeCorner[e], high = low | (1 << CubeGeometry.edgeAxis[e])
+            func read(_ c: Int) -> Int { c & 2 != 0 ? c ^ 4 : c }
+            return cornerWeight[low] * cornerGradient[read(low)] + cornerWeight[high] * cornerGradient[read(high)]
         }
 
         mutating func vertexIndex(localEdge e: Int, cornerIndex: [Int]) -> UInt32 {
@@ -160,13 +228,10 @@ public enum MarchingCubes {
             var coords = gridCoords(p0)
             coords[axis] += t
             let position = origin + coords * spacing
-            let g = gradient(p0) * (1 - t) + gradient(p1) * t
-            let length = (g * g).sum().squareRoot()
-            let n = length > 0 ? -g / length : SIMD3<Float>(repeating: 0)
             let index = Int32(positions.count / 3)
             edgeVertex[key] = index
             positions += [position.x, position.y, position.z]
-            normals += [n.x, n.y, n.z]
+            normalSums.append(.zero)
             return UInt32(index)
         }
 
@@ -174,24 +239,15 @@ public enum MarchingCubes {
             SIMD3(Float(p / strides[0]), Float((p / strides[1]) % size.y), Float(p % size.z))
         }
 
-        /// Central differences (one-sided at the border), in value per grid step.
-        func gradient(_ p: Int) -> SIMD3<Float> {
-            let n = [p / strides[0], (p / strides[1]) % size.y, p % size.z]
-            let dims = [size.x, size.y, size.z]
-            var g = SIMD3<Float>(repeating: 0)
-            for axis in 0..<3 {
-                let lo = n[axis] > 0 ? p - strides[axis] : p
-                let hi = n[axis] < dims[axis] - 1 ? p + strides[axis] : p
-                let steps = Float((n[axis] < dims[axis] - 1 ? 1 : 0) + (n[axis] > 0 ? 1 : 0))
-                g[axis] = steps > 0 ? (field[hi] - field[lo]) / steps : 0
-            }
-            return g
-        }
-
-        /// Vertices whose gradient vanished take the area-weighted normal of their faces.
+        /// Normalised sums; vertices whose sum vanished take the area-weighted normal of their faces.
         func mesh() -> TriMesh {
-            var normals = self.normals
-            let missing = (0..<(normals.count / 3)).filter { normals[$0 * 3] == 0 && normals[$0 * 3 + 1] == 0 && normals[$0 * 3 + 2] == 0 }
+            var normals = [Float](repeating: 0, count: normalSums.count * 3)
+            var missing: [Int] = []
+            for (v, s) in normalSums.enumerated() {
+                let length = (s * s).sum().squareRoot()
+                guard length > 0, length.isFinite else { missing.append(v); continue }
+                for a in 0..<3 { normals[v * 3 + a] = Float(s[a] / length) }
+            }
             if !missing.isEmpty {
                 let faceNormals = TriMesh(vertices: positions, faces: faces).areaWeightedVertexNormals()
                 for v in missing { for a in 0..<3 { normals[v * 3 + a] = faceNormals[v * 3 + a] } }
