@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint", "PointETensor"]),
         .testTarget(name: "PointEImageTests", dependencies: ["PointETestSupport", "PointEImage", "PointECheckpoint"]),
         .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib"]),
-        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint"]),
+        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
         .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
         .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),

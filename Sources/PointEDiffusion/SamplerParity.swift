@@ -149,9 +149,12 @@ public struct SamplerParity {
         return out
     }
 
-    static func freeRun(_ fixture: SamplerFixture) throws -> [Comparison] {
+    /// The free-running replay, with the fixture's own sampler or `sampler` (e.g. the engine's,
+    /// built from settings, to show that it is the reference's sampler).
+    public static func freeRun(_ fixture: SamplerFixture, sampler: PointCloudSampler? = nil) throws -> [Comparison] {
+        let sampler = sampler ?? fixture.sampler
         let noise = try fixture.replayNoise()
-        let samples = try fixture.sampler.sample(batchSize: fixture.batchSize, conditioning: fixture.conditioning, noise: noise)
+        let samples = try sampler.sample(batchSize: fixture.batchSize, conditioning: fixture.conditioning, noise: noise)
         guard noise.remaining == 0 else {
             throw DiffusionError("\(fixture.io.source): the sampler used \(noise.position) of \(noise.position + noise.remaining) recorded draws")
         }
@@ -159,7 +162,7 @@ public struct SamplerParity {
         guard samples.shape == expected.shape else {
             throw DiffusionError("\(fixture.io.source): sampled \(samples.shape), recorded samples \(expected.shape)")
         }
-        let clouds = fixture.sampler.pointClouds(samples)
+        let clouds = sampler.pointClouds(samples)
         let n = clouds[0].count
         let coords = Tensor(shape: [clouds.count, n, 3], values: clouds.flatMap(\.coords))
         let rgb = Tensor(shape: [clouds.count, n, 3], values: clouds.flatMap { cloud in

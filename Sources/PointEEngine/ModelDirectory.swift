@@ -41,8 +41,9 @@ public final class ModelDirectory: @unchecked Sendable {
     public func locate(_ model: ReleasedModel) throws -> Location {
         let name = model.rawValue
         guard let weights = existing([name + ".safetensors", name + ".pt"]) else {
-            throw ModelError("missing model \(name) in \(path): expected \(name).pt (the released checkpoint) or "
-                             + "\(name).safetensors + \(name).json; \(Self.howToGet(name))")
+            let source = ReleasedFiles.named(name).map { ", from \($0.url.absoluteString)" } ?? ""
+            throw ModelError("missing model \(name): expected \(file(name + ".pt")) (the released checkpoint\(source)) or "
+                             + "\(file(name + ".safetensors")) + \(name).json; \(Self.howToGet(name))")
         }
         let configFile = file(name + ".json")
         if FileManager.default.fileExists(atPath: configFile) { return Location(config: try ModelConfig.load(configFile), weights: weights) }
@@ -57,8 +58,9 @@ public final class ModelDirectory: @unchecked Sendable {
             return (weights, file(stem + ".json"))
         }
         if let released = existing([Self.releasedCLIPFile]) { return (released, nil) }
-        throw ModelError("missing CLIP in \(path): expected \(Self.releasedCLIPFile) (OpenAI's CLIP ViT-L/14) or "
-                         + "\(stem).safetensors + \(stem).json; \(Self.howToGet("ViT-L/14"))")
+        let source = ReleasedFiles.named("ViT-L/14").map { ", from \($0.url.absoluteString)" } ?? ""
+        throw ModelError("missing CLIP: expected \(file(Self.releasedCLIPFile)) (OpenAI's CLIP ViT-L/14\(source)) or "
+                         + "\(file(stem + ".safetensors")) + \(stem).json; \(Self.howToGet("ViT-L/14"))")
     }
 
     /// The released CLIP archive's file name (`ViT-L-14.pt`).

@@ -155,9 +155,14 @@ public final class PointEEngine: @unchecked Sendable {
 
     static func embeddingConditioning(_ bytes: Data, source: String, base: PointDiffusionTransformer,
                                       variant: PointDiffusionTransformer.Variant, model: ReleasedModel) throws -> SamplerConditioning {
-        let arrays = try NumpyReader.loadNpy(bytes: bytes, source: "\(source) embedding")
-        guard let first = arrays.keys.first, let array = arrays[first] else { throw EngineError("\(source): the embedding file holds no array") }
-        let tensor = try array.floatTensor()
+        let tensor: Tensor
+        do {
+            let arrays = try NumpyReader.loadNpy(bytes: bytes, source: "embedding")
+            guard let first = arrays.keys.first, let array = arrays[first] else { throw EngineError("\(source): the embedding file holds no array") }
+            tensor = try array.floatTensor()
+        } catch let error as CheckpointError {
+            throw EngineError("\(source): the embedding is not a readable .npy file (\(error.message))")
+        }
         switch variant {
         case .clipVector:
             let dim = base.config.clipFeatureDim ?? 768

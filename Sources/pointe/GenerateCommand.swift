@@ -55,7 +55,7 @@ struct GenerateCommand: ParsableCommand {
             input = .text(prompt!)
         }
         let engine = PointEEngine(models: ModelDirectory(modelsDir), maxBatch: 1)
-        let request = PointEEngine.Request(name: image ?? "prompt", seed: seed, input: input, settings: settings)
+        let request = PointEEngine.Request(name: image ?? "prompt \"\(prompt!)\"", seed: seed, input: input, settings: settings)
         let bar = TerminalProgress(label: "sampling", unit: .count("steps"))
         let output = try engine.sampleOne(request) { p in
             bar.update(done: Double(p.done), total: Double(p.total), detail: "stage \(p.stage + 1)/\(p.stageCount)")

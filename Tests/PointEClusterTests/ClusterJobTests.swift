@@ -110,7 +110,7 @@ final class ClusterJobTests: XCTestCase {
         XCTAssertEqual(failed["status"] as? String, "failed")
         XCTAssertEqual(failed["attempts"] as? Int, 2)
         let reason = failed["error"] as? String ?? ""
-        XCTAssertTrue(reason.contains("prompt bad: embedding is not a readable .npy file"), reason)
+        XCTAssertTrue(reason.contains("prompt bad: the embedding is not a readable .npy file"), reason)
         XCTAssertEqual(try JobStore(path: directory.store).attempts().filter { $0.shard == 2 }.count, 2)
 
         // Fix the input and resume with --retry-failed: only the failed prompt is sampled.

@@ -1,3 +1,4 @@
+import PointETestSupport
 import Foundation
 import PointECheckpoint
 import PointETensor

@@ -1,3 +1,4 @@
+import PointETestSupport
 import XCTest
 import PointEModels
 @testable import PointEEval

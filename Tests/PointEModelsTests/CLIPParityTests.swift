@@ -1,3 +1,4 @@
+import PointETestSupport
 import PointECheckpoint
 import XCTest
 @testable import PointEModels

@@ -1,3 +1,4 @@
+import PointETestSupport
 import XCTest
 @testable import PointEModels
 

@@ -1,0 +1,91 @@
+import Foundation
+@testable import PointECluster
+import PointEMesh
+import PointETestSupport
+import XCTest
+
+/// One engine behind every entry point: the same prompt, seed and settings give a bit-identical
+/// cloud through `pointe generate`, `pointe sample`, `pointe run` (other worker counts, shard
+/// sizes and batches) and a `pointe worker` joining a separate `pointe coordinator`.
+final class EntryPointIdentityTests: ProcessTestCase {
+    var dir = ""
+    var models = ""
+
+    override func setUpWithError() throws {
+        dir = ClusterTestSupport.temporaryDirectory("identity")
+        models = dir + "/models"
+        let initModels = try start(["models", "init-random", "--preset", "tiny", "--only", "base40M-textvec", "--only", "base40M",
+                                    "--only", "upsample", "--only", "clip", models], log: dir + "/init.log")
+        try initModels.wait(timeout: 120)
+        XCTAssertEqual(initModels.exitStatus, 0, log("init"))
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? "(no log)" }
+
+    /// Runs a pointe command to its end; it must succeed.
+    func pointe(_ name: String, _ arguments: [String]) throws {
+        let child = try start(arguments, log: "\(dir)/\(name).log")
+        try child.wait(timeout: 240)
+        XCTAssertEqual(child.exitStatus, 0, "\(name): \(log(name))")
+    }
+
+    /// A job over `lines` (JSON Lines) through `pointe run`; returns the cloud of prompt p00000.
+    func runJob(_ name: String, lines: [String], _ extra: [String]) throws -> PointCloud {
+        let prompts = "\(dir)/\(name).jsonl"
+        try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
+        try pointe(name, ["run", prompts, "-o", "\(dir)/\(name)", "--models-dir", models, "--steps", "2", "--mesh-formats", "none", "--quiet"] + extra)
+        return try PointCloud.readPLY("\(dir)/\(name)/clouds/p00000.ply")
+    }
+
+    func assertIdentical(_ clouds: [(String, PointCloud)], file: StaticString = #filePath, line: UInt = #line) {
+        let (firstName, first) = clouds[0]
+        XCTAssertGreaterThan(first.count, 0, file: file, line: line)
+        for (name, cloud) in clouds.dropFirst() {
+            XCTAssertEqual(cloud.coords.map(\.bitPattern), first.coords.map(\.bitPattern), "\(name) vs \(firstName): coordinates", file: file, line: line)
+            for channel in ["R", "G", "B"] {
+                XCTAssertEqual(cloud.channel(channel), first.channel(channel), "\(name) vs \(firstName): \(channel)", file: file, line: line)
+            }
+        }
+    }
+
+    func testTextPromptGivesOneCloudEverywhere() throws {
+        let text = "a red motorcycle"
+        try pointe("generate", ["generate", text, "--models-dir", models, "--steps", "2", "--seed", "7", "-o", "\(dir)/generate.ply"])
+        try pointe("sample", ["sample", "--model", "base40M-textvec", "--upsample", "--prompt", text, "--models-dir", models, "--steps", "2",
+                              "--seed", "7", "-o", "\(dir)/sample.ply"])
+        // The prompt first, with others around it, so batches and shards really mix prompts.
+        let lines = [#"{"prompt": "\#(text)", "seed": 7}"#, #"{"prompt": "a green chair", "seed": 7}"#,
+                     #"{"prompt": "a blue car"}"#, #"{"prompt": "a lamp"}"#]
+        let wide = try runJob("run-wide", lines: lines, ["--model", "base40M-textvec", "--workers", "2", "--shard-size", "1", "--batch", "1"])
+        let packed = try runJob("run-packed", lines: lines, ["--model", "base40M-textvec", "--workers", "1", "--shard-size", "4", "--batch", "4"])
+
+        // A separate coordinator and a remote worker process.
+        let prompts = "\(dir)/remote.jsonl"
+        try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
+        let address = try freeAddress()
+        let coordinator = try start(["coordinator", prompts, "-o", "\(dir)/remote", "--bind", address, "--model", "base40M-textvec",
+                                     "--steps", "2", "--shard-size", "3", "--mesh-formats", "none", "--quiet"], log: "\(dir)/coordinator.log")
+        let worker = try start(["worker", "--connect", address, "--models-dir", models, "--batch", "2", "--coordinator-timeout-ms", "20000",
+                                "--quiet"], log: "\(dir)/worker.log")
+        try coordinator.wait(timeout: 240)
+        XCTAssertEqual(coordinator.exitStatus, 0, log("coordinator"))
+        try worker.wait(timeout: 60)
+        let remote = try PointCloud.readPLY("\(dir)/remote/clouds/p00000.ply")
+
+        assertIdentical([("generate", try PointCloud.readPLY("\(dir)/generate.ply")), ("sample", try PointCloud.readPLY("\(dir)/sample.ply")),
+                         ("run --workers 2 --shard-size 1 --batch 1", wide), ("run --workers 1 --shard-size 4 --batch 4", packed),
+                         ("coordinator + remote worker", remote)])
+    }
+
+    func testImagePromptGivesOneCloudEverywhere() throws {
+        try FileManager.default.copyItem(atPath: Fixtures.path("corgi") + ".jpg", toPath: dir + "/corgi.jpg")
+        try pointe("generate", ["generate", "--image", dir + "/corgi.jpg", "--models-dir", models, "--steps", "2", "--seed", "7",
+                                "-o", "\(dir)/generate.ply"])
+        let lines = [#"{"image": "corgi.jpg", "seed": 7, "model": "base40M"}"#, #"{"prompt": "a chair", "model": "base40M-textvec"}"#,
+                     #"{"image": "corgi.jpg", "seed": 8, "model": "base40M"}"#]
+        let wide = try runJob("run-wide", lines: lines, ["--workers", "2", "--shard-size", "1", "--batch", "1"])
+        let packed = try runJob("run-packed", lines: lines, ["--workers", "1", "--shard-size", "3", "--batch", "3"])
+        assertIdentical([("generate --image", try PointCloud.readPLY("\(dir)/generate.ply")),
+                         ("run --workers 2 --shard-size 1", wide), ("run --workers 1 --shard-size 3 --batch 3", packed)])
+    }
+}

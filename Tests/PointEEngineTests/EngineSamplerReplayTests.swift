@@ -1,0 +1,58 @@
+import Foundation
+import PointEDiffusion
+@testable import PointEEngine
+import PointEModels
+import PointETestSupport
+import XCTest
+
+/// The engine's sampler (TwoStageSampler, what `pointe generate`, `pointe sample` and every
+/// worker sample with) against the reference's own sampling runs: the fixture's networks are put
+/// in a models directory under their released names, the engine builds the sampler from typed
+/// settings alone, and it replays the fixture's recorded noise to the reference's clouds.
+final class EngineSamplerReplayTests: XCTestCase {
+    /// (fixture, the settings a user gives for it). sampler_uncond is not here: it was recorded
+    /// with churn 0, which no released configuration uses.
+    func replay(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = Fixtures.path(name)
+        let fixture = try SamplerFixture(path: path)
+        let json = try JSONValue.load(path + ".json")
+        // The fixture names each stage's released diffusion ("base40M", "upsample"): that is the model.
+        guard let models = json["models"]?.objectPairs, let diffusions = json["diffusions"]?.objectPairs else {
+            return XCTFail("\(name): no models/diffusions", file: file, line: line)
+        }
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fixtureDirectory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        for ((_, files), (released, _)) in zip(models, diffusions) {
+            let parts = files.stringValue!.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
+            for part in parts {
+                let ext = (part as NSString).pathExtension
+                try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent("\(released).\(ext)"),
+                                                           withDestinationURL: fixtureDirectory.appendingPathComponent(part))
+            }
+        }
+        let stages = fixture.sampler.stages
+        let settings = SamplingSettings(model: try ReleasedModel.parse(diffusions[0].0, baseOnly: true), upsample: stages.count == 2,
+                                        steps: stages[0].karras.steps, guidance: stages[0].guidanceScale, sampler: .heun)
+        let engine = PointEEngine(models: ModelDirectory(directory.path))
+        let sampler = try engine.sampler(for: settings)
+
+        // The same sampler, stage by stage, as the reference's configuration...
+        XCTAssertEqual(sampler.stages.count, stages.count, file: file, line: line)
+        for (ours, theirs) in zip(sampler.stages, stages) {
+            XCTAssertEqual(ours.guidanceScale, theirs.guidanceScale, "\(name) guidance", file: file, line: line)
+            XCTAssertEqual(ours.karras, theirs.karras, "\(name) Karras settings", file: file, line: line)
+            XCTAssertEqual(ours.numPoints, theirs.numPoints, file: file, line: line)
+            XCTAssertEqual(ours.useKarras, theirs.useKarras, file: file, line: line)
+            XCTAssertEqual(ours.conditioningKeys.isEmpty, theirs.conditioningKeys.isEmpty, "\(name) stage conditioning", file: file, line: line)
+        }
+        // ...and the same clouds from the recorded noise.
+        for c in try SamplerParity.freeRun(fixture, sampler: sampler) {
+            XCTAssertTrue(c.passed, "\(name) \(c.name): max|err| \(c.maxAbsError) mean \(c.meanAbsError) tol \(c.tolerance)", file: file, line: line)
+        }
+    }
+
+    func testImageToPointCloudThroughTheEngine() throws { try replay("sampler_image2pc") }
+    func testTextToPointCloudThroughTheEngine() throws { try replay("sampler_text2pc") }
+    func testTextVectorBaseStageThroughTheEngine() throws { try replay("sampler_textvec") }
+}
