@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Local worker processes (default: one per 8 cores).") var workers: Int?
     @Option(help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
     @Option(help: "Prompts each worker samples together.") var batch = 4
-    @Flag(help: "Workers embed text prompts with CLIP from --models-dir (for base40M-textvec).") var clip = false
+    @Flag(help: "Workers load CLIP at start (they load it anyway when the first text or image prompt needs it).") var clip = false
     @Option(help: "When the job is done, score it: P-FID against these reference clouds (a batch .npz, a directory or a job directory) and P-IS, with pointnet.pt from --models-dir.")
     var eval: String?
     @Option(help: "ZeroMQ endpoint of the embedded coordinator (other machines may join it).") var bind = "tcp://127.0.0.1:*"
