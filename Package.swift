@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers point downward only: Tensor <- Checkpoint <- Models <- (Diffusion, Mesh, Eval) <- Engine
-// <- Cluster <- pointe. See ../shared/DESIGN.md and README.md.
+// <- Cluster <- pointe; Parity (which harness checks which reference fixture) sits beside Engine,
+// for pointe and its tests. See ../shared/DESIGN.md and README.md.
 let package = Package(
     name: "pointe",
     platforms: [.macOS(.v13)],
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
         .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEImage"]),
         .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "CBLAS", "CLAPACK"]),
+        // `pointe parity`: which harness checks which reference fixture, directory expansion, summaries.
+        .target(name: "PointEParity", dependencies: ["PointEModels", "PointEDiffusion", "PointEMesh", "PointEEval", "PointEImage"]),
         // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
         .target(name: "PointECluster", dependencies: [
             "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEngine", "CZeroMQ",
@@ -49,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEImage", "PointECluster",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEImage", "PointECluster", "PointEParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
         .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
+        .testTarget(name: "PointEParityTests", dependencies: ["PointETestSupport", "PointEParity", "PointEDiffusion", "PointEModels"]),
         .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),
     ]
 )

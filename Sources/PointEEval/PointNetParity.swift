@@ -26,9 +26,6 @@ public struct PointNetParity: Sendable {
     public let comparisons: [Comparison]
     public var passed: Bool { comparisons.contains { !$0.isDebug } && comparisons.allSatisfy { $0.isDebug || $0.passed } }
 
-    /// P-IS on the fixture's predictions is recorded for the default split and for this one.
-    public static let smallSplitSize = 128
-
     /// A fixture is a PointNet one when its JSON names the reference's `get_model`.
     public static func isPointNetFixture(_ path: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path + ".json"),
@@ -41,6 +38,9 @@ public struct PointNetParity: Sendable {
         guard let config = try JSONSerialization.jsonObject(with: configData) as? [String: Any] else {
             throw EvalError("\(path).json: not a JSON object")
         }
+        // P-IS is recorded for the default split and, as is.p_is_split, for the split size the
+        // fixture records here.
+        let isSplitSize = (config["_fixture"] as? [String: Any])?["is_split_size"]
         let classes = config["num_class"] as? Int ?? 40
         let widthMult = config["width_mult"] as? Int ?? 2
         if config["normal_channel"] as? Bool == true {
@@ -127,8 +127,12 @@ public struct PointNetParity: Sendable {
             let classes = preds.shape[1]
             try compareScalar("is.p_is", try InceptionScore.compute(predictions: preds.values, classes: classes))
             if io["is.p_is_split"] != nil {
+                guard let splitSize = isSplitSize as? Int, splitSize > 0 else {
+                    throw EvalError("\(path).json: is.p_is_split needs _fixture.is_split_size (a positive integer), "
+                                    + (isSplitSize.map { "found \($0)" } ?? "which is missing"))
+                }
                 try compareScalar("is.p_is_split", try InceptionScore.compute(predictions: preds.values, classes: classes,
-                                                                               splitSize: smallSplitSize))
+                                                                               splitSize: splitSize))
             }
         }
         return PointNetParity(fixture: path, comparisons: results)

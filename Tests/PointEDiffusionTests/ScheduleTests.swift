@@ -1,89 +1,140 @@
 import PointETestSupport
 import Foundation
-import PointECheckpoint
 @testable import PointEDiffusion
 import XCTest
 
 /// Schedules, Karras sigmas and sigma -> t against the reference's `diffusion.json` (float64
-/// values) and `diffusion.io.safetensors` (float32 copies).
+/// values) and `diffusion.io.safetensors` (float32 copies), through the same harness as
+/// `pointe parity` (ScheduleParity), plus respacing.
 final class ScheduleTests: XCTestCase {
     static let json = try! JSONValue.load(Fixtures.path("diffusion") + ".json")
-    static let io = try! CheckpointLoader.load(Fixtures.path("diffusion") + ".io.safetensors")
 
-    func assertRelative(_ actual: [Double], _ expected: [Double], _ tolerance: Double, _ what: String,
-                        file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.count, expected.count, what, file: file, line: line)
-        var worst = 0.0
-        for (a, e) in zip(actual, expected) { worst = max(worst, abs(a - e) / max(abs(e), 1e-300)) }
-        XCTAssertLessThanOrEqual(worst, tolerance, "\(what): worst relative error \(worst)", file: file, line: line)
+    /// The harness `pointe parity` runs (ScheduleParity) on Tests/Fixtures/diffusion: every
+    /// schedule and Karras entry the fixture lists is checked, and every check passes.
+    func testSchedulesFixturePasses() throws {
+        let result = try ScheduleParity.run(fixture: Fixtures.path("diffusion"))
+        for c in result.comparisons {
+            XCTAssertTrue(c.passed, "\(c.name): \(c.kind.rawValue) \(c.error) > \(c.tolerance)")
+        }
+        XCTAssertTrue(result.passed)
+        let names = result.comparisons.map(\.name)
+        for (schedule, _) in try XCTUnwrap(Self.json["schedules"]?.objectPairs) {
+            for check in ["\(schedule) betas (f64)", "\(schedule) alphas_cumprod (f64)", "\(schedule) sigma_to_t t (f64)",
+                          "\(schedule) sigma_to_t t_long", "\(schedule).betas (f32)", "\(schedule).sqrt_recipm1_alphas_cumprod (f32)",
+                          "\(schedule).sigma_to_t.t (f32)", "\(schedule).sigma_to_t.t_long (f32 sigma)"] {
+                XCTAssertTrue(names.contains(check), "\(check) not checked: \(names)")
+            }
+        }
+        for entry in try XCTUnwrap(Self.json["karras"]?.arrayValue) {
+            let tensor = try XCTUnwrap(entry["tensor"]?.stringValue)
+            XCTAssertTrue(names.contains("\(tensor) (f32)"), "\(tensor) not checked")
+        }
+        XCTAssertTrue(ScheduleParity.isFixture(Fixtures.path("diffusion")))
+        XCTAssertFalse(ScheduleParity.isFixture(Fixtures.path("sampler_uncond")))
     }
+
+    /// The sigma -> t cases reach the interpolation (not only the clamped ends).
+    func testSigmaToTimestepCasesExerciseInterpolation() throws {
+        for (schedule, entry) in try XCTUnwrap(Self.json["schedules"]?.objectPairs) {
+            let last = Double(try XCTUnwrap(entry["betas_f64"]?.arrayValue).count - 1)
+            let ts = try XCTUnwrap(entry["sigma_to_t"]?.arrayValue).compactMap { $0["t"]?.doubleValue }
+            XCTAssertTrue(ts.contains { $0 > 0 && $0 < last && $0 != $0.rounded() }, "\(schedule): no interior sigma_to_t case")
+        }
+    }
+
+    /// A copy of the fixture with one stored value changed must fail exactly the checks that read it.
+    func testTamperedFixtureFails() throws {
+        let source = Fixtures.path("diffusion")
+        let text = try String(contentsOfFile: source + ".json", encoding: .utf8)
+        let io = try Data(contentsOf: URL(fileURLWithPath: source + ".io.safetensors"))
+
+        // Untouched copy passes (so the failures below come from the tampering).
+        XCTAssertTrue(try ScheduleParity.run(fixture: try copy(json: text, io: io)).passed)
+
+        // One float64 beta of the first schedule, scaled by 1.001.
+        let (first, _) = try XCTUnwrap(Self.json["schedules"]?.objectPairs?.first)
+        let beta = try ScheduleParity.run(fixture: try copy(json: try Self.scaleFirstNumber(after: "\"betas_f64\"", in: text, by: 1.001), io: io))
+        XCTAssertFalse(beta.passed)
+        XCTAssertEqual(beta.comparisons.filter { !$0.passed }.map(\.name), ["\(first) betas (f64)"])
+
+        // A Karras setting: sigma_max of the first entry.
+        let karras = try ScheduleParity.run(fixture: try copy(json: try Self.scaleFirstNumber(after: "\"sigma_max\"", in: text, by: 1.01), io: io))
+        let tensor = try XCTUnwrap(Self.json["karras"]?.arrayValue?.first?["tensor"]?.stringValue)
+        XCTAssertFalse(karras.passed)
+        let karrasFailures = karras.comparisons.filter { !$0.passed }.map(\.name)
+        XCTAssertEqual(karrasFailures.count, 2, "values_f32 and the safetensors copy: \(karrasFailures)")
+        XCTAssertTrue(karrasFailures.contains("\(tensor) (f32)"), "\(karrasFailures)")
+
+        // A float32 table in the safetensors.
+        let table = "\(first).sqrt_recip_alphas_cumprod"
+        let tampered = try ScheduleParity.run(fixture: try copy(json: text, io: try Self.scaleFloat32(table, index: 100, in: io, by: 1.0001)))
+        XCTAssertEqual(tampered.comparisons.filter { !$0.passed }.map(\.name), ["\(table) (f32)"])
+
+        // An exact integer timestep.
+        let longs = "\(first).sigma_to_t.t_long"
+        let wrongT = try ScheduleParity.run(fixture: try copy(json: text, io: try Self.addToInt64(longs, index: 20, in: io, 1)))
+        XCTAssertEqual(wrongT.comparisons.filter { !$0.passed }.map(\.name), ["\(longs) (f32 sigma)"])
+    }
+
+    /// A schedule name the harness does not know is an error naming it, not skipped.
+    func testUnknownScheduleNameIsAnError() throws {
+        let text = try String(contentsOfFile: Fixtures.path("diffusion") + ".json", encoding: .utf8)
+        let io = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("diffusion") + ".io.safetensors"))
+        let renamed = text.replacingOccurrences(of: "\"linear\": {", with: "\"quadratic\": {")
+        XCTAssertNotEqual(renamed, text)
+        XCTAssertThrowsError(try ScheduleParity.run(fixture: try copy(json: renamed, io: io))) { error in
+            XCTAssertTrue("\(error)".contains("quadratic"), "\(error)")
+        }
+    }
+
+    // MARK: helpers
 
     func diffusion(_ schedule: BetaSchedule) throws -> GaussianDiffusion {
         try GaussianDiffusion(config: DiffusionConfig(schedule: schedule))
     }
 
-    func testBetasAndAlphasCumprodMatchFloat64Reference() throws {
-        for schedule in BetaSchedule.allCases {
-            let entry = try XCTUnwrap(Self.json["schedules"]?[schedule.rawValue])
-            let d = try diffusion(schedule)
-            assertRelative(d.betas, try XCTUnwrap(entry["betas_f64"]?.arrayValue).compactMap(\.doubleValue), 1e-6, "\(schedule) betas")
-            assertRelative(d.alphasCumprod, try XCTUnwrap(entry["alphas_cumprod_f64"]?.arrayValue).compactMap(\.doubleValue), 1e-6,
-                           "\(schedule) alphas_cumprod")
-            XCTAssertEqual(d.numTimesteps, 1024)
-        }
+    /// Writes a fixture copy (diffusion.json + diffusion.io.safetensors) and returns its path.
+    func copy(json: String, io: Data) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pointe-schedules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("diffusion").path
+        try json.write(toFile: path + ".json", atomically: true, encoding: .utf8)
+        try io.write(to: URL(fileURLWithPath: path + ".io.safetensors"))
+        return path
     }
 
-    func testDerivedTablesMatchReference() throws {
-        for schedule in BetaSchedule.allCases {
-            let d = try diffusion(schedule)
-            let tables: [(String, [Double])] = [
-                ("betas", d.betas), ("alphas_cumprod", d.alphasCumprod),
-                ("sqrt_recip_alphas_cumprod", d.sqrtRecipAlphasCumprod), ("sqrt_recipm1_alphas_cumprod", d.sqrtRecipm1AlphasCumprod),
-            ]
-            for (name, values) in tables {
-                // The fixture stores float32 roundings of the float64 tables: compare as float32.
-                let expected = try Self.io.floatTensor("\(schedule.rawValue).\(name)").values.map(Double.init)
-                assertRelative(values.map { Double(Float($0)) }, expected, 1e-6, "\(schedule) \(name)")
-            }
-        }
+    /// The JSON text with the first number after the first `key` multiplied by `factor`.
+    static func scaleFirstNumber(after key: String, in text: String, by factor: Double) throws -> String {
+        let keyRange = try XCTUnwrap(text.range(of: key))
+        let numberStart = try XCTUnwrap(text[keyRange.upperBound...].firstIndex { "-0123456789".contains($0) })
+        let numberEnd = text[numberStart...].firstIndex { !"+-0123456789.eE".contains($0) } ?? text.endIndex
+        let value = try XCTUnwrap(Double(text[numberStart..<numberEnd]))
+        return text.replacingCharacters(in: numberStart..<numberEnd, with: "\(value * factor)")
     }
 
-    func testKarrasSigmasMatchReference() throws {
-        let entries = try XCTUnwrap(Self.json["karras"]?.arrayValue)
-        XCTAssertEqual(entries.count, 2)
-        for entry in entries {
-            let steps = try XCTUnwrap(entry["steps"]?.intValue)
-            let sigmas = karrasSigmas(steps: steps, sigmaMin: try XCTUnwrap(entry["sigma_min"]?.doubleValue),
-                                      sigmaMax: try XCTUnwrap(entry["sigma_max"]?.doubleValue), rho: try XCTUnwrap(entry["rho"]?.doubleValue))
-            let expected = try XCTUnwrap(entry["values_f32"]?.arrayValue).compactMap(\.doubleValue)
-            XCTAssertEqual(sigmas.count, steps + 1)
-            XCTAssertEqual(sigmas.last, 0)
-            assertRelative(sigmas.dropLast().map(Double.init), Array(expected.dropLast()), 1e-6, "karras \(steps)")
-            let name = try XCTUnwrap(entry["tensor"]?.stringValue)
-            assertRelative(sigmas.dropLast().map(Double.init), try Self.io.floatTensor(name).values.dropLast().map(Double.init), 1e-6, name)
-        }
+    /// The byte range of `name`'s data in a safetensors file.
+    static func dataRange(_ name: String, in io: Data) throws -> Range<Int> {
+        let headerLength = io.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try XCTUnwrap(try JSONSerialization.jsonObject(with: io.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        let offsets = try XCTUnwrap((header[name] as? [String: Any])?["data_offsets"] as? [Int], "\(name) not in the safetensors")
+        return (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[1])
     }
 
-    func testSigmaToTimestepMatchesReferenceIncludingTruncation() throws {
-        for schedule in BetaSchedule.allCases {
-            let karras = GaussianToKarras(diffusion: try diffusion(schedule))
-            let cases = try XCTUnwrap(Self.json["schedules"]?[schedule.rawValue]?["sigma_to_t"]?.arrayValue)
-            XCTAssertEqual(cases.count, 49)
-            var hitInterior = false
-            for c in cases {
-                let sigma = Float(try XCTUnwrap(c["sigma_f32"]?.doubleValue))
-                let t = try XCTUnwrap(c["t"]?.doubleValue)
-                let continuous = karras.continuousTimestep(sigma: sigma)
-                XCTAssertLessThanOrEqual(abs(continuous - t), 1e-6 * max(abs(t), 1), "\(schedule) sigma \(sigma)")
-                XCTAssertEqual(karras.timestep(sigma: sigma), try XCTUnwrap(c["t_long"]?.intValue), "\(schedule) sigma \(sigma): t = \(t)")
-                if t > 0 && t < 1023 && t != t.rounded() { hitInterior = true }
-            }
-            XCTAssertTrue(hitInterior, "the fixture should exercise interpolation")
-            // The float32 safetensors copies agree too.
-            let sigmas = try Self.io.floatTensor("\(schedule.rawValue).sigma_to_t.sigma").values
-            let longs = try XCTUnwrap(Self.io["\(schedule.rawValue).sigma_to_t.t_long"]).int64Values()
-            XCTAssertEqual(sigmas.map { Int64(karras.timestep(sigma: $0)) }, longs)
-        }
+    static func scaleFloat32(_ name: String, index: Int, in io: Data, by factor: Float) throws -> Data {
+        let at = try dataRange(name, in: io).lowerBound + 4 * index
+        var bytes = [UInt8](io)
+        let value = Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * $1) }) * factor
+        for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: value.bitPattern >> (8 * k)) }
+        return Data(bytes)
+    }
+
+    static func addToInt64(_ name: String, index: Int, in io: Data, _ delta: Int64) throws -> Data {
+        let at = try dataRange(name, in: io).lowerBound + 8 * index
+        var bytes = [UInt8](io)
+        let value = Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * $1) }) + delta
+        for k in 0..<8 { bytes[at + k] = UInt8(truncatingIfNeeded: UInt64(bitPattern: value) >> (8 * k)) }
+        return Data(bytes)
     }
 
     func testRespacingKeepsAlphasCumprodAtKeptSteps() throws {
