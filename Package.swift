@@ -36,23 +36,23 @@ let package = Package(
                 // CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz, as the CLIP package ships it).
                 resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
         // Image files and CLIP's image preprocessing.
-        .target(name: "PointEImage", dependencies: ["PointETensor", "PointECheckpoint", "CJPEG", "CPNG"]),
+        .target(name: "PointEImage", dependencies: ["PointETensor", "CJPEG", "CPNG"]),
         .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "CZlib"]),
-        .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh"]),
+        .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointEModels", "PointEMesh"]),
         .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEImage"]),
         .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "CBLAS", "CLAPACK"]),
-        // `pointe parity`: which harness checks which reference fixture, directory expansion, summaries.
-        .target(name: "PointEParity", dependencies: ["PointEModels", "PointEDiffusion", "PointEMesh", "PointEEval", "PointEImage"]),
+        // The reference-fixture harnesses behind `pointe parity` and the tests (no library depends on it).
+        .target(name: "PointEParity", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEval", "PointEImage"]),
         // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
         .target(name: "PointECluster", dependencies: [
-            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEngine", "CZeroMQ",
+            "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEngine", "CZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEImage", "PointECluster", "PointEParity",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointECluster", "PointEParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -60,14 +60,14 @@ let package = Package(
         .target(name: "CTestWatchdog", path: "Tests/CTestWatchdog"),
         .target(name: "PointETestSupport", dependencies: ["CTestWatchdog", "PointETensor"], path: "Tests/PointETestSupport"),
         .testTarget(name: "PointETensorTests", dependencies: ["PointETestSupport", "PointETensor", "CKernels"]),
-        .testTarget(name: "PointECheckpointTests", dependencies: ["PointETestSupport", "PointECheckpoint"]),
-        .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint", "PointETensor"]),
-        .testTarget(name: "PointEImageTests", dependencies: ["PointETestSupport", "PointEImage", "PointECheckpoint"]),
-        .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib"]),
-        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels"]),
-        .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointECheckpoint"]),
-        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor"]),
-        .testTarget(name: "PointEParityTests", dependencies: ["PointETestSupport", "PointEParity", "PointEDiffusion", "PointEModels"]),
-        .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor"]),
+        .testTarget(name: "PointECheckpointTests", dependencies: ["PointETestSupport", "PointECheckpoint", "PointETensor"]),
+        .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint", "PointETensor", "PointEParity"]),
+        .testTarget(name: "PointEImageTests", dependencies: ["PointETestSupport", "PointEImage", "PointEParity"]),
+        .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib", "PointEParity", "PointEModels", "PointETensor"]),
+        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels", "PointEParity", "PointEMesh"]),
+        .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointEParity", "PointETensor"]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "PointEParityTests", dependencies: ["PointETestSupport", "PointEParity"]),
+        .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor", "PointEParity"]),
     ]
 )

@@ -2,9 +2,9 @@ import PointETensor
 
 /// Float32 element-wise helpers for the samplers. Each operation rounds like the single torch
 /// op it stands for (no fused multiply-adds), so replays of reference runs stay bit-close.
-enum ElementWise {
+package enum ElementWise {
     /// a + b * s
-    static func addScaled(_ a: Tensor, _ b: Tensor, _ s: Float) -> Tensor {
+    package static func addScaled(_ a: Tensor, _ b: Tensor, _ s: Float) -> Tensor {
         precondition(a.shape == b.shape, "addScaled \(a.shape) vs \(b.shape)")
         let out = Tensor(zeros: a.shape)
         let (pa, pb, po) = (a.pointer, b.pointer, out.pointer)
@@ -16,7 +16,7 @@ enum ElementWise {
     }
 
     /// (x - d) / s: the Karras ODE derivative from a denoised estimate.
-    static func derivative(x: Tensor, denoised: Tensor, sigma: Float) -> Tensor {
+    package static func derivative(x: Tensor, denoised: Tensor, sigma: Float) -> Tensor {
         precondition(x.shape == denoised.shape, "derivative \(x.shape) vs \(denoised.shape)")
         let out = Tensor(zeros: x.shape)
         let (px, pd, po) = (x.pointer, denoised.pointer, out.pointer)
@@ -28,7 +28,7 @@ enum ElementWise {
     }
 
     /// (a + b) / 2
-    static func average(_ a: Tensor, _ b: Tensor) -> Tensor {
+    package static func average(_ a: Tensor, _ b: Tensor) -> Tensor {
         let out = Tensor(zeros: a.shape)
         let (pa, pb, po) = (a.pointer, b.pointer, out.pointer)
         for i in 0..<a.count {
@@ -39,14 +39,14 @@ enum ElementWise {
     }
 
     /// x * s
-    static func scaled(_ a: Tensor, _ s: Float) -> Tensor {
+    package static func scaled(_ a: Tensor, _ s: Float) -> Tensor {
         let out = Tensor(zeros: a.shape)
         for i in 0..<a.count { out.pointer[i] = a.pointer[i] * s }
         return out
     }
 
     /// Concatenates [B, C, Ni] tensors along the last (points) dimension.
-    static func concatPoints(_ parts: [Tensor]) -> Tensor {
+    package static func concatPoints(_ parts: [Tensor]) -> Tensor {
         let (b, c) = (parts[0].shape[0], parts[0].shape[1])
         let total = parts.reduce(0) { $0 + $1.shape[2] }
         let out = Tensor(zeros: [b, c, total])
@@ -64,7 +64,7 @@ enum ElementWise {
     }
 
     /// Stacks along a new or existing first dimension: [a; b] (shapes equal but for dim 0).
-    static func concatBatch(_ parts: [Tensor]) -> Tensor {
+    package static func concatBatch(_ parts: [Tensor]) -> Tensor {
         let rest = Array(parts[0].shape.dropFirst())
         let total = parts.reduce(0) { $0 + $1.shape[0] }
         let out = Tensor(zeros: [total] + rest)
@@ -78,7 +78,7 @@ enum ElementWise {
     }
 
     /// Rows `range` of the first dimension, copied.
-    static func batchSlice(_ x: Tensor, _ range: Range<Int>) -> Tensor {
+    package static func batchSlice(_ x: Tensor, _ range: Range<Int>) -> Tensor {
         let per = x.count / max(x.shape[0], 1)
         let out = Tensor(zeros: [range.count] + x.shape.dropFirst())
         out.pointer.update(from: x.pointer + range.lowerBound * per, count: range.count * per)

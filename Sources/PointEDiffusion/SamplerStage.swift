@@ -72,7 +72,7 @@ public struct SamplerStage: Sendable {
 
     /// The network conditioning for `batch` samples (doubled with zeroed conditioning when the
     /// stage is guided, as the reference does to every kwarg, low_res included).
-    func networkConditioning(_ inputs: SamplerConditioning, lowRes: Tensor?, batch: Int) throws -> Conditioning {
+    package func networkConditioning(_ inputs: SamplerConditioning, lowRes: Tensor?, batch: Int) throws -> Conditioning {
         let filtered = inputs.filtered(conditioningKeys)
         var cond = Conditioning()
         switch model.variant {
@@ -116,7 +116,7 @@ public struct SamplerStage: Sendable {
     /// differently (BLAS picks kernels and blockings by size), so evaluating each sample (and
     /// each guidance half) alone makes a sample's result independent of its batch; with
     /// 1024+ points per row the products stay large enough for full BLAS speed.
-    func perSampleNetwork(conditioning: Conditioning, onNetwork: ((Tensor, [Float], Tensor) -> Void)?) -> (Tensor, [Float]) throws -> Tensor {
+    package func perSampleNetwork(conditioning: Conditioning, onNetwork: ((Tensor, [Float], Tensor) -> Void)?) -> (Tensor, [Float]) throws -> Tensor {
         let model = self.model
         var rows: [Conditioning] = []
         return { x, t in
@@ -139,7 +139,7 @@ public struct SamplerStage: Sendable {
     }
 
     /// D(x, sigma) for this stage: the Gaussian-to-Karras denoiser, guided when the stage is.
-    func denoiser(conditioning: Conditioning, clipDenoised: Bool,
+    package func denoiser(conditioning: Conditioning, clipDenoised: Bool,
                   onNetwork: ((Tensor, [Float], Tensor) -> Void)?) -> KarrasSampler.Denoiser {
         let karrasModel = GaussianToKarras(diffusion: diffusion)
         let network = perSampleNetwork(conditioning: conditioning, onNetwork: onNetwork)

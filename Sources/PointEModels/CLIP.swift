@@ -76,7 +76,7 @@ public struct CLIPModel: Sendable {
     }
 
     /// Each row divided by its Euclidean norm (as torch.linalg.norm, no epsilon).
-    static func normalizedRows(_ x: Tensor) -> Tensor {
+    package static func normalizedRows(_ x: Tensor) -> Tensor {
         let out = x.copy()
         let w = x.shape.last ?? 0
         for r in 0..<(w == 0 ? 0 : x.count / w) {

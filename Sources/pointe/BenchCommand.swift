@@ -1,5 +1,4 @@
 import ArgumentParser
-import CKernels
 import Foundation
 import PointEModels
 import PointETensor

@@ -1,3 +1,4 @@
+import PointEParity
 import Foundation
 @testable import PointEDiffusion
 import PointETensor

@@ -1,3 +1,4 @@
+import PointEParity
 import Foundation
 import PointEDiffusion
 @testable import PointEEngine

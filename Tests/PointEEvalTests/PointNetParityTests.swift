@@ -1,3 +1,4 @@
+import PointEParity
 import PointETestSupport
 import XCTest
 import PointECheckpoint

@@ -1,3 +1,4 @@
+import PointEParity
 import Foundation
 import XCTest
 @testable import PointEImage

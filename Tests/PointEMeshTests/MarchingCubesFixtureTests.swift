@@ -1,3 +1,4 @@
+import PointEParity
 import Foundation
 import PointEMesh
 import XCTest

@@ -1,5 +1,7 @@
 import Foundation
 import PointECheckpoint
+import PointEMesh
+import PointETensor
 
 /// Checks marching cubes against the reference's `marching_cubes` fixture (NAME.json +
 /// NAME.npz: volumes on the pc_to_mesh grid and skimage's surfaces after pc_to_mesh's face

@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEEval
 import PointEModels
 import PointETensor
 

@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEModels
 import PointETensor
 
 /// Reference-fixture checks for CLIP: the model fixture (NAME.json with "name": "CLIP",

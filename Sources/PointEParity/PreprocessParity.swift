@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEImage
 import PointETensor
 
 /// Checks CLIP preprocessing against a reference fixture: NAME.json ("transform", "images":

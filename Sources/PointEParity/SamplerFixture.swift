@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEDiffusion
 import PointEModels
 import PointETensor
 

@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEModels
 import PointETensor
 
 /// Runs a network on a reference fixture (the `../shared/parity` format: NAME.json config,

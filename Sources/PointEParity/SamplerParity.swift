@@ -1,4 +1,5 @@
 import Foundation
+import PointEDiffusion
 import PointEMesh
 import PointEModels
 import PointETensor

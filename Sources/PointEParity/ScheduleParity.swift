@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEDiffusion
 import PointETensor
 
 /// Checks the reference's schedules fixture (`diffusion.json` + `diffusion.io.safetensors` in
