@@ -10,12 +10,23 @@ public enum CloudPacking {
         return (UInt32(cloud.count), floats(cloud.coords), floats(colors))
     }
 
-    public static func unpack(count: UInt32, coords: Data, colors: Data, source: String) throws -> PointCloud {
+    /// The cloud a peer sent, if it is one: a point count within `limits`, byte lengths that
+    /// match it, finite coordinates within the bound and colours in 0...1. `source` names the
+    /// message (prompt and peer) in the error.
+    public static func unpack(count: UInt32, coords: Data, colors: Data, source: String,
+                              limits: PayloadLimits = PayloadLimits()) throws -> PointCloud {
         let n = Int(count)
+        guard n >= 1, n <= limits.maxPoints else { throw ClusterError("\(source): \(n) points (expected 1...\(limits.maxPoints))") }
         guard coords.count == n * 12 else { throw ClusterError("\(source): coords hold \(coords.count) bytes for \(n) points (expected \(n * 12))") }
         guard colors.count == n * 12 else { throw ClusterError("\(source): colors hold \(colors.count) bytes for \(n) points (expected \(n * 12))") }
         let xyz = decode(coords), rgb = decode(colors)
         guard xyz.allSatisfy(\.isFinite), rgb.allSatisfy(\.isFinite) else { throw ClusterError("\(source): the cloud has non-finite values") }
+        if let bad = xyz.firstIndex(where: { abs($0) > limits.coordinateBound }) {
+            throw ClusterError("\(source): point \(bad / 3) has coordinate \(xyz[bad]), out of range (|x| <= \(limits.coordinateBound))")
+        }
+        if let bad = rgb.firstIndex(where: { $0 < 0 || $0 > 1 }) {
+            throw ClusterError("\(source): point \(bad / 3) has colour \(rgb[bad]), out of range (0...1)")
+        }
         let channels = ["R", "G", "B"].enumerated().map { k, name in
             PointCloud.Channel(name: name, values: (0..<n).map { rgb[$0 * 3 + k] })
         }

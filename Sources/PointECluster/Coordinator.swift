@@ -17,6 +17,12 @@ public struct CoordinatorOptions: Sendable {
     /// Prometheus metrics rewritten (atomically) into this file, e.g. for node_exporter's textfile collector.
     public var metricsFile: String?
     public var log = ClusterLog(role: "coordinator")
+    /// Bounds on the clouds and meshes peers send (see PayloadLimits).
+    public var limits = PayloadLimits()
+    /// A peer whose deliveries are refused this many times in a row is banned for `banSeconds`
+    /// (see CoordinatorAuthorisation.swift).
+    public var refusalLimit = 8
+    public var banSeconds: UInt64 = 600
     public init() {}
 }
 
@@ -49,6 +55,8 @@ public final class Coordinator {
         var name: String
         var role: Pointe_Cluster_PeerRole
         var lastSeen: UInt64
+        /// The connection it said hello over (address, CURVE key).
+        var origin: PeerOrigin
         var attempts: Set<Int> = []
         var meshes: Set<String> = []
         var promptsDone = 0
@@ -82,6 +90,10 @@ public final class Coordinator {
     var unknownPeerLog = RateLimiter(intervalMs: 10_000)
     public private(set) var resultsStored = 0
     public private(set) var shardsDispatched = 0
+    /// Who was given which mesh task; refusals and bans (CoordinatorAuthorisation.swift).
+    var authority: DeliveryAuthority
+    /// Clouds and meshes that failed their checks, by kind.
+    var payloadsRejected: [PayloadKind: Int] = [:]
 
     /// Opens an existing job directory (resume). Create one first with `Coordinator.createJob`.
     public init(directory: JobDirectory, options: CoordinatorOptions = CoordinatorOptions()) throws {
@@ -93,6 +105,7 @@ public final class Coordinator {
         manifest = Manifest(directory: directory, store: store)
         info = try store.info()
         log = options.log.with(["job": info.jobID])
+        authority = DeliveryAuthority(refusalLimit: options.refusalLimit, banMilliseconds: options.banSeconds * 1000)
     }
 
     deinit { if lockDescriptor >= 0 { close(lockDescriptor) } }
@@ -174,9 +187,9 @@ public final class Coordinator {
         var summaryWritten = false
         var reportPage = JobReportPage(directory: directory, store: store)
         while !shouldStop() {
-            if let (peer, body) = try router.receive(timeoutMs: 50) {
+            if let (peer, body, origin) = try router.receive(timeoutMs: 50) {
                 messagesHandled += 1
-                try handle(body, from: peer, router: router)
+                try handle(body, from: peer, origin: origin, router: router)
             }
             let now = monotonicMilliseconds()
             if now - lastCheck >= 200 {
@@ -230,11 +243,12 @@ public final class Coordinator {
         for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
         let until = monotonicMilliseconds() + 2 * UInt64(options.heartbeatIntervalMs)
         while monotonicMilliseconds() < until {
-            guard let (identity, body) = try router.receive(timeoutMs: 50) else { continue }
+            guard let (identity, body, origin) = try router.receive(timeoutMs: 50),
+                  try admits(body, from: identity, origin: origin, router: router) else { continue }
             switch body {
             case .statusQuery: router.send(.statusReply(try statusReply()), to: identity)
             case .cloudResult, .meshResult, .errorReport, .shardReturn, .goodbye:
-                try handle(body, from: identity, router: router)  // late results still count
+                try handle(body, from: identity, origin: origin, router: router)  // late results still count
             default: router.send(.shutdown(bye), to: identity)
             }
         }
@@ -248,17 +262,21 @@ public final class Coordinator {
 
     // MARK: - Messages
 
-    func handle(_ body: MessageBody, from identity: Data, router: RouterEndpoint) throws {
+    /// `origin`: the connection the message came over (RouterEndpoint.receive).
+    func handle(_ body: MessageBody, from identity: Data, origin: PeerOrigin = PeerOrigin(), router: RouterEndpoint) throws {
+        guard try admits(body, from: identity, origin: origin, router: router) else { return }
         let now = monotonicMilliseconds()
         let name = peers[identity]?.name ?? PeerName.describe(identity)
         switch body {
         case .hello(let hello):
             guard hello.role == .sampler || hello.role == .mesher || hello.role == .observer else {
-                var refusal = Pointe_Cluster_Refusal()
-                refusal.reason = "unknown role \(hello.role)"
-                refusal.coordinatorProtocolVersion = WireProtocol.version
-                router.send(.refusal(refusal), to: identity)
-                return
+                return sendRefusal("unknown role \(hello.role)", to: identity, router: router)
+            }
+            if let old = peers[identity], old.origin.curveKey != origin.curveKey {
+                // Another allowed key taking over a live session's identity: refused until
+                // that session ends (it says goodbye, or is lost).
+                sendRefusal("the identity \(name) is in use by a peer with another key", to: identity, router: router)
+                return try refuse("a hello", .otherKey, from: identity, origin: origin, router: router)
             }
             if let old = peers[identity], !old.attempts.isEmpty || !old.meshes.isEmpty {
                 // A hello from a known identity is a new session: a restarted process reusing
@@ -266,7 +284,8 @@ public final class Coordinator {
                 // sampling or meshing will never arrive: re-queue it.
                 try lose(identity, reason: "peer \(old.name) restarted its session")
             }
-            peers[identity] = Peer(identity: identity, name: hello.peerName.isEmpty ? name : hello.peerName, role: hello.role, lastSeen: now)
+            peers[identity] = Peer(identity: identity, name: hello.peerName.isEmpty ? name : hello.peerName, role: hello.role, lastSeen: now,
+                                   origin: origin)
             log.info("\(hello.role == .sampler ? "worker" : hello.role == .mesher ? "mesher" : "observer") \(hello.peerName) joined (engine \(hello.engineVersion), models \(hello.models.joined(separator: ",")), batch \(hello.batchSize))")
             var welcome = Pointe_Cluster_Welcome()
             welcome.jobID = try store.info().jobID
@@ -293,17 +312,17 @@ public final class Coordinator {
             }
         case .cloudResult(let result):
             _ = touch(identity, now: now, router: router)
-            try storeCloud(result, from: identity, name: name)
+            try storeCloud(result, from: identity, origin: origin, name: name, router: router)
         case .errorReport(let report):
             _ = touch(identity, now: now, router: router)
-            if peers[identity]?.role == .mesher || meshesInFlight[report.promptID] == identity {
-                try meshFailure(report, from: identity)
+            if peers[identity]?.role == .mesher {
+                try meshFailure(report, from: identity, origin: origin, router: router)
             } else {
-                try failure(report, from: identity, name: name)
+                try failure(report, from: identity, origin: origin, name: name, router: router)
             }
         case .meshResult(let result):
             _ = touch(identity, now: now, router: router)
-            try storeMesh(result, from: identity, name: name)
+            try storeMesh(result, from: identity, origin: origin, name: name, router: router)
         case .goodbye(let bye):
             // The answer tells the leaving peer that everything it sent has arrived.
             var answer = Pointe_Cluster_Goodbye()
@@ -318,7 +337,7 @@ public final class Coordinator {
         case .shardReturn(let back):
             _ = touch(identity, now: now, router: router)
             let shard = Int(back.shardID)
-            if let a = active[shard], a.peer == identity {
+            if let a = active[shard], a.peer == identity, a.attempt == Int(back.attempt) {
                 active[shard] = nil
                 peers[identity]?.attempts.remove(shard)
                 try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
@@ -350,7 +369,7 @@ public final class Coordinator {
         }
         if draining { return refuseWorkWhileDraining(identity, router: router) }
         if peer.role == .mesher { return try assignMesh(to: identity, router: router) }
-        guard let claim = try store.claimShard(worker: peer.name) else {
+        guard let claim = try store.claimShard(worker: peer.name, holder: WorkHolder(identity: identity, curveKey: peer.origin.curveKey)) else {
             let counts = try store.counts()
             var none = Pointe_Cluster_NoWork()
             none.retryAfterMs = 200
@@ -403,22 +422,25 @@ public final class Coordinator {
         peers[identity]!.attempts.insert(claim.shardID)
     }
 
-    /// Writes a cloud (atomically, checksummed) and records it, once per prompt.
-    func storeCloud(_ result: Pointe_Cluster_CloudResult, from identity: Data, name: String) throws {
-        let shard = Int(result.shardID)
-        defer { try? resolve(shard: shard, promptID: result.promptID, from: identity, error: nil) }
-        guard let prompt = try store.prompt(id: result.promptID) else {
-            log.warning("peer \(name): result for unknown prompt \"\(result.promptID)\"; dropped")
-            return
-        }
+    /// Writes a cloud (atomically, checksummed) and records it, once per prompt, if its sender
+    /// holds or held the attempt and the cloud passes its checks; a cloud that does not fails
+    /// that prompt of the attempt.
+    func storeCloud(_ result: Pointe_Cluster_CloudResult, from identity: Data, origin: PeerOrigin, name: String, router: RouterEndpoint) throws {
+        let shard = Int(result.shardID), attempt = Int(result.attempt)
+        guard try mayDeliver(.cloud(prompt: result.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, router: router),
+              let prompt = try store.prompt(id: result.promptID) else { return }
+        var rejection: String?
+        defer { try? resolve(shard: shard, attempt: attempt, promptID: result.promptID, from: identity, error: rejection) }
         guard prompt.status == .pending else { return }  // a duplicate (late result of a re-queued shard)
         let cloud: PointCloud
         do {
             cloud = try CloudPacking.unpack(count: result.pointCount, coords: result.coords, colors: result.colors,
-                                            source: "result for \(result.promptID) from \(name)")
+                                            source: "result for \(result.promptID) from \(name)", limits: options.limits)
         } catch let error as ClusterError {
-            log.warning(error.message)
+            payloadsRejected[.cloud, default: 0] += 1
+            log.warning(error.message, metadata: ["peer": name, "prompt": prompt.id, "event": "payload-rejected"])
             try store.notePromptError(id: result.promptID, error: error.message)
+            rejection = error.message
             return
         }
         let ply = cloud.plyData()
@@ -442,7 +464,7 @@ public final class Coordinator {
         }
         let workerName = peers[identity]?.name ?? name
         let meshing = !info.meshFormats.isEmpty
-        if try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: Int(result.attempt),
+        if try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: attempt,
                                 models: result.models, sampleSeconds: result.timings.sampleSeconds, meshing: meshing) {
             resultsStored += 1
             peers[identity]?.promptsDone += 1
@@ -451,11 +473,12 @@ public final class Coordinator {
         }
     }
 
-    func failure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, name: String) throws {
-        let shard = Int(report.shardID)
+    func failure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, origin: PeerOrigin, name: String, router: RouterEndpoint) throws {
+        let shard = Int(report.shardID), attempt = Int(report.attempt)
         if report.promptID.isEmpty {
             // The whole attempt failed (e.g. the worker could not load a model).
-            guard let a = active[shard], a.peer == identity else { return }
+            guard try mayDeliver(.attemptFailure(shard: shard, attempt: attempt), from: identity, origin: origin, router: router),
+                  let a = active[shard], a.peer == identity, a.attempt == attempt else { return }
             log.warning("shard \(shard) attempt \(a.attempt) failed on \(name): \(report.message)",
                         metadata: ["shard": "\(shard)", "attempt": "\(a.attempt)", "peer": name, "event": "shard-failed"])
             active[shard] = nil
@@ -463,14 +486,15 @@ public final class Coordinator {
             try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "error", error: report.message)
             return
         }
+        guard try mayDeliver(.promptError(prompt: report.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, router: router) else { return }
         log.warning("\(name): \(report.message)")
         try store.notePromptError(id: report.promptID, error: report.message)
-        try resolve(shard: shard, promptID: report.promptID, from: identity, error: report.message)
+        try resolve(shard: shard, attempt: attempt, promptID: report.promptID, from: identity, error: report.message)
     }
 
     /// One prompt of an active attempt is answered; when none is left the attempt closes.
-    func resolve(shard: Int, promptID: String, from identity: Data, error: String?) throws {
-        guard var a = active[shard], a.peer == identity, a.outstanding.remove(promptID) != nil else { return }
+    func resolve(shard: Int, attempt: Int, promptID: String, from identity: Data, error: String?) throws {
+        guard var a = active[shard], a.peer == identity, a.attempt == attempt, a.outstanding.remove(promptID) != nil else { return }
         if let error { a.lastError = error }
         if a.outstanding.isEmpty {
             active[shard] = nil

@@ -4,8 +4,9 @@ import PointECheckpoint
 import PointEMesh
 
 /// The coordinator's meshing side: stored clouds waiting for a mesh (prompts in `meshing`) go
-/// to meshers that ask for work; their files are written atomically and checksummed, then the
-/// prompt is done and gets its manifest line.
+/// to meshers that ask for work; a mesh is taken only from a mesher its task went to, and its
+/// files only once each parses as the format it claims (MeshPayload); they are written
+/// atomically and checksummed, then the prompt is done and gets its manifest line.
 extension Coordinator {
     func assignMesh(to identity: Data, router: RouterEndpoint) throws {
         let waiting = try store.prompts(where: "status = 'meshing'").filter { meshesInFlight[$0.id] == nil }
@@ -34,21 +35,24 @@ extension Coordinator {
         task.formats = info.meshFormats
         meshesInFlight[prompt.id] = identity
         peers[identity]?.meshes.insert(prompt.id)
+        authority.grantedMesh(of: prompt.id, to: WorkHolder(identity: identity, curveKey: peers[identity]?.origin.curveKey))
         if !router.send(.meshTask(task), to: identity) { try lose(identity, reason: "cannot send to \(peers[identity]?.name ?? "mesher")") }
     }
 
-    func storeMesh(_ result: Pointe_Cluster_MeshResult, from identity: Data, name: String) throws {
+    func storeMesh(_ result: Pointe_Cluster_MeshResult, from identity: Data, origin: PeerOrigin, name: String, router: RouterEndpoint) throws {
+        guard try mayDeliver(.mesh(prompt: result.promptID), from: identity, origin: origin, router: router) else { return }
         if meshesInFlight[result.promptID] == identity { meshesInFlight[result.promptID] = nil }
         peers[identity]?.meshes.remove(result.promptID)
         guard let prompt = try store.prompt(id: result.promptID), prompt.status == .meshing else { return }
         let formats = Set(result.files.map(\.format))
         guard formats == Set(info.meshFormats), result.files.count == formats.count else {
-            let message = "mesher \(name) returned formats \(result.files.map(\.format)) for \(prompt.id), expected \(info.meshFormats)"
-            log.warning(message)
-            if try store.recordMeshFailure(promptID: prompt.id, error: message, budget: info.retryBudget), let failed = try store.prompt(id: prompt.id) {
-                try manifest.append(failed)
+            return try rejectMesh(prompt.id, from: name, "mesher \(name) returned formats \(result.files.map(\.format)) for \(prompt.id), expected \(info.meshFormats)")
+        }
+        // Every file is checked before any is written: a bad one never lands in the job directory.
+        for file in result.files {
+            do { try MeshPayload.check(file, source: "mesh \(file.format) of \(prompt.id) from \(name)", limits: options.limits) } catch let error as ClusterError {
+                return try rejectMesh(prompt.id, from: name, error.message)
             }
-            return
         }
         var outputs: [JobStore.Output] = []
         for file in result.files {
@@ -62,12 +66,24 @@ extension Coordinator {
         }
     }
 
-    func meshFailure(_ report: Pointe_Cluster_ErrorReport, from identity: Data) throws {
+    /// A mesh that failed its checks: the meshing attempt fails with the reason.
+    func rejectMesh(_ promptID: String, from name: String, _ reason: String) throws {
+        payloadsRejected[.mesh, default: 0] += 1
+        log.warning(reason, metadata: ["peer": name, "prompt": promptID, "event": "payload-rejected"])
+        try recordMeshFailure(promptID, reason)
+    }
+
+    func meshFailure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, origin: PeerOrigin, router: RouterEndpoint) throws {
+        guard try mayDeliver(.meshFailure(prompt: report.promptID), from: identity, origin: origin, router: router) else { return }
         if meshesInFlight[report.promptID] == identity { meshesInFlight[report.promptID] = nil }
         peers[identity]?.meshes.remove(report.promptID)
         log.warning(report.message)
-        if try store.recordMeshFailure(promptID: report.promptID, error: report.message, budget: info.retryBudget),
-           let failed = try store.prompt(id: report.promptID) {
+        try recordMeshFailure(report.promptID, report.message)
+    }
+
+    /// Counts a failed meshing attempt; after the budget the prompt fails and gets its manifest line.
+    func recordMeshFailure(_ promptID: String, _ error: String) throws {
+        if try store.recordMeshFailure(promptID: promptID, error: error, budget: info.retryBudget), let failed = try store.prompt(id: promptID) {
             try manifest.append(failed)
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The coordinator's state in Prometheus text format: queue depth, work in flight, finished
-/// and failed prompts, the mesh backlog, per-peer throughput, dropped frames, CURVE refusals.
+/// and failed prompts, the mesh backlog, per-peer throughput, dropped frames, refused deliveries,
+/// bans and rejected payloads, CURVE refusals.
 extension Coordinator {
     func metricsText(_ counts: JobStore.Counts) -> String {
         let now = monotonicMilliseconds()
@@ -31,6 +32,12 @@ extension Coordinator {
                                Double(peer.role == .mesher ? peer.meshesDone : peer.promptsDone) / seconds)
                    })
         out.metric("pointe_messages_dropped_total", "counter", "Malformed or unexpected frames dropped.", [([:], Double(droppedMessages))])
+        out.metric("pointe_deliveries_refused_total", "counter",
+                   "Results, reports and messages refused because the sender was not given that work, or is banned (by reason).",
+                   DeliveryRefusal.allCases.map { (["reason": $0.rawValue], Double(authority.refusals[$0] ?? 0)) })
+        out.metric("pointe_peers_banned_total", "counter", "Peers banned after repeated refused deliveries.", [([:], Double(authority.bans))])
+        out.metric("pointe_payloads_rejected_total", "counter", "Clouds and meshes that failed their checks (their attempt failed; nothing was written).",
+                   PayloadKind.allCases.map { (["kind": $0.rawValue], Double(payloadsRejected[$0] ?? 0)) })
         let auth = ZAPAuthenticator.shared.counts
         out.metric("pointe_curve_connections_total", "counter", "CURVE connection attempts by outcome (this process).",
                    [(["outcome": "accepted"], Double(auth.accepted)), (["outcome": "refused"], Double(auth.refused))])

@@ -7,6 +7,7 @@ import Foundation
 ///   manifest.json     totals, written when the job ends
 ///   coordinator.lock  held (flock) by the coordinator running the job
 ///   coordinator.address  where that coordinator listens (for `pointe status DIR`)
+///   .ipc/coordinator.sock  `pointe run`'s socket for its own workers and meshers (see privateEndpoint)
 public struct JobDirectory: Sendable {
     public let path: String
     public init(_ path: String) { self.path = (path as NSString).standardizingPath }
@@ -42,6 +43,31 @@ public struct JobDirectory: Sendable {
             }
         }
         return removed
+    }
+
+    /// An ipc:// endpoint only this user can reach, for a coordinator whose peers all run on
+    /// this host (`pointe run`): `.ipc/coordinator.sock` in the job directory, inside a
+    /// directory of mode 0700 (connecting to a Unix socket needs search permission on its
+    /// directory; the coordinator also refuses ipc peers running as another uid). A socket
+    /// path over the 107 bytes Unix allows goes into `pointe-UID-HASH` (0700) in the system's
+    /// temporary directory instead, the same one for the same job.
+    public func privateEndpoint() throws -> String {
+        let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        var directory = (absolute as NSString).appendingPathComponent(".ipc")
+        if (directory + "/coordinator.sock").utf8.count > 107 {
+            let hash = FileChecksum.sha256(Data(absolute.utf8)).prefix(16)
+            directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("pointe-\(geteuid())-\(hash)")
+        }
+        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+            throw ClusterError("\(directory): cannot create the socket directory: \(String(cString: strerror(errno)))")
+        }
+        // One left by an earlier run must still be a directory of ours (not a link another
+        // user planted in /tmp), and private.
+        var info = stat()
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(), chmod(directory, 0o700) == 0 else {
+            throw ClusterError("\(directory): not a private directory of this user; remove it")
+        }
+        return "ipc://" + directory + "/coordinator.sock"
     }
 
     /// Holds the directory's coordinator lock for the life of the returned descriptor.

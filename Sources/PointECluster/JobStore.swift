@@ -82,6 +82,15 @@ public final class JobStore {
                     PRIMARY KEY (prompt_id, kind));
                 """)
         }
+        migrator.registerMigration("v2-attempt-holders") { db in
+            // Who was given each attempt (routing identity, CURVE key): a result is accepted
+            // only from the peer that holds or held the attempt, also after a restart.
+            try db.execute(sql: """
+                ALTER TABLE attempts ADD COLUMN peer_identity BLOB;
+                ALTER TABLE attempts ADD COLUMN peer_key TEXT;
+                CREATE INDEX attempts_shard ON attempts(shard_id, attempt);
+                """)
+        }
         return migrator
     }
 
@@ -227,8 +236,9 @@ public final class JobStore {
     }
 
     /// Takes the oldest queued shard for `worker`: it becomes running, its attempt count grows,
-    /// and an attempt row is opened. Only the shard's still-pending prompts are handed out.
-    public func claimShard(worker: String) throws -> Assignment? {
+    /// and an attempt row is opened (with `holder`, the connection it goes to). Only the
+    /// shard's still-pending prompts are handed out.
+    public func claimShard(worker: String, holder: WorkHolder? = nil) throws -> Assignment? {
         try db.write { db in
             while let row = try Row.fetchOne(db, sql: "SELECT id, attempts FROM shards WHERE status = 'queued' ORDER BY id LIMIT 1") {
                 let id: Int = row["id"]
@@ -241,8 +251,8 @@ public final class JobStore {
                 }
                 let attempt = (row["attempts"] as Int) + 1
                 try db.execute(sql: "UPDATE shards SET status = 'running', attempts = ?, worker = ? WHERE id = ?", arguments: [attempt, worker, id])
-                try db.execute(sql: "INSERT INTO attempts (shard_id, attempt, worker, started_at) VALUES (?, ?, ?, ?)",
-                               arguments: [id, attempt, worker, Date().timeIntervalSince1970])
+                try db.execute(sql: "INSERT INTO attempts (shard_id, attempt, worker, started_at, peer_identity, peer_key) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [id, attempt, worker, Date().timeIntervalSince1970, holder?.identity, holder?.curveKey])
                 return Assignment(shardID: id, attempt: attempt, prompts: pending)
             }
             return nil
@@ -403,6 +413,15 @@ public final class JobStore {
             try Row.fetchAll(db, sql: "SELECT * FROM outputs WHERE prompt_id = ? ORDER BY kind", arguments: [promptID]).map {
                 Output(kind: $0["kind"], path: $0["path"], sha256: $0["sha256"], bytes: $0["bytes"])
             }
+        }
+    }
+
+    /// Whether attempt `attempt` of shard `shardID` was given to `holder` (now or before a
+    /// restart; a re-queued attempt number can be given out twice).
+    public func attemptWasGiven(shardID: Int, attempt: Int, to holder: WorkHolder) throws -> Bool {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT peer_identity, peer_key FROM attempts WHERE shard_id = ? AND attempt = ?", arguments: [shardID, attempt])
+                .contains { ($0["peer_identity"] as Data?) == holder.identity && ($0["peer_key"] as String?) == holder.curveKey }
         }
     }
 

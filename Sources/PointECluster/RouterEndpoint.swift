@@ -29,13 +29,14 @@ public final class RouterEndpoint {
         self.log = log
     }
 
-    /// The next valid message, waiting up to `timeoutMs`; nil if none arrived in time.
-    public func receive(timeoutMs: Int) throws -> (peer: Data, body: MessageBody)? {
+    /// The next valid message and where it came from, waiting up to `timeoutMs`; nil if none
+    /// arrived in time.
+    public func receive(timeoutMs: Int) throws -> (peer: Data, body: MessageBody, origin: PeerOrigin)? {
         monitor.drain(log: log, role: "server")
         var wait = timeoutMs
         while socket.waitReadable(timeoutMs: wait) {
             wait = 0
-            guard let frames = try socket.receive() else { continue }
+            guard let (frames, peerAddress, userID) = try socket.receiveWithMetadata() else { continue }
             guard frames.count == 2 else {
                 dropped += 1
                 log.warning("peer \(PeerName.describe(frames.first ?? Data())): dropped a message of \(frames.count - 1) frames (expected 1)")
@@ -43,7 +44,11 @@ public final class RouterEndpoint {
             }
             let peer = frames[0]
             switch WireProtocol.decode(frames[1]) {
-            case .success(let body): return (peer, body)
+            case .success(let body):
+                // With CURVE the ZAP handler answers with the peer's key as its user id.
+                let key = zapDomain == nil ? nil : userID
+                return (peer, body, address.hasPrefix("ipc://") ? .ipc(address: peerAddress, curveKey: key)
+                    : PeerOrigin(address: peerAddress, curveKey: key))
             case .failure(let error):
                 dropped += 1
                 log.warning("peer \(PeerName.describe(peer)): \(error); dropped")
@@ -68,6 +73,13 @@ public final class RouterEndpoint {
         }
         sendFailures += 1
         return false
+    }
+
+    /// Refuses new CURVE connections with `key` for `milliseconds` (a banned peer). Plain
+    /// sockets have no keys to refuse by.
+    public func refuse(key: String, forMilliseconds milliseconds: UInt64) {
+        guard let zapDomain else { return }
+        ZAPAuthenticator.shared.ban(key: key, domain: zapDomain, until: monotonicMilliseconds() + milliseconds)
     }
 
     public func close() {

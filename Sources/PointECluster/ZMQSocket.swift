@@ -125,7 +125,11 @@ final class ZMQSocket {
     }
 
     /// Receives one whole multipart message if one is waiting, else nil.
-    func receive() throws -> [Data]? {
+    func receive() throws -> [Data]? { try receiveWithMetadata()?.frames }
+
+    /// `receive`, with the sending connection's "Peer-Address" and "User-Id" (the ZAP
+    /// handler's answer: for CURVE, the peer's public key), read from the last frame.
+    func receiveWithMetadata() throws -> (frames: [Data], peerAddress: String, userID: String?)? {
         var frames: [Data] = []
         while true {
             var message = zmq_msg_t()
@@ -140,7 +144,11 @@ final class ZMQSocket {
             }
             let size = zmq_msg_size(&message)
             frames.append(size == 0 ? Data() : Data(bytes: zmq_msg_data(&message), count: size))
-            if zmq_msg_more(&message) == 0 { return frames }
+            if zmq_msg_more(&message) == 0 {
+                let address = zmq_msg_gets(&message, "Peer-Address").map { String(cString: $0) } ?? ""
+                let user = zmq_msg_gets(&message, "User-Id").map { String(cString: $0) }
+                return (frames, address, user?.isEmpty == false ? user : nil)
+            }
         }
     }
 

@@ -71,10 +71,6 @@ extension TriMesh {
 
     /// Validates the file (see `GLB.validate`) and reads its first triangle primitive.
     public static func readGLB(_ path: String) throws -> TriMesh {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw MeshError(path, "cannot read: \(error.localizedDescription)")
-        }
-        return try GLB.read([UInt8](data), path: path)
+        try decode(try fileBytes(path), format: .glb, source: path)
     }
 }

@@ -30,9 +30,11 @@ extension TriMesh {
     /// Reads `v` (with optional r g b), `vn` and `f` lines (polygons fanned, negative indices
     /// relative); normals are taken per vertex when there is one `vn` per `v`.
     public static func readOBJ(_ path: String) throws -> TriMesh {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw MeshError(path, "cannot read as UTF-8 text")
-        }
+        try decode(try fileBytes(path), format: .obj, source: path)
+    }
+
+    /// The body of `readOBJ`: OBJ text, `path` naming it in errors.
+    static func parseOBJ(_ text: String, path: String) throws -> TriMesh {
         var vertices: [Float] = [], colors: [[Float]] = [[], [], []], normals: [Float] = [], faces: [UInt32] = []
         var coloredLines = 0
         for (lineNumber, line) in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).enumerated() {

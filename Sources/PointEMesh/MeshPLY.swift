@@ -39,11 +39,7 @@ extension TriMesh {
     /// optional nx, ny, nz and red, green, blue (uchar 0...255 or float 0...1), and a face
     /// element whose list property holds triangles (polygons are fanned).
     public static func readPLY(_ path: String) throws -> TriMesh {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw MeshError(path, "cannot read: \(error.localizedDescription)")
-        }
-        return try PLYMeshReader(bytes: [UInt8](data), path: path).read()
+        try decode(try fileBytes(path), format: .ply, source: path)
     }
 }
 

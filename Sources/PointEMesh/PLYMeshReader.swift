@@ -51,6 +51,11 @@ struct PLYMeshReader {
                 }
             case "element":
                 guard w.count == 3, let n = Int(w[2]), n >= 0 else { throw MeshError(path, "malformed element line '\(line)'") }
+                // Every row takes at least a byte: a larger count is false, and counting
+                // through it (a row of no properties reads nothing) would never end.
+                guard n <= bytes.count else {
+                    throw MeshError(path, "element \(w[1]) declares \(n) rows, more than the file's \(bytes.count) bytes can hold")
+                }
                 elements.append(Element(name: w[1], count: n))
             case "property":
                 guard !elements.isEmpty else { throw MeshError(path, "property before any element: '\(line)'") }
@@ -77,14 +82,18 @@ struct PLYMeshReader {
             for _ in 0..<element.count {
                 for p in element.properties {
                     if let countType = p.countType {
-                        let n = Int(try source.next(countType))
+                        let count = try source.next(countType)
+                        guard count >= 0, count <= Double(bytes.count), count == count.rounded() else {
+                            throw MeshError(path, "\(element.name) list \(p.name) has a count of \(count)")
+                        }
+                        let n = Int(count)
                         let polygon = try (0..<n).map { _ in try source.next(p.type) }
                         guard element.name == "face", p.name == "vertex_indices" || p.name == "vertex_index" else { continue }
                         guard n >= 3 else { throw MeshError(path, "face with \(n) vertices") }
                         for k in 1..<(n - 1) {
                             for v in [polygon[0], polygon[k], polygon[k + 1]] {
-                                guard v >= 0, Int(v) < vertexElement.count else {
-                                    throw MeshError(path, "face index \(Int(v)) out of range (\(vertexElement.count) vertices)")
+                                guard v >= 0, v < Double(vertexElement.count), v == v.rounded() else {
+                                    throw MeshError(path, "face index \(v) out of range (\(vertexElement.count) vertices)")
                                 }
                                 faces.append(UInt32(v))
                             }

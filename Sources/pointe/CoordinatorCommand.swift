@@ -32,8 +32,9 @@ struct JobOptions: ParsableArguments {
         SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)
     }
 
-    /// Creates the job from `prompts` if the directory has none, then opens it for serving.
-    func openJob(prompts: String?, bind: String, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true) throws -> Coordinator {
+    /// Creates the job from `prompts` if the directory has none, then opens it for serving on
+    /// `bind` (nil: the job directory's private ipc socket, reachable by this user only).
+    func openJob(prompts: String?, bind: String?, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true) throws -> Coordinator {
         let directory = JobDirectory(output)
         if !directory.exists {
             guard let prompts else { throw ValidationError("\(output) holds no job yet: give a prompt file") }
@@ -47,7 +48,7 @@ struct JobOptions: ParsableArguments {
             log.info("\(directory.path) already holds a job: resuming it (the prompt file is not read again)")
         }
         var options = CoordinatorOptions()
-        options.bind = bind
+        options.bind = try bind ?? directory.privateEndpoint()
         options.transport = transport
         options.peerTimeoutMs = peerTimeoutMs
         options.log = log

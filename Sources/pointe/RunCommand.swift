@@ -27,7 +27,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Workers load CLIP at start (they load it anyway when the first text or image prompt needs it).") var clip = false
     @Option(help: "When the job is done, score it: P-FID against these reference clouds (a batch .npz, a directory or a job directory) and P-IS, with pointnet.pt from --models-dir.")
     var eval: String?
-    @Option(help: "ZeroMQ endpoint of the embedded coordinator (other machines may join it).") var bind = "tcp://127.0.0.1:*"
+    @Option(help: "ZeroMQ endpoint of the embedded coordinator. Default: an ipc socket in the job directory that only this user can reach; give tcp://HOST:PORT with --curve-key and --allow-keys to let other machines join.")
+    var bind: String?
     @OptionGroup var security: CoordinatorSecurityOptions
     @OptionGroup var logging: LogOptions
 

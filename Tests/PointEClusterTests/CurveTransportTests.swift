@@ -74,7 +74,7 @@ final class CurveTransportTests: XCTestCase {
         var heardFrom = Set<String>()
         let deadline = Date().addingTimeInterval(3)
         while Date() < deadline {
-            if let (identity, _) = try router.receive(timeoutMs: 100) { heardFrom.insert(PeerName.describe(identity)) }
+            if let (identity, _, _) = try router.receive(timeoutMs: 100) { heardFrom.insert(PeerName.describe(identity)) }
         }
         XCTAssertEqual(heardFrom, ["good"], "only the listed key gets through")
         XCTAssertGreaterThanOrEqual(ZAPAuthenticator.shared.counts.refused - refusedBefore, 1, "the unknown key was not refused by ZAP")
@@ -87,7 +87,7 @@ final class CurveTransportTests: XCTestCase {
         var lateHeard = false
         let lateDeadline = Date().addingTimeInterval(3)
         while !lateHeard, Date() < lateDeadline {
-            if let (identity, _) = try router.receive(timeoutMs: 100) { lateHeard = PeerName.describe(identity) == "late" }
+            if let (identity, _, _) = try router.receive(timeoutMs: 100) { lateHeard = PeerName.describe(identity) == "late" }
         }
         XCTAssertTrue(lateHeard, "a key added to the allow-list was not admitted")
     }

@@ -44,7 +44,7 @@ final class WireProtocolTests: XCTestCase {
         }
         let good = try DealerEndpoint(connect: router.address, identity: "good", log: log)
         good.send(.statusQuery(Pointe_Cluster_StatusQuery()))
-        var received: (peer: Data, body: MessageBody)?
+        var received: (peer: Data, body: MessageBody, origin: PeerOrigin)?
         let deadline = monotonicMilliseconds() + 5000
         // Frames of different peers may arrive in any order: wait for all five.
         while received == nil || router.dropped < 4, monotonicMilliseconds() < deadline {

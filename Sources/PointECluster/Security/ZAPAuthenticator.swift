@@ -14,6 +14,8 @@ final class ZAPAuthenticator: @unchecked Sendable {
     struct Domain {
         let allowList: CurveAllowList
         let log: ClusterLog
+        /// Keys refused until a monotonic time (peers the coordinator banned), though listed.
+        var banned: [String: UInt64] = [:]
     }
 
     private let lock = NSLock()
@@ -34,6 +36,13 @@ final class ZAPAuthenticator: @unchecked Sendable {
         started = true
         lock.unlock()
         if needsStart { try start() }
+    }
+
+    /// Refuses `key` in `domain` until the monotonic time `until`, even if the allow-list has it.
+    func ban(key: String, domain: String, until: UInt64) {
+        lock.lock()
+        domains[domain]?.banned[key] = until
+        lock.unlock()
     }
 
     func unregister(domain: String) {
@@ -102,12 +111,21 @@ final class ZAPAuthenticator: @unchecked Sendable {
             }
             return reply(requestID, "400", "CURVE required")
         }
+        if let until = domain.banned[key], monotonicMilliseconds() < until {
+            record(accepted: false)
+            limited("\(domainName) banned \(key)") {
+                domain.log.warning("refused peer at \(address): its key \(key) is banned for \((until - monotonicMilliseconds()) / 1000) s more" + $0)
+            }
+            return reply(requestID, "400", "key banned")
+        }
         let (keys, problems) = domain.allowList.keys()
         for problem in problems { domain.log.warning("allow-list: \(problem)") }
         if let file = keys[key] {
             record(accepted: true)
             limited("\(domainName) accepted \(key)") { domain.log.info("peer at \(address) authenticated with the key in \(file)" + $0) }
-            return reply(requestID, "200", "OK", user: file)
+            // The user id travels with each of the peer's messages ("User-Id"): the key binds
+            // a session to the key that said hello.
+            return reply(requestID, "200", "OK", user: key)
         }
         record(accepted: false)
         limited("\(domainName) \(key)") {
