@@ -10,7 +10,22 @@ import Darwin
 /// Writes a file atomically: data goes to a temporary file in the destination's directory,
 /// which is fsync'ed and renamed over the destination on `commit()`. If the writer is dropped
 /// without committing, the temporary file is removed and the destination is untouched.
-final class AtomicFileWriter {
+/// Where the archive writers put their bytes: a file being written atomically, or memory.
+protocol ByteSink: AnyObject {
+    var bytesWritten: Int { get }
+    func append(_ bytes: [UInt8]) throws
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+/// Bytes collected in memory.
+final class DataSink: ByteSink {
+    private(set) var data = Data()
+    var bytesWritten: Int { data.count }
+    func append(_ bytes: [UInt8]) throws { data.append(contentsOf: bytes) }
+    func append(_ bytes: UnsafeRawBufferPointer) throws { data.append(contentsOf: bytes) }
+}
+
+final class AtomicFileWriter: ByteSink {
     let path: String
     private let temporaryPath: String
     private var fd: Int32

@@ -237,13 +237,25 @@ public enum NpzWriter {
     }
 
     public static func write(arrays: [(String, OutputArray)], to path: String) throws {
+        let writer = try AtomicFileWriter(path: path)
+        try encode(arrays: arrays, path: path, into: writer)
+        try writer.commit()
+    }
+
+    /// The same archive in memory (for outputs whose bytes are hashed and recorded as written).
+    public static func data(_ arrays: [(String, Tensor)], source: String) throws -> Data {
+        let sink = DataSink()
+        try encode(arrays: arrays.map { ($0.0, OutputArray.float32($0.1)) }, path: source, into: sink)
+        return sink.data
+    }
+
+    static func encode(arrays: [(String, OutputArray)], path: String, into writer: ByteSink) throws {
         var seen = Set<String>()
         for (name, array) in arrays {
             guard !name.isEmpty else { throw CheckpointError(path, "empty array name") }
             guard seen.insert(name).inserted else { throw CheckpointError(path, "duplicate array name '\(name)'") }
             try array.validate(name: name, path: path)
         }
-        let writer = try AtomicFileWriter(path: path)
         var zip = ZipWriter(path: path, output: writer)
         for (name, array) in arrays {
             let header = NpyHeader.encode(descr: NumpyReader.descr(of: array.dtype), shape: array.shape)
@@ -254,18 +266,17 @@ public enum NpzWriter {
             }
         }
         try zip.finish()
-        try writer.commit()
     }
 }
 
 /// Minimal zip writer for stored members (used for npz). Sizes and offsets must stay below 4 GiB.
 struct ZipWriter {
     let path: String
-    let output: AtomicFileWriter
+    let output: ByteSink
     private var central: [UInt8] = []
     private var entryCount = 0
 
-    init(path: String, output: AtomicFileWriter) {
+    init(path: String, output: ByteSink) {
         self.path = path
         self.output = output
     }

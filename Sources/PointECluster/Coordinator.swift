@@ -141,7 +141,7 @@ public final class Coordinator {
             if n > 0 { log.info("--retry-failed: \(n) failed prompt(s) queued again with a fresh budget") }
         }
         var reopened = 0
-        for prompt in try store.prompts(where: "status IN ('done', 'meshing')") {
+        for prompt in try store.prompts(status: [.done, .meshing]) {
             for output in try store.outputs(promptID: prompt.id) {
                 let full = directory.file(output.path)
                 let digest = try? FileChecksum.sha256(file: full)
@@ -330,7 +330,7 @@ public final class Coordinator {
             defer { router.send(.goodbye(answer), to: identity) }
             guard let (peer, attempts) = forget(identity) else { return }
             for (shard, attempt) in attempts {
-                try closeAttempt(shardID: shard, attempt: attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
+                try closeAttempt(shardID: shard, attempt: attempt, outcome: .returned, error: nil, countsAgainstBudget: false)
             }
             log.info("\(peer.name) left (\(bye.reason))" + (peer.attempts.isEmpty ? "" : "; shard(s) \(peer.attempts.sorted().map(String.init).joined(separator: ",")) re-queued"),
                      metadata: ["peer": peer.name, "event": "peer-left"])
@@ -340,7 +340,7 @@ public final class Coordinator {
             if let a = active[shard], a.peer == identity, a.attempt == Int(back.attempt) {
                 active[shard] = nil
                 peers[identity]?.attempts.remove(shard)
-                try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "returned", error: nil, countsAgainstBudget: false)
+                try closeAttempt(shardID: shard, attempt: a.attempt, outcome: .returned, error: nil, countsAgainstBudget: false)
                 log.info("\(name) handed back shard \(shard) (\(back.reason))", metadata: ["shard": "\(shard)", "peer": name, "event": "shard-returned"])
             }
         default:
@@ -406,14 +406,14 @@ public final class Coordinator {
         shardsDispatched += 1
         if outstanding.isEmpty {
             // Nothing sendable: the attempt ends at once (and counts against the budget).
-            try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: "error", error: unreadable)
+            try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: .error, error: unreadable)
             try assign(to: identity, router: router)
             return
         }
         guard router.send(.shardAssignment(message), to: identity) else {
             // The peer left (or its queue is full) as it asked for work: the shard never
             // reached it, so the attempt ends without costing the prompts a retry.
-            try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: "undelivered",
+            try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: .undelivered,
                              error: "could not send the shard to \(peer.name)", countsAgainstBudget: false)
             try lose(identity, reason: "cannot send to \(peer.name)")
             return
@@ -443,14 +443,14 @@ public final class Coordinator {
             rejection = error.message
             return
         }
-        let ply = cloud.plyData()
+        // Encoded in memory, written atomically, and hashed from the very bytes written.
         let plyName = "clouds/\(prompt.id).ply", npzName = "clouds/\(prompt.id).npz"
+        let ply = cloud.plyData(), npz = try cloud.npzData(source: directory.file(npzName))
         try AtomicFile.write(ply, to: directory.file(plyName))
-        try cloud.writeNPZ(to: directory.file(npzName))
-        let npzBytes = (try? FileManager.default.attributesOfItem(atPath: directory.file(npzName))[.size] as? Int) ?? 0
+        try AtomicFile.write(npz, to: directory.file(npzName))
         var outputs = [
             JobStore.Output(kind: "cloud_ply", path: plyName, sha256: FileChecksum.sha256(ply), bytes: ply.count),
-            JobStore.Output(kind: "cloud_npz", path: npzName, sha256: try FileChecksum.sha256(file: directory.file(npzName)), bytes: npzBytes),
+            JobStore.Output(kind: "cloud_npz", path: npzName, sha256: FileChecksum.sha256(npz), bytes: npz.count),
         ]
         // A picture of the cloud for people skimming the job (3 x 3 turning views).
         let previewName = "previews/\(prompt.id).png"
@@ -483,7 +483,7 @@ public final class Coordinator {
                         metadata: ["shard": "\(shard)", "attempt": "\(a.attempt)", "peer": name, "event": "shard-failed"])
             active[shard] = nil
             peers[identity]?.attempts.remove(shard)
-            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: "error", error: report.message)
+            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: .error, error: report.message)
             return
         }
         guard try mayDeliver(.promptError(prompt: report.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, router: router) else { return }
@@ -499,14 +499,14 @@ public final class Coordinator {
         if a.outstanding.isEmpty {
             active[shard] = nil
             peers[identity]?.attempts.remove(shard)
-            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: a.lastError == nil ? "completed" : "error", error: a.lastError)
+            try closeAttempt(shardID: shard, attempt: a.attempt, outcome: a.lastError == nil ? .completed : .error, error: a.lastError)
         } else {
             active[shard] = a
         }
     }
 
     /// Closes an attempt in the store and writes the manifest lines of prompts that failed for good.
-    func closeAttempt(shardID: Int, attempt: Int, outcome: String, error: String?, countsAgainstBudget: Bool = true) throws {
+    func closeAttempt(shardID: Int, attempt: Int, outcome: AttemptOutcome, error: String?, countsAgainstBudget: Bool = true) throws {
         let failed = try store.finishAttempt(shardID: shardID, attempt: attempt, outcome: outcome, error: error, countsAgainstBudget: countsAgainstBudget)
         for id in failed {
             guard let prompt = try store.prompt(id: id) else { continue }
@@ -528,7 +528,7 @@ public final class Coordinator {
         log.warning("lost \(peer.name): \(reason)" + (peer.attempts.isEmpty ? "" : "; re-queueing shard(s) \(shards)"),
                     metadata: ["peer": peer.name, "event": "peer-lost"].merging(shards.isEmpty ? [:] : ["shard": shards]) { $1 })
         for (shard, attempt) in attempts {
-            try closeAttempt(shardID: shard, attempt: attempt, outcome: "lost", error: "worker \(peer.name) was lost mid-shard (\(reason))")
+            try closeAttempt(shardID: shard, attempt: attempt, outcome: .lost, error: "worker \(peer.name) was lost mid-shard (\(reason))")
         }
     }
 
@@ -564,7 +564,7 @@ public final class Coordinator {
             s.promptsDone = UInt32(peer.promptsDone)
             reply.peers.append(s)
         }
-        reply.failures = try store.prompts(where: "status = 'failed'").prefix(20).map { "\($0.id): \($0.error ?? "failed")" }
+        reply.failures = try store.prompts(status: [.failed]).prefix(20).map { "\($0.id): \($0.error ?? "failed")" }
         return reply
     }
 }

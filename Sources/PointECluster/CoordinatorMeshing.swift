@@ -9,7 +9,7 @@ import PointEMesh
 /// atomically and checksummed, then the prompt is done and gets its manifest line.
 extension Coordinator {
     func assignMesh(to identity: Data, router: RouterEndpoint) throws {
-        let waiting = try store.prompts(where: "status = 'meshing'").filter { meshesInFlight[$0.id] == nil }
+        let waiting = try store.prompts(status: [.meshing]).filter { meshesInFlight[$0.id] == nil }
         guard let prompt = waiting.first else {
             let counts = try store.counts()
             var none = Pointe_Cluster_NoWork()

@@ -192,14 +192,22 @@ public final class JobStore {
                       sampleSeconds: row["sample_seconds"], meshSeconds: row["mesh_seconds"], finishSequence: row["finish_seq"])
     }
 
-    public func prompts(where condition: String = "1", _ arguments: StatementArguments = []) throws -> [Prompt] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY idx", arguments: arguments).map { try Self.prompt($0, path: path) }
-        }
+    /// Prompts in prompt order: all of them, or those in one of `statuses`.
+    public func prompts(status statuses: Set<PromptStatus>? = nil) throws -> [Prompt] {
+        guard let statuses else { return try prompts(matching: "1") }
+        let list = statuses.map(\.rawValue).sorted()
+        return try prompts(matching: "status IN (\(list.map { _ in "?" }.joined(separator: ", ")))", StatementArguments(list))
     }
 
     public func prompt(id: String) throws -> Prompt? {
-        try prompts(where: "id = ?", [id]).first
+        try prompts(matching: "id = ?", [id]).first
+    }
+
+    /// The SQL stays here: callers ask by status or id.
+    private func prompts(matching condition: String, _ arguments: StatementArguments = []) throws -> [Prompt] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY idx", arguments: arguments).map { try Self.prompt($0, path: path) }
+        }
     }
 
     public struct Counts: Equatable, Sendable {
@@ -264,10 +272,10 @@ public final class JobStore {
     /// gives the attempt back.
     /// Returns the ids of the prompts this marked failed.
     @discardableResult
-    public func finishAttempt(shardID: Int, attempt: Int, outcome: String, error: String?, countsAgainstBudget: Bool = true) throws -> [String] {
+    public func finishAttempt(shardID: Int, attempt: Int, outcome: AttemptOutcome, error: String?, countsAgainstBudget: Bool = true) throws -> [String] {
         try db.write { db -> [String] in
             try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE shard_id = ? AND attempt = ? AND finished_at IS NULL",
-                           arguments: [Date().timeIntervalSince1970, outcome, error, shardID, attempt])
+                           arguments: [Date().timeIntervalSince1970, outcome.rawValue, error, shardID, attempt])
             guard let shard = try Row.fetchOne(db, sql: "SELECT attempts, budget, status FROM shards WHERE id = ?", arguments: [shardID]) else { return [] }
             // A stale attempt (the shard was already re-queued or handed out again) changes nothing.
             guard (shard["status"] as String) == ShardStatus.running.rawValue, (shard["attempts"] as Int) == attempt else { return [] }
@@ -317,7 +325,7 @@ public final class JobStore {
     public func requeueInterrupted() throws -> Int {
         try db.write { db in
             let now = Date().timeIntervalSince1970
-            try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = 'interrupted' WHERE finished_at IS NULL", arguments: [now])
+            try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = '\(AttemptOutcome.interrupted.rawValue)' WHERE finished_at IS NULL", arguments: [now])
             try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL, attempts = MAX(attempts - 1, 0) WHERE status = 'running'")
             return db.changesCount
         }
@@ -430,9 +438,27 @@ public final class JobStore {
     }
 
     /// Attempt rows (shard, attempt, worker, outcome) for tests and status.
-    public func attempts() throws -> [(shard: Int, attempt: Int, worker: String, outcome: String?)] {
+    public func attempts() throws -> [(shard: Int, attempt: Int, worker: String, outcome: AttemptOutcome?)] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM attempts ORDER BY id").map { ($0["shard_id"], $0["attempt"], $0["worker"], $0["outcome"]) }
+            try Row.fetchAll(db, sql: "SELECT * FROM attempts ORDER BY id").map { row in
+                (row["shard_id"], row["attempt"], row["worker"], (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)))
+            }
         }
     }
+}
+
+/// How a shard attempt ended (stored in attempts.outcome).
+public enum AttemptOutcome: String, Sendable, CaseIterable {
+    /// Every prompt of the attempt delivered.
+    case completed
+    /// A prompt failed (the worker reported an error, or its payload was rejected).
+    case error
+    /// The worker handed the shard back (stopping); costs no retry.
+    case returned
+    /// The shard could not even be sent to the worker; costs no retry.
+    case undelivered
+    /// The worker went silent or away mid-shard.
+    case lost
+    /// The coordinator stopped while the attempt ran; re-run on resume at no cost.
+    case interrupted
 }

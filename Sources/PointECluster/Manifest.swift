@@ -15,51 +15,17 @@ public struct Manifest {
         self.store = store
     }
 
-    public static let schemaVersion = 1
-
     /// The line of one prompt (nil while it is pending).
     public func line(_ prompt: JobStore.Prompt) throws -> Data? {
-        guard prompt.status == .done || prompt.status == .failed else { return nil }
-        var object: [String: Any] = [
-            "schema": Self.schemaVersion,
-            "id": prompt.id,
-            "index": prompt.index,
-            "status": prompt.status.rawValue,
-            "seed": NSNumber(value: prompt.seed),
-            "settings": [
-                "model": prompt.settings.model.rawValue, "upsample": prompt.settings.upsample, "steps": prompt.settings.steps,
-                "guidance": prompt.settings.guidance, "sampler": prompt.settings.sampler.rawValue,
-            ] as [String: Any],
-            "shard": prompt.shardID,
-        ]
-        switch prompt.input {
-        case .text(let text): object["prompt"] = text
-        case .image(let path): object["image"] = path
-        case .embedding(let path): object["embedding"] = path
-        }
-        if let attempt = prompt.attempt { object["attempts"] = attempt }
-        if prompt.status == .done {
-            object["models"] = prompt.models
-            object["worker"] = prompt.worker ?? ""
-            var files: [String: Any] = [:]
-            for output in try store.outputs(promptID: prompt.id) {
-                files[output.kind] = ["path": output.path, "sha256": output.sha256, "bytes": output.bytes] as [String: Any]
-            }
-            object["files"] = files
-            var timings: [String: Any] = ["sample_seconds": prompt.sampleSeconds ?? 0]
-            if let mesh = prompt.meshSeconds { timings["mesh_seconds"] = mesh }
-            object["timings"] = timings
-        } else {
-            object["error"] = prompt.error ?? "failed"
-        }
-        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard let line = try ManifestLine(prompt, outputs: store.outputs(promptID: prompt.id)) else { return nil }
+        var data = try ManifestLine.encoder.encode(line)
         data.append(UInt8(ascii: "\n"))
         return data
     }
 
     /// Rewrites manifest.jsonl from the store (finished prompts in the order they finished).
     public func rewrite() throws {
-        let finished = try store.prompts(where: "status IN ('done', 'failed')").sorted { ($0.finishSequence ?? 0, $0.index) < ($1.finishSequence ?? 0, $1.index) }
+        let finished = try store.prompts(status: [.done, .failed]).sorted { ($0.finishSequence ?? 0, $0.index) < ($1.finishSequence ?? 0, $1.index) }
         var data = Data()
         for prompt in finished { if let line = try line(prompt) { data.append(line) } }
         try AtomicFile.write(data, to: directory.manifestLines)
@@ -81,9 +47,9 @@ public struct Manifest {
     public func writeSummary(elapsedSeconds: Double) throws {
         let info = try store.info()
         let counts = try store.counts()
-        let failed = try store.prompts(where: "status = 'failed'")
+        let failed = try store.prompts(status: [.failed])
         let object: [String: Any] = [
-            "schema": Self.schemaVersion,
+            "schema": ManifestLine.schemaVersion,
             "job_id": info.jobID,
             "prompt_file": info.promptFile,
             "seed": NSNumber(value: info.seed),

@@ -6,12 +6,21 @@ import PointETensor
 /// and one [N] array per channel, named by the channel, all float32.
 extension PointCloud {
     public func writeNPZ(to path: String) throws {
+        try NpzWriter.write(try npzArrays(source: path), to: path)
+    }
+
+    /// The .npz file's bytes, in memory.
+    public func npzData(source: String) throws -> Data {
+        try NpzWriter.data(try npzArrays(source: source), source: source)
+    }
+
+    func npzArrays(source: String) throws -> [(String, Tensor)] {
         var arrays: [(String, Tensor)] = [("coords", Tensor(shape: [count, 3], values: coords))]
         for c in channels {
-            guard c.name != "coords" else { throw MeshError(path, "a channel may not be named \"coords\"") }
+            guard c.name != "coords" else { throw MeshError(source, "a channel may not be named \"coords\"") }
             arrays.append((c.name, Tensor(shape: [count], values: c.values)))
         }
-        try NpzWriter.write(arrays, to: path)
+        return arrays
     }
 
     /// Reads `coords` and every other array as a channel (in archive order); float64/float16

@@ -98,7 +98,7 @@ struct CoordinatorCommand: ParsableCommand {
 func reportEnd(_ counts: JobStore.Counts, directory: JobDirectory, store: JobStore) throws {
     print("\(directory.path): \(counts.done)/\(counts.total) prompts done, \(counts.failed) failed (manifest: \(directory.manifest))")
     guard counts.failed == 0, counts.pending == 0 else {
-        for prompt in try store.prompts(where: "status = 'failed'") { printError("failed \(prompt.id): \(prompt.error ?? "")") }
+        for prompt in try store.prompts(status: [.failed]) { printError("failed \(prompt.id): \(prompt.error ?? "")") }
         if counts.pending > 0 { printError("\(counts.pending) prompt(s) still pending") }
         printError("resume with --retry-failed to try the failed prompts again")
         throw ExitCode(1)

@@ -33,11 +33,11 @@ final class JobStoreTests: XCTestCase {
                                            worker: "w", attempt: 1, models: ["m"], sampleSeconds: 0.1))
         XCTAssertFalse(try store.recordDone(promptID: "p00000", outputs: [], worker: "w", attempt: 1, models: [], sampleSeconds: 0), "recorded twice")
         try store.notePromptError(id: "p00001", error: "bad input")
-        try store.finishAttempt(shardID: 0, attempt: claim.attempt, outcome: "error", error: "bad input")
+        try store.finishAttempt(shardID: 0, attempt: claim.attempt, outcome: .error, error: "bad input")
         claim = try XCTUnwrap(store.claimShard(worker: "w"))
         XCTAssertEqual(claim.attempt, 2)
         XCTAssertEqual(claim.prompts.map(\.id), ["p00001"], "only the pending prompt is handed out again")
-        try store.finishAttempt(shardID: 0, attempt: 2, outcome: "error", error: "bad input")
+        try store.finishAttempt(shardID: 0, attempt: 2, outcome: .error, error: "bad input")
         XCTAssertNil(try store.claimShard(worker: "w"))
         let failed = try XCTUnwrap(store.prompt(id: "p00001"))
         XCTAssertEqual(failed.status, .failed)
@@ -54,9 +54,9 @@ final class JobStoreTests: XCTestCase {
         let again = try XCTUnwrap(store.claimShard(worker: "w"))
         XCTAssertEqual(again.attempt, 1)
         // A lost worker does use it: budget 1 means failed.
-        try store.finishAttempt(shardID: 0, attempt: 1, outcome: "lost", error: "worker w was lost")
+        try store.finishAttempt(shardID: 0, attempt: 1, outcome: .lost, error: "worker w was lost")
         XCTAssertEqual(try store.prompt(id: "p00000")?.status, .failed)
         XCTAssertTrue(try store.prompt(id: "p00000")?.error?.contains("worker w was lost") == true)
-        XCTAssertEqual(try store.attempts().map(\.outcome), ["interrupted", "lost"])
+        XCTAssertEqual(try store.attempts().map(\.outcome), [.interrupted, .lost])
     }
 }

@@ -85,7 +85,7 @@ final class MultiHostTests: MultiHostTestCase {
         let audit = try JobAudit(job, expectedPrompts: prompts, meshKind: "mesh_glb")
         XCTAssertTrue(audit.isPerfect, "\(audit)")
         let outcomes = try JobStore(path: job.store).attempts().compactMap(\.outcome)
-        XCTAssertTrue(outcomes.contains("lost"), "no shard was re-queued while w1 was cut off: \(outcomes)\n\(log(coordinatorLog))")
+        XCTAssertTrue(outcomes.contains(.lost), "no shard was re-queued while w1 was cut off: \(outcomes)\n\(log(coordinatorLog))")
         // w1 came back after its link was restored and was told the job ended.
         try waitFor("w1 to exit", timeout: 30) { !w1.isRunning }
         XCTAssertEqual(w1.exitStatus, 0, log(dir + "/w1.log"))

@@ -106,7 +106,7 @@ final class ProcessFaultTests: ProcessTestCase {
         XCTAssertEqual(coordinator.exitStatus, 0, (try? String(contentsOfFile: dir + "/coordinator.log", encoding: .utf8)) ?? "")
         try assertComplete(directory, prompts: 12)
         let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
-        XCTAssertTrue(outcomes.contains("lost"), "no shard was re-queued from the killed worker: \(outcomes)")
+        XCTAssertTrue(outcomes.contains(.lost), "no shard was re-queued from the killed worker: \(outcomes)")
     }
 
     /// SIGTERM: the worker hands its shard back (no retry budget used) and exits cleanly.
@@ -126,7 +126,7 @@ final class ProcessFaultTests: ProcessTestCase {
         XCTAssertEqual(coordinator.exitStatus, 0)
         try assertComplete(directory, prompts: 8)
         let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
-        XCTAssertTrue(outcomes.contains("returned"), "the terminated worker did not hand its shard back: \(outcomes)")
+        XCTAssertTrue(outcomes.contains(.returned), "the terminated worker did not hand its shard back: \(outcomes)")
     }
 
     func testCoordinatorKilledAndRestarted() throws {

@@ -213,7 +213,7 @@ final class RoguePeerTests: ProcessTestCase {
         }
         // The rogue sampler's attempt failed with the reason; the prompts were sampled again.
         let attempts = try JobStore(path: directory.store).attempts()
-        XCTAssertEqual(attempts.first.map { "\($0.shard) \($0.attempt) \($0.worker) \($0.outcome ?? "")" }, "0 1 rogue-sampler error")
+        XCTAssertEqual(attempts.first.map { "\($0.shard) \($0.attempt) \($0.worker) \($0.outcome?.rawValue ?? "")" }, "0 1 rogue-sampler error")
         XCTAssertTrue(log.contains("p00000 from rogue-sampler") && log.contains("non-finite"), log)
         XCTAssertTrue(log.contains("p00001 from rogue-sampler") && log.contains("out of range"), log)
         XCTAssertTrue(log.contains("\(first.promptID) from rogue-mesher") && log.contains("no glTF magic"), log)

@@ -25,7 +25,7 @@ final class ShardDeliveryTests: XCTestCase {
             try coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: departed, router: router)
         }
         let store = try JobStore(path: directory.store)
-        XCTAssertEqual(try store.attempts().map(\.outcome), ["undelivered", "undelivered", "undelivered"])
+        XCTAssertEqual(try store.attempts().map(\.outcome), [.undelivered, .undelivered, .undelivered])
         let counts = try store.counts()
         XCTAssertEqual(counts.failed, 0, "undelivered shards used up the retry budget")
         XCTAssertEqual(counts.pending, 2)
