@@ -443,23 +443,8 @@ public final class Coordinator {
             rejection = error.message
             return
         }
-        // Encoded in memory, written atomically, and hashed from the very bytes written.
-        let plyName = "clouds/\(prompt.id).ply", npzName = "clouds/\(prompt.id).npz"
-        let ply = cloud.plyData(), npz = try cloud.npzData(source: directory.file(npzName))
-        try AtomicFile.write(ply, to: directory.file(plyName))
-        try AtomicFile.write(npz, to: directory.file(npzName))
-        var outputs = [
-            JobStore.Output(kind: "cloud_ply", path: plyName, sha256: FileChecksum.sha256(ply), bytes: ply.count),
-            JobStore.Output(kind: "cloud_npz", path: npzName, sha256: FileChecksum.sha256(npz), bytes: npz.count),
-        ]
-        // A picture of the cloud for people skimming the job (3 x 3 turning views).
-        let previewName = "previews/\(prompt.id).png"
-        do {
-            try FileManager.default.createDirectory(atPath: directory.previews, withIntermediateDirectories: true)
-            let png = try PointCloudPreview(tileSize: 128).render(cloud).pngData()
-            try AtomicFile.write(png, to: directory.file(previewName))
-            outputs.append(JobStore.Output(kind: "preview_png", path: previewName, sha256: FileChecksum.sha256(png), bytes: png.count))
-        } catch {
+        var outputs = try directory.writeCloud(cloud, promptID: prompt.id)
+        do { outputs.append(try directory.writePreview(cloud, promptID: prompt.id)) } catch {
             log.warning("prompt \(prompt.id): no preview: \(error)")
         }
         let workerName = peers[identity]?.name ?? name

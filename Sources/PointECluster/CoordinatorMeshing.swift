@@ -54,12 +54,7 @@ extension Coordinator {
                 return try rejectMesh(prompt.id, from: name, error.message)
             }
         }
-        var outputs: [JobStore.Output] = []
-        for file in result.files {
-            let relative = "meshes/\(prompt.id).\(file.format)"
-            try AtomicFile.write(file.data, to: directory.file(relative))
-            outputs.append(JobStore.Output(kind: "mesh_\(file.format)", path: relative, sha256: FileChecksum.sha256(file.data), bytes: file.data.count))
-        }
+        let outputs = try directory.writeMeshes(result.files.map { ($0.format, $0.data) }, promptID: prompt.id)
         peers[identity]?.meshesDone += 1
         if try store.recordMesh(promptID: prompt.id, outputs: outputs, meshSeconds: result.timings.meshSeconds), let done = try store.prompt(id: prompt.id) {
             try manifest.append(done)
