@@ -75,6 +75,8 @@ public struct PromptFile {
     }
 
     public func parse(_ data: Data, source: String, baseDirectory: String, defaults: SamplingSettings) throws -> (prompts: [PromptEntry], issues: [PromptIssue]) {
+        // A BOM is file encoding, not the first prompt's text (nor does it hide a JSON `{`).
+        let data = data.starts(with: PromptCharacters.utf8BOM) ? data.dropFirst(PromptCharacters.utf8BOM.count) : data
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Data($0) }
         if lines.last?.isEmpty == true { lines.removeLast() }  // the final newline
         var isJSON = source.hasSuffix(".jsonl")
@@ -106,6 +108,9 @@ public struct PromptFile {
                 var entry = isJSON
                     ? try parseJSON(trimmed, line: number, baseDirectory: baseDirectory, defaults: defaults)
                     : PromptEntry(id: "", input: .text(trimmed), seed: nil, settings: defaults, line: number)
+                if let problem = PromptCharacters.problem(in: entry.input.value, what: entry.input.kind == "text" ? "prompt" : "\(entry.input.kind) path") {
+                    throw ClusterError(problem)
+                }
                 if entry.id.isEmpty { entry.id = String(format: "p%05d", prompts.count) }
                 if let previous = seenIDs[entry.id] {
                     throw ClusterError("id \"\(entry.id)\" was already used on line \(previous)")

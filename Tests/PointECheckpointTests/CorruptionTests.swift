@@ -81,6 +81,45 @@ final class CorruptionTests: XCTestCase {
         assertThrowsMentioning([url.path, "local header"]) { try TorchCheckpoint.load(url.path) }
     }
 
+    /// A member whose bytes were overwritten in place keeps valid zip structure; only its CRC-32
+    /// tells. Every member a reader uses (npz arrays, .pt pickle and zero-copy tensor storages)
+    /// must be refused, naming the file and the member.
+    func testOverwrittenMemberFailsCRC() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let cases: [(fixture: String, members: [String])] = [
+            ("pc_corgi.npz", ["coords.npy", "R.npy", "G.npy", "B.npy"]),
+            ("uncond.pt", ["uncond/data.pkl", "uncond/byteorder", "uncond/data/0", "uncond/data/1"]),
+        ]
+        for (fixture, members) in cases {
+            let original = try readBytes(fixturePath(fixture))
+            XCTAssertNoThrow(try load(URL(fileURLWithPath: fixturePath(fixture))), "the undamaged \(fixture) loads")
+            let archive = try ZipArchive(path: fixturePath(fixture))
+            for member in members {
+                let entry = try XCTUnwrap(archive.entry(named: member), "\(fixture) has \(member)")
+                XCTAssertEqual(entry.method, 0, "\(member) is stored, so its bytes are used in place")
+                var bad = original
+                // The last byte: inside npy data / tensor storage, past any header the readers parse.
+                let at = entry.dataOffset + entry.compressedSize - 1
+                bad[at] ^= 0xFF
+                let url = dir.appendingPathComponent("damaged-\(member.replacingOccurrences(of: "/", with: "_"))-\(fixture)")
+                try writeBytes(bad, to: url)
+                assertThrowsMentioning([url.path, "'\(member)'", "bad CRC-32"]) { try load(url) }
+            }
+        }
+    }
+
+    /// Deflated members were CRC-checked before; they still are, with the same message.
+    func testDeflatedMemberWithWrongCRCFails() throws {
+        let original = try readBytes(fixturePath("deflated.npz"))
+        let firstCentral = try XCTUnwrap(indexOf([0x50, 0x4B, 0x01, 0x02], in: original))
+        var bad = original
+        bad[firstCentral + 16] ^= 0xFF  // the stored CRC-32 of a.npy
+        let url = try makeTemporaryDirectory(self).appendingPathComponent("wrong-crc.npz")
+        try writeBytes(bad, to: url)
+        assertThrowsMentioning([url.path, "'a.npy'", "bad CRC-32"]) { try load(url) }
+        XCTAssertNoThrow(try load(URL(fileURLWithPath: fixturePath("deflated.npz"))))
+    }
+
     func testCorruptedPickleInsideArchive() throws {
         let dir = try makeTemporaryDirectory(self)
         let url = dir.appendingPathComponent("opcode.pt")

@@ -57,6 +57,65 @@ final class PromptFileTests: XCTestCase {
         XCTAssertTrue(byLine[8]?.contains("\"seed\" must be a non-negative integer") == true, "\(issues)")
     }
 
+    /// NUL would be cut off by the job store's C-string binding (`a red` would be sampled), and
+    /// other controls are invisible: such lines are bad lines, under the usual policy.
+    func testControlCharactersMakeBadLines() throws {
+        var data = Data("a red\u{0}motorcycle\n".utf8)              // line 1: NUL inside
+        data.append(Data("\u{1}\u{2}\n".utf8))                      // line 2: controls only
+        data.append(Data("a\ttabbed chair\n".utf8))                  // line 3: tab is fine
+        data.append(Data("escape \u{1B}[31m red\n".utf8))            // line 4: ESC
+        data.append(Data("c1 \u{85} next line\n".utf8))              // line 5: C1 NEL
+        data.append(Data("delete \u{7F}\n".utf8))                    // line 6: DEL
+        data.append(Data("bare\rcarriage return\r\n".utf8))          // line 7: CR inside (final CR is CRLF)
+        XCTAssertThrowsError(try PromptFile(policy: .stop).parse(data, source: "p.txt", baseDirectory: "/", defaults: defaults)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("p.txt: 6 bad line(s)"), text)
+            XCTAssertTrue(text.contains("line 1: prompt contains control character U+0000 (NUL) at character 6"), text)
+            XCTAssertTrue(text.contains("line 2: prompt contains control character U+0001"), text)
+            XCTAssertTrue(text.contains("line 4: prompt contains control character U+001B"), text)
+            XCTAssertTrue(text.contains("line 5: prompt contains control character U+0085"), text)
+            XCTAssertTrue(text.contains("line 6: prompt contains control character U+007F"), text)
+            XCTAssertTrue(text.contains("line 7: prompt contains control character U+000D"), text)
+        }
+        let (prompts, issues) = try PromptFile(policy: .skip).parse(data, source: "p.txt", baseDirectory: "/", defaults: defaults)
+        XCTAssertEqual(prompts.map(\.input), [.text("a\ttabbed chair")])
+        XCTAssertEqual(prompts.map(\.line), [3])
+        XCTAssertEqual(issues.map(\.line), [1, 2, 4, 5, 6, 7])
+    }
+
+    func testControlCharactersInJSONLinesAreBadLines() throws {
+        let text = #"""
+        {"prompt": "a red\u0000motorcycle"}
+        {"prompt": "\u0007"}
+        {"image": "img/a\u0000.png"}
+        {"prompt": "ok", "id": "a\u0000b"}
+        {"prompt": "two\nlines"}
+        {"prompt": "a\tb", "id": "fine"}
+        """#
+        let (prompts, issues) = try PromptFile(policy: .skip).parse(Data(text.utf8), source: "p.jsonl", baseDirectory: "/data", defaults: defaults)
+        XCTAssertEqual(prompts.map(\.id), ["fine"])
+        XCTAssertEqual(prompts.map(\.input), [.text("a\tb")])
+        let byLine = Dictionary(uniqueKeysWithValues: issues.map { ($0.line, $0.message) })
+        XCTAssertTrue(byLine[1]?.contains("prompt contains control character U+0000 (NUL)") == true, "\(issues)")
+        XCTAssertTrue(byLine[2]?.contains("U+0007") == true, "\(issues)")
+        XCTAssertTrue(byLine[3]?.contains("image path contains control character U+0000") == true, "\(issues)")
+        XCTAssertTrue(byLine[4]?.contains("id \"a\u{0}b\" may only use letters") == true, "\(issues)")
+        XCTAssertTrue(byLine[5]?.contains("U+000A") == true, "\(issues)")
+        XCTAssertEqual(issues.count, 5, "\(issues)")
+    }
+
+    func testByteOrderMarkIsNotPromptText() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let plain = Data(bom + Array("a red chair\nblue car\n".utf8))
+        XCTAssertEqual(try PromptFile().parse(plain, source: "p.txt", baseDirectory: "/", defaults: defaults).prompts.map(\.input),
+                       [.text("a red chair"), .text("blue car")])
+        // Without the BOM in the way, a `{` first line is still recognised as JSON Lines.
+        let json = Data(bom + Array(#"{"prompt": "a cup", "id": "cup"}"#.utf8))
+        let prompts = try PromptFile().parse(json, source: "p.txt", baseDirectory: "/", defaults: defaults).prompts
+        XCTAssertEqual(prompts.map(\.id), ["cup"])
+        XCTAssertEqual(prompts.map(\.input), [.text("a cup")])
+    }
+
     func testSeedsDependOnJobSeedAndIndexOnly() {
         let a = (0..<100).map { PromptSeed.derive(jobSeed: 0, index: $0) }
         XCTAssertEqual(Set(a).count, 100)
