@@ -135,6 +135,10 @@ public final class JobStore {
                 try db.execute(sql: "INSERT INTO shards (id, budget) VALUES (?, ?)", arguments: [start / shardSize, info.retryBudget])
             }
             for (index, prompt) in prompts.enumerated() {
+                // SQLite binds Swift strings as C strings: a NUL would silently cut the stored text.
+                guard !prompt.input.value.contains("\u{0}"), !prompt.id.contains("\u{0}") else {
+                    throw ClusterError("\(path): prompt \(prompt.id.isEmpty ? "at line \(prompt.line)" : prompt.id) contains a NUL character; it cannot be stored")
+                }
                 let seed = prompt.seed ?? PromptSeed.derive(jobSeed: info.seed, index: index)
                 let settings = String(decoding: try encoder.encode(prompt.settings), as: UTF8.self)
                 try db.execute(sql: """

@@ -26,7 +26,7 @@ public final class ModelDirectory: @unchecked Sendable {
         public let weights: String
     }
 
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     func existing(_ names: [String]) -> String? {
         names.map(file).first { FileManager.default.fileExists(atPath: $0) }

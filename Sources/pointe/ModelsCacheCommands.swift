@@ -4,26 +4,26 @@ import PointECheckpoint
 import PointEEngine
 import PointEModels
 
-/// Options shared by the cache commands.
+/// Options shared by the models commands: the same `--models-dir` every command takes
+/// (`--cache-dir` is kept as another name for it).
 struct CacheOptions: ParsableArguments {
-    @Option(help: "Model cache directory (default: $POINTE_HOME, else $XDG_CACHE_HOME/pointe, else ~/.cache/pointe).")
-    var cacheDir: String?
+    @Option(name: [.customLong("models-dir"), .customLong("cache-dir")],
+            help: "Models directory. Default: the model cache ($POINTE_HOME, else $XDG_CACHE_HOME/pointe, else ~/.cache/pointe).")
+    var modelsDir: String?
 
-    var cache: ModelCache { ModelCache(directory: cacheDir ?? ModelCache.defaultDirectory()) }
+    var directory: String { modelsDir ?? ModelCache.defaultDirectory() }
+    var cache: ModelCache { ModelCache(directory: directory) }
 }
 
 struct ModelsListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Released models and whether they are cached.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Released models and which of them the models directory holds (in either file form).")
     @OptionGroup var options: CacheOptions
 
     func run() {
-        let cache = options.cache
-        print("cache: \(cache.directory)")
-        for file in ReleasedFiles.all {
-            let cached = cache.cachedPath(for: file)
-            let size = cached.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }
-            let state = size.map { String(format: "cached %.1f MB", $0.doubleValue / 1e6) } ?? "not cached"
-            print("\(file.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(state.padding(toLength: 18, withPad: " ", startingAt: 0)) \(file.url.absoluteString)")
+        print("models directory: \(options.directory)")
+        for entry in ModelInventory(ModelDirectory(options.directory)).entries {
+            let state = entry.files.isEmpty ? "missing" : String(format: "%.1f MB  ", Double(entry.bytes) / 1e6) + entry.files.map { ($0 as NSString).lastPathComponent }.joined(separator: " + ")
+            print("\(entry.file.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(state.padding(toLength: 48, withPad: " ", startingAt: 0)) \(entry.file.url.absoluteString)")
         }
     }
 }
@@ -54,26 +54,26 @@ struct ModelsDownloadCommand: ParsableCommand {
 struct ModelsVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every cached model: its published SHA-256 where there is one, and a strict load against its architecture.")
+        abstract: "Check every model the directory holds: its published SHA-256 where there is one, and a strict load. Exits 1 on any failure or when there is nothing to check.")
     @OptionGroup var options: CacheOptions
 
     func run() throws {
-        let cache = options.cache
+        let inventory = ModelInventory(ModelDirectory(options.directory))
+        let present = inventory.entries.filter { !$0.files.isEmpty }
+        guard !present.isEmpty else {
+            printError("nothing to verify: \(options.directory) holds none of the released models (\(ModelDirectory.howToGet("NAME")))")
+            throw ExitCode(1)
+        }
         var failures: [String] = []
-        for file in ReleasedFiles.all {
-            guard let path = cache.cachedPath(for: file) else { continue }
-            do {
-                if let expected = file.sha256 {
-                    let actual = try SHA256.hexDigest(ofFile: path)
-                    guard actual == expected else { throw EngineError("\(path): SHA-256 \(actual), published \(expected)") }
-                }
-                let detail = try ModelVerification.load(file, path: path)
-                print("\(file.name): ok (\(detail))")
-            } catch {
-                print("\(file.name): FAILED \(error)")
-                failures.append(file.name)
+        for entry in present {
+            do { print("\(entry.file.name): ok (\(try inventory.verify(entry)))") } catch {
+                print("\(entry.file.name): FAILED \(error)")
+                failures.append(entry.file.name)
             }
         }
-        if !failures.isEmpty { throw ExitCode(1) }
+        if !failures.isEmpty {
+            printError("verify failed for: \(failures.joined(separator: ", "))")
+            throw ExitCode(1)
+        }
     }
 }
