@@ -47,3 +47,17 @@ public enum CloudPacking {
         }
     }
 }
+
+extension Pointe_Cluster_CloudResult {
+    /// A worker's result message for one prompt of a shard attempt, with the cloud packed.
+    init(promptID: String, shardID: UInt64, attempt: UInt32, cloud: PointCloud) {
+        self.init()
+        let packed = CloudPacking.pack(cloud)
+        self.shardID = shardID
+        self.attempt = attempt
+        self.promptID = promptID
+        pointCount = packed.count
+        coords = packed.coords
+        colors = packed.colors
+    }
+}

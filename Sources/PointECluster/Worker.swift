@@ -102,14 +102,7 @@ public final class Worker {
             for (promptID, result) in zip(promptIDs[start..<(start + chunk.count)], results) {
                 switch result {
                 case .success(let output):
-                    let packed = CloudPacking.pack(output.cloud)
-                    var message = Pointe_Cluster_CloudResult()
-                    message.shardID = shard.shardID
-                    message.attempt = shard.attempt
-                    message.promptID = promptID
-                    message.pointCount = packed.count
-                    message.coords = packed.coords
-                    message.colors = packed.colors
+                    var message = Pointe_Cluster_CloudResult(promptID: promptID, shardID: shard.shardID, attempt: shard.attempt, cloud: output.cloud)
                     message.models = output.models.map(\.rawValue)
                     var timings = Pointe_Cluster_Timings()
                     timings.sampleSeconds = output.sampleSeconds

@@ -24,9 +24,11 @@ public final class ModelDirectory: @unchecked Sendable {
     public struct Location: Sendable {
         public let config: ModelConfig
         public let weights: String
+        /// NAME.json when the config came from one (nil: the registry's released config).
+        public let configFile: String?
     }
 
-    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     func existing(_ names: [String]) -> String? {
         names.map(file).first { FileManager.default.fileExists(atPath: $0) }
@@ -46,9 +48,11 @@ public final class ModelDirectory: @unchecked Sendable {
                              + "\(file(name + ".safetensors")) + \(name).json; \(Self.howToGet(name))")
         }
         let configFile = file(name + ".json")
-        if FileManager.default.fileExists(atPath: configFile) { return Location(config: try ModelConfig.load(configFile), weights: weights) }
+        if FileManager.default.fileExists(atPath: configFile) {
+            return Location(config: try ModelConfig.load(configFile), weights: weights, configFile: configFile)
+        }
         guard let config = ModelRegistry.released(name) else { throw ModelError("\(configFile) not found and \(name) has no registered config") }
-        return Location(config: config, weights: weights)
+        return Location(config: config, weights: weights, configFile: nil)
     }
 
     /// CLIP's weights and, for our own file form, its config (nil: infer from the archive's shapes).
@@ -58,13 +62,16 @@ public final class ModelDirectory: @unchecked Sendable {
             return (weights, file(stem + ".json"))
         }
         if let released = existing([Self.releasedCLIPFile]) { return (released, nil) }
-        let source = ReleasedFiles.named("ViT-L/14").map { ", from \($0.url.absoluteString)" } ?? ""
+        let source = ReleasedFiles.named(Self.clipName).map { ", from \($0.url.absoluteString)" } ?? ""
         throw ModelError("missing CLIP: expected \(file(Self.releasedCLIPFile)) (OpenAI's CLIP ViT-L/14\(source)) or "
-                         + "\(file(stem + ".safetensors")) + \(stem).json; \(Self.howToGet("ViT-L/14"))")
+                         + "\(file(stem + ".safetensors")) + \(stem).json; \(Self.howToGet(Self.clipName))")
     }
 
+    /// The CLIP Point-E conditions on (the reference's FrozenImageCLIP), by its released name.
+    public static let clipName = "ViT-L/14"
+
     /// The released CLIP archive's file name (`ViT-L-14.pt`).
-    public static var releasedCLIPFile: String { ReleasedFiles.named("ViT-L/14")?.fileName ?? "ViT-L-14.pt" }
+    public static var releasedCLIPFile: String { ReleasedFiles.named(clipName)?.fileName ?? "ViT-L-14.pt" }
 
     /// The advice every missing-model error ends with.
     public static func howToGet(_ name: String) -> String {

@@ -28,13 +28,12 @@ public struct ModelInventory {
         case .pointE:
             guard let model = ReleasedModel(rawValue: file.name) else { return [] }
             let location = try directory.locate(model)
-            let config = directory.file(model.rawValue + ".json")
-            return [location.weights] + (FileManager.default.fileExists(atPath: config) ? [config] : [])
+            return [location.weights] + (location.configFile.map { [$0] } ?? [])
         case .pointNet:
             return [try directory.pointNetFile()]
         case .clip:
             // The engine loads ViT-L/14 (released archive or our clip.* form); other CLIPs only as cached.
-            if file.name == "ViT-L/14" {
+            if file.name == ModelDirectory.clipName {
                 let (weights, config) = try directory.locateCLIP()
                 return [weights] + (config.map { [$0] } ?? [])
             }
@@ -56,11 +55,13 @@ public struct ModelInventory {
         switch entry.file.kind {
         case .pointE:
             let model = ReleasedModel(rawValue: entry.file.name)!
-            if model == .sdf { _ = try ModelDirectory(directory.path).sdfModel() } else { _ = try ModelDirectory(directory.path).diffusionNetwork(model) }
+            if model == .sdf { _ = try directory.sdfModel() } else { _ = try directory.diffusionNetwork(model) }
         case .pointNet:
             _ = try PointNetClassifier.load(checkpoint: weights)
+        case .clip where entry.file.name == ModelDirectory.clipName:
+            _ = try directory.clipModel()
         case .clip:
-            _ = try CLIPModel.load(checkpoint: weights, config: try entry.files.dropFirst().first.map { try CLIPConfig.load($0) })
+            _ = try CLIPModel.load(checkpoint: weights)  // another published CLIP, only ever cached
         }
         checked.append("strict load of \(entry.files.map { ($0 as NSString).lastPathComponent }.joined(separator: " + "))")
         return checked.joined(separator: ", ")

@@ -31,6 +31,15 @@ public final class PointEEngine: @unchecked Sendable {
         case image(Data)
         /// A CLIP embedding or grid as an .npy file's bytes.
         case embedding(Data)
+
+        /// Text or image (nil for an embedding, which any conditioned model takes by shape).
+        public var kind: PromptKind? {
+            switch self {
+            case .text: .text
+            case .image: .image
+            case .embedding: nil
+            }
+        }
     }
 
     public struct Request: Sendable {
@@ -135,26 +144,32 @@ public final class PointEEngine: @unchecked Sendable {
     /// The prompt's conditioning for a sampler whose base network is `base` (batch of one).
     func conditioning(_ request: Request, base: PointDiffusionTransformer) throws -> SamplerConditioning {
         let model = request.settings.model
-        switch (request.input, base.variant) {
-        case (.text(let text), .clipVector):
-            // CLIP's text features are already unit vectors (the reference feeds them as they are).
-            return SamplerConditioning(clipVector: try embedders().text.embed([text]))
-        case (.text, .unconditional):
-            return SamplerConditioning()  // the text is recorded with the cloud; it conditions nothing
-        case (.text, _):
-            throw EngineError("\(model) is conditioned on images, not text; use base40M-textvec for text prompts")
-        case (.image(let bytes), .clipGrid):
+        if let kind = request.input.kind, let why = Self.refusal(of: kind, by: model, variant: base.variant) { throw EngineError(why) }
+        switch request.input {
+        case .text(let text):
+            // CLIP's text features are already unit vectors (the reference feeds them as they are);
+            // for an unconditional model the text is recorded with the cloud and conditions nothing.
+            return base.variant == .clipVector ? SamplerConditioning(clipVector: try embedders().text.embed([text])) : SamplerConditioning()
+        case .image(let bytes):
             let grid = try embedders().image.embedGrid(bytes, source: request.name)
             return SamplerConditioning(clipGrid: grid.reshaped([1] + grid.shape))
-        case (.image, _):
-            throw EngineError("\(model) is not conditioned on images; use base40M, base300M or base1B for image prompts")
-        case (.embedding(let bytes), let variant):
-            return try Self.embeddingConditioning(bytes, source: request.name, base: base, variant: variant, model: model)
+        case .embedding(let bytes):
+            return try Self.embeddingConditioning(bytes, source: request.name, base: base, model: model)
+        }
+    }
+
+    /// Why a base network of `variant` cannot take a prompt of `kind` (nil: it can). The one
+    /// rule, used when sampling and by commands that check before loading anything.
+    public static func refusal(of kind: PromptKind, by model: ReleasedModel, variant: PointDiffusionTransformer.Variant?) -> String? {
+        switch (kind, variant) {
+        case (.text, .clipVector), (.text, .unconditional), (.image, .clipGrid): nil
+        case (.text, _): "\(model) is conditioned on images, not text; use base40M-textvec for text prompts"
+        case (.image, _): "\(model) is not conditioned on images; use base40M, base300M or base1B for image prompts"
         }
     }
 
     static func embeddingConditioning(_ bytes: Data, source: String, base: PointDiffusionTransformer,
-                                      variant: PointDiffusionTransformer.Variant, model: ReleasedModel) throws -> SamplerConditioning {
+                                      model: ReleasedModel) throws -> SamplerConditioning {
         let tensor: Tensor
         do {
             let arrays = try NumpyReader.loadNpy(bytes: bytes, source: "embedding")
@@ -163,7 +178,7 @@ public final class PointEEngine: @unchecked Sendable {
         } catch let error as CheckpointError {
             throw EngineError("\(source): the embedding is not a readable .npy file (\(error.message))")
         }
-        switch variant {
+        switch base.variant {
         case .clipVector:
             let dim = base.config.clipFeatureDim ?? 768
             guard tensor.count == dim else { throw EngineError("\(source): the embedding has shape \(tensor.shape); \(model) expects \(dim) values") }

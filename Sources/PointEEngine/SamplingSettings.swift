@@ -38,16 +38,6 @@ public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
         guard steps > 0 else { throw EngineError("steps must be positive, got \(steps)") }
         guard guidance.isFinite, guidance >= 0 else { throw EngineError("guidance must be a finite number >= 0, got \(guidance)") }
     }
-
-    /// Whether a prompt of `kind` (with no embedding given) can be sampled with `model`.
-    public func accepts(_ kind: PromptKind) -> Bool {
-        switch (kind, model.diffusionVariant) {
-        case (.image, .clipGrid): true
-        case (.image, _): false
-        case (.text, .clipGrid): false
-        case (.text, _): true
-        }
-    }
 }
 
 /// What a prompt is, for choosing and checking its model.

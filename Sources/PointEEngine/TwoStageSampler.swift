@@ -39,7 +39,7 @@ public enum TwoStageSampler {
         let diffusion = try GaussianDiffusion(config: config)
         var stage = upsampler
             ? SamplerStage.upsampler(model: network, diffusion: diffusion, numPoints: network.config.nCtx, guidanceScale: guidance,
-                                     steps: settings.steps, conditioningKeys: keys)
+                                     steps: settings.steps)
             : SamplerStage.base(model: network, diffusion: diffusion, numPoints: network.config.nCtx, guidanceScale: guidance,
                                 steps: settings.steps)
         stage.conditioningKeys = keys

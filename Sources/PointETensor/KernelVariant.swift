@@ -35,13 +35,13 @@ public enum KernelVariant: Int32, CaseIterable, Sendable, CustomStringConvertibl
 
     /// The variant the kernels use now (POINTE_KERNELS applied on first use).
     public static var active: KernelVariant {
-        environmentApplied.check()
+        _ = environmentApplied
         return KernelVariant(rawValue: pointe_kernels_active()) ?? .baseline
     }
 
     /// Switches the whole process to `variant` (tests run fixtures under each this way).
     public static func use(_ variant: KernelVariant) throws {
-        environmentApplied.check()
+        _ = environmentApplied
         guard pointe_kernels_set_active(variant.rawValue) == 0 else { throw KernelVariantError.unsupported(variant) }
     }
 
@@ -57,16 +57,13 @@ public enum KernelVariant: Int32, CaseIterable, Sendable, CustomStringConvertibl
     /// Applies POINTE_KERNELS once per process. Entry points (the CLI) call `requested()` first
     /// to report a bad value cleanly; a library user who sets a bad one stops here, loudly,
     /// rather than computing with a variant they did not ask for.
-    private static let environmentApplied: EnvironmentOnce = {
+    private static let environmentApplied: Void = {
         do {
             if let v = try requested() { _ = pointe_kernels_set_active(v.rawValue) }
         } catch {
             fatalError("\(error)")
         }
-        return EnvironmentOnce()
     }()
-
-    private struct EnvironmentOnce: Sendable { func check() {} }
 }
 
 public enum KernelVariantError: Error, CustomStringConvertible, Equatable {

@@ -40,13 +40,11 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let start = DispatchTime.now().uptimeNanoseconds
         let kind: PromptKind = image == nil ? .text : .image
         let settings = SamplingSettings(model: base ?? SamplingSettings.defaultModel(for: kind), upsample: true, steps: steps,
                                         guidance: guidance, sampler: sampler)
-        guard settings.accepts(kind) else {
-            throw ValidationError("\(settings.model) cannot take \(kind) prompts (text: base40M-textvec; images: base40M, base300M, base1B)")
-        }
+        // Checked before any model is loaded, by the engine's own rule.
+        if let why = PointEEngine.refusal(of: kind, by: settings.model, variant: settings.model.diffusionVariant) { throw ValidationError(why) }
         let input: PointEEngine.Input
         if let image {
             guard let bytes = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
@@ -54,17 +52,8 @@ struct GenerateCommand: ParsableCommand {
         } else {
             input = .text(prompt!)
         }
-        let engine = PointEEngine(models: ModelDirectory(modelsDir), maxBatch: 1)
-        let request = PointEEngine.Request(name: image ?? "prompt \"\(prompt!)\"", seed: seed, input: input, settings: settings)
-        let bar = TerminalProgress(label: "sampling", unit: .count("steps"))
-        let output = try engine.sampleOne(request) { p in
-            bar.update(done: Double(p.done), total: Double(p.total), detail: "stage \(p.stage + 1)/\(p.stageCount)")
-        }
-        bar.finish()
-        let path = try outputPath()
-        if path.hasSuffix(".npz") { try output.cloud.writeNPZ(to: path) } else { try output.cloud.writePLY(to: path) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("\(path): \(output.cloud.count) points (seed \(seed), \(String(format: "%.1f", seconds)) s)")
+        try SampleToFile.run(PointEEngine.Request(name: image ?? "prompt \"\(prompt!)\"", seed: seed, input: input, settings: settings),
+                             modelsDirectory: modelsDir, output: try outputPath())
     }
 
     /// A .ply/.npz path as given, else DIR/NAME.ply with NAME from the prompt or image file.

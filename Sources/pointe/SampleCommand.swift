@@ -52,15 +52,7 @@ struct SampleCommand: ParsableCommand {
             }
             input = .text("")
         }
-        let engine = PointEEngine(models: ModelDirectory(modelsDir), maxBatch: 1)
-        let bar = TerminalProgress(label: "sampling", unit: .count("steps"))
-        let start = DispatchTime.now().uptimeNanoseconds
-        let out = try engine.sampleOne(PointEEngine.Request(name: embedding ?? "prompt", seed: seed, input: input, settings: settings)) { p in
-            bar.update(done: Double(p.done), total: Double(p.total), detail: "stage \(p.stage + 1)/\(p.stageCount)")
-        }
-        bar.finish()
-        if output.hasSuffix(".ply") { try out.cloud.writePLY(to: output) } else { try out.cloud.writeNPZ(to: output) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("\(output): \(out.cloud.count) points (seed \(seed), \(String(format: "%.1f", seconds)) s)")
+        try SampleToFile.run(PointEEngine.Request(name: embedding ?? "prompt", seed: seed, input: input, settings: settings),
+                             modelsDirectory: modelsDir, output: output)
     }
 }

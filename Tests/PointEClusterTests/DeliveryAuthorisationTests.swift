@@ -86,15 +86,9 @@ final class DeliveryAuthorisationTests: XCTestCase {
 
         func cloud(_ prompt: String, shard: UInt64 = 0, attempt: UInt32 = 1, from identity: String, _ origin: PeerOrigin) throws {
             let n = 8
-            let packed = CloudPacking.pack(PointCloud(coords: (0..<(n * 3)).map { Float($0) / 100 },
-                                                      channels: ["R", "G", "B"].map { .init(name: $0, values: [Float](repeating: 0.5, count: n)) }))
-            var result = Pointe_Cluster_CloudResult()
-            result.shardID = shard
-            result.attempt = attempt
-            result.promptID = prompt
-            result.pointCount = packed.count
-            result.coords = packed.coords
-            result.colors = packed.colors
+            let cloud = PointCloud(coords: (0..<(n * 3)).map { Float($0) / 100 },
+                                   channels: ["R", "G", "B"].map { .init(name: $0, values: [Float](repeating: 0.5, count: n)) })
+            let result = Pointe_Cluster_CloudResult(promptID: prompt, shardID: shard, attempt: attempt, cloud: cloud)
             try coordinator.handle(.cloudResult(result), from: Data(identity.utf8), origin: origin, router: router)
         }
 

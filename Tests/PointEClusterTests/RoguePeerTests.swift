@@ -85,14 +85,7 @@ final class RoguePeerTests: ProcessTestCase {
         let n = 64
         let cloud = PointCloud(coords: [Float](repeating: coordinate, count: n * 3),
                                channels: ["R", "G", "B"].map { PointCloud.Channel(name: $0, values: [Float](repeating: 0.5, count: n)) })
-        let packed = CloudPacking.pack(cloud)
-        var result = Pointe_Cluster_CloudResult()
-        result.shardID = shard
-        result.attempt = attempt
-        result.promptID = prompt
-        result.pointCount = packed.count
-        result.coords = packed.coords
-        result.colors = packed.colors
+        var result = Pointe_Cluster_CloudResult(promptID: prompt, shardID: shard, attempt: attempt, cloud: cloud)
         result.models = ["base40M-uncond"]
         return result
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PointEMesh
+import PointETestSupport
 import XCTest
 
 /// Mesh files as a hostile peer could send them: every one must be refused with an error
@@ -9,8 +10,7 @@ final class HostileMeshTests: XCTestCase {
     var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pointe-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try Fixtures.temporaryDirectory()
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
