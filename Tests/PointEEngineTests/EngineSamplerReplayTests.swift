@@ -47,9 +47,12 @@ final class EngineSamplerReplayTests: XCTestCase {
             XCTAssertEqual(ours.useKarras, theirs.useKarras, file: file, line: line)
             XCTAssertEqual(ours.conditioningKeys.isEmpty, theirs.conditioningKeys.isEmpty, "\(name) stage conditioning", file: file, line: line)
         }
-        // ...and the same clouds from the recorded noise.
-        for c in try SamplerParity.freeRun(fixture, sampler: sampler) {
-            XCTAssertTrue(c.passed, "\(name) \(c.name): max|err| \(c.maxAbsError) mean \(c.meanAbsError) tol \(c.tolerance)", file: file, line: line)
+        // ...and the same clouds from the recorded noise, under the baseline and the best kernels.
+        try underEachTestedKernelVariant { variant in
+            for c in try SamplerParity.freeRun(fixture, sampler: sampler) {
+                XCTAssertTrue(c.passed, "\(name) [kernels \(variant)] \(c.name): max|err| \(c.maxAbsError) mean \(c.meanAbsError) tol \(c.tolerance)",
+                              file: file, line: line)
+            }
         }
     }
 
