@@ -22,18 +22,21 @@ final class EntryPointIdentityTests: ProcessTestCase {
 
     func log(_ name: String) -> String { (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? "(no log)" }
 
-    /// Runs a pointe command to its end; it must succeed.
-    func pointe(_ name: String, _ arguments: [String]) throws {
-        let child = try start(arguments, log: "\(dir)/\(name).log")
+    /// Runs a pointe command to its end (with POINTE_KERNELS=`kernels` when given); it must succeed.
+    func pointe(_ name: String, _ arguments: [String], kernels: String? = nil) throws {
+        let child = try kernels.map {
+            adopt(try Subprocess("/usr/bin/env", ["POINTE_KERNELS=\($0)", try BuiltTool.pointe()] + arguments, outputPath: "\(dir)/\(name).log"))
+        } ?? start(arguments, log: "\(dir)/\(name).log")
         try child.wait(timeout: 240)
         XCTAssertEqual(child.exitStatus, 0, "\(name): \(log(name))")
     }
 
     /// A job over `lines` (JSON Lines) through `pointe run`; returns the cloud of prompt p00000.
-    func runJob(_ name: String, lines: [String], _ extra: [String]) throws -> PointCloud {
+    func runJob(_ name: String, lines: [String], _ extra: [String], kernels: String? = nil) throws -> PointCloud {
         let prompts = "\(dir)/\(name).jsonl"
         try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
-        try pointe(name, ["run", prompts, "-o", "\(dir)/\(name)", "--models-dir", models, "--steps", "2", "--mesh-formats", "none", "--quiet"] + extra)
+        try pointe(name, ["run", prompts, "-o", "\(dir)/\(name)", "--models-dir", models, "--steps", "2", "--mesh-formats", "none", "--quiet"] + extra,
+                   kernels: kernels)
         return try PointCloud.readPLY("\(dir)/\(name)/clouds/p00000.ply")
     }
 
@@ -56,7 +59,9 @@ final class EntryPointIdentityTests: ProcessTestCase {
         // The prompt first, with others around it, so batches and shards really mix prompts.
         let lines = [#"{"prompt": "\#(text)", "seed": 7}"#, #"{"prompt": "a green chair", "seed": 7}"#,
                      #"{"prompt": "a blue car"}"#, #"{"prompt": "a lamp"}"#]
-        let wide = try runJob("run-wide", lines: lines, ["--model", "base40M-textvec", "--workers", "2", "--shard-size", "1", "--batch", "1"])
+        // Under the portable kernels (the workers inherit POINTE_KERNELS): the cloud must not depend on the CPU.
+        let wide = try runJob("run-wide", lines: lines, ["--model", "base40M-textvec", "--workers", "2", "--shard-size", "1", "--batch", "1"],
+                              kernels: "baseline")
         let packed = try runJob("run-packed", lines: lines, ["--model", "base40M-textvec", "--workers", "1", "--shard-size", "4", "--batch", "4"])
 
         // A separate coordinator and a remote worker process.
@@ -73,7 +78,7 @@ final class EntryPointIdentityTests: ProcessTestCase {
         let remote = try PointCloud.readPLY("\(dir)/remote/clouds/p00000.ply")
 
         assertIdentical([("generate", try PointCloud.readPLY("\(dir)/generate.ply")), ("sample", try PointCloud.readPLY("\(dir)/sample.ply")),
-                         ("run --workers 2 --shard-size 1 --batch 1", wide), ("run --workers 1 --shard-size 4 --batch 4", packed),
+                         ("run --workers 2 --shard-size 1 --batch 1, baseline kernels", wide), ("run --workers 1 --shard-size 4 --batch 4", packed),
                          ("coordinator + remote worker", remote)])
     }
 
@@ -83,9 +88,9 @@ final class EntryPointIdentityTests: ProcessTestCase {
                                 "-o", "\(dir)/generate.ply"])
         let lines = [#"{"image": "corgi.jpg", "seed": 7, "model": "base40M"}"#, #"{"prompt": "a chair", "model": "base40M-textvec"}"#,
                      #"{"image": "corgi.jpg", "seed": 8, "model": "base40M"}"#]
-        let wide = try runJob("run-wide", lines: lines, ["--workers", "2", "--shard-size", "1", "--batch", "1"])
+        let wide = try runJob("run-wide", lines: lines, ["--workers", "2", "--shard-size", "1", "--batch", "1"], kernels: "baseline")
         let packed = try runJob("run-packed", lines: lines, ["--workers", "1", "--shard-size", "3", "--batch", "3"])
         assertIdentical([("generate --image", try PointCloud.readPLY("\(dir)/generate.ply")),
-                         ("run --workers 2 --shard-size 1", wide), ("run --workers 1 --shard-size 3 --batch 3", packed)])
+                         ("run --workers 2 --shard-size 1, baseline kernels", wide), ("run --workers 1 --shard-size 3 --batch 3", packed)])
     }
 }
