@@ -1,4 +1,5 @@
 import Foundation
+import PointEMesh
 import GRDB
 import PointEEngine
 
@@ -103,9 +104,9 @@ public final class JobStore {
         public var retryBudget: Int
         public var promptFile: String
         /// Mesh formats (glb, ply, obj) each finished cloud is meshed to; empty: no meshing.
-        public var meshFormats: [String] = []
+        public var meshFormats: [TriMesh.FileFormat] = []
         public var meshGrid: Int = 128
-        public init(jobID: String, seed: UInt64, shardSize: Int, retryBudget: Int, promptFile: String, meshFormats: [String] = [], meshGrid: Int = 128) {
+        public init(jobID: String, seed: UInt64, shardSize: Int, retryBudget: Int, promptFile: String, meshFormats: [TriMesh.FileFormat] = [], meshGrid: Int = 128) {
             self.jobID = jobID
             self.seed = seed
             self.shardSize = shardSize
@@ -127,7 +128,7 @@ public final class JobStore {
         try db.write { db in
             for (key, value) in [("job_id", info.jobID), ("seed", String(info.seed)), ("shard_size", String(info.shardSize)),
                                  ("retry_budget", String(info.retryBudget)), ("prompt_file", info.promptFile),
-                                 ("mesh_formats", info.meshFormats.joined(separator: ",")), ("mesh_grid", String(info.meshGrid))] {
+                                 ("mesh_formats", info.meshFormats.map(\.rawValue).joined(separator: ",")), ("mesh_grid", String(info.meshGrid))] {
                 try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES (?, ?)", arguments: [key, value])
             }
             let shardSize = max(info.shardSize, 1)
@@ -157,8 +158,12 @@ public final class JobStore {
               let shardSize = values["shard_size"].flatMap({ Int($0) }), let budget = values["retry_budget"].flatMap({ Int($0) }) else {
             throw ClusterError("\(path): job store has no job description (not created by pointe?)")
         }
+        let formats = try (values["mesh_formats"] ?? "").split(separator: ",").map { name in
+            guard let format = TriMesh.FileFormat(rawValue: String(name)) else { throw ClusterError("\(path): unknown mesh format \"\(name)\" in the job description") }
+            return format
+        }
         return JobInfo(jobID: id, seed: seed, shardSize: shardSize, retryBudget: budget, promptFile: values["prompt_file"] ?? "",
-                       meshFormats: (values["mesh_formats"] ?? "").split(separator: ",").map(String.init),
+                       meshFormats: formats,
                        meshGrid: values["mesh_grid"].flatMap { Int($0) } ?? 128)
     }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PointECloud
 import PointECheckpoint
 import PointEDiffusion
 import PointEMesh
@@ -16,6 +17,9 @@ public final class PointEEngine: @unchecked Sendable {
     public let models: ModelDirectory
     /// Prompts sampled together (a memory/throughput knob; results do not depend on it).
     public let maxBatch: Int
+    /// Guards the caches below: a worker's threads may ask for a sampler at once, and each
+    /// network must be built only once (a base1B is 5 GB).
+    private let lock = NSLock()
     private var samplers: [SamplingSettings: PointCloudSampler] = [:]
     private var textEmbedder: TextEmbedder?
     private var imageEmbedder: ImageEmbedder?
@@ -73,6 +77,8 @@ public final class PointEEngine: @unchecked Sendable {
 
     /// The sampler for `settings` (built once per settings).
     public func sampler(for settings: SamplingSettings) throws -> PointCloudSampler {
+        lock.lock()
+        defer { lock.unlock() }
         if let cached = samplers[settings] { return cached }
         let base = try models.diffusionNetwork(settings.model)
         let upsampler = settings.upsample ? try models.diffusionNetwork(.upsample) : nil
@@ -210,6 +216,8 @@ public final class PointEEngine: @unchecked Sendable {
 
     /// CLIP's embedders, loaded from the models directory the first time a prompt needs them.
     func embedders() throws -> (text: TextEmbedder, image: ImageEmbedder) {
+        lock.lock()
+        defer { lock.unlock() }
         if let textEmbedder, let imageEmbedder { return (textEmbedder, imageEmbedder) }
         let clip = try models.clipModel()
         let text = try CLIPTextEmbedder(model: clip), image = CLIPImageEmbedder(model: clip)

@@ -26,7 +26,6 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Rewrite Prometheus metrics into this file every second (e.g. for node_exporter's textfile collector).") var metricsFile: String?
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
-    var formats: [String] { meshFormats.formats.map(\.rawValue) }
 
     var settings: SamplingSettings {
         SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)
@@ -37,12 +36,12 @@ struct JobOptions: ParsableArguments {
     func openJob(prompts: String?, bind: String?, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true) throws -> Coordinator {
         let directory = JobDirectory(output)
         if !directory.exists {
-            guard let prompts else { throw ValidationError("\(output) holds no job yet: give a prompt file") }
-            guard let policy = PromptFile.Policy(rawValue: badLines) else { throw ValidationError("--bad-lines: stop or skip, not \(badLines)") }
+            guard let prompts else { throw CommandFailure("\(output) holds no job yet: give a prompt file") }
+            guard let policy = PromptFile.Policy(rawValue: badLines) else { throw CommandFailure("--bad-lines: stop or skip, not \(badLines)") }
             let parsed = try PromptFile(maxLineBytes: maxLineBytes, policy: policy).read(prompts, defaults: settings)
             for issue in parsed.issues { log.warning("\(prompts): \(issue)") }
             let info = try Coordinator.createJob(at: directory, prompts: parsed.prompts, seed: seed, shardSize: shardSize,
-                                                 retryBudget: retryBudget, promptFile: prompts, meshFormats: formats, meshGrid: meshGrid)
+                                                 retryBudget: retryBudget, promptFile: prompts, meshFormats: meshFormats.formats, meshGrid: meshGrid)
             log.info("created job \(info.jobID) in \(directory.path): \(parsed.prompts.count) prompts")
         } else if prompts != nil {
             log.info("\(directory.path) already holds a job: resuming it (the prompt file is not read again)")
@@ -66,8 +65,8 @@ struct CoordinatorCommand: ParsableCommand {
         commandName: "coordinator",
         abstract: "Serve a job to workers over ZeroMQ until every prompt is done or failed.",
         discussion: """
-        Creates the job directory from PROMPTS (plain text, one prompt a line, or JSON Lines with
-        prompt|image|embedding, id, seed, model, upsample, steps, guidance, sampler), or resumes
+        Creates the job directory from PROMPTS (plain text, one prompt a line, or JSON Lines with \
+        prompt|image|embedding, id, seed, model, upsample, steps, guidance, sampler), or resumes \
         the job already there. Workers connect with `pointe worker --connect ADDR`.
         """)
 

@@ -10,9 +10,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a whole job on this machine: a coordinator plus local worker processes, one progress line.",
         discussion: """
-        `pointe run prompts.txt -o out/` creates out/ and samples every prompt; `pointe run -o out/`
-        (or the same command again) resumes a job directory: finished outputs are verified by
-        checksum and kept, interrupted shards run again, and --retry-failed gives failed prompts a
+        `pointe run prompts.txt -o out/` creates out/ and samples every prompt; `pointe run -o out/` \
+        (or the same command again) resumes a job directory: finished outputs are verified by \
+        checksum and kept, interrupted shards run again, and --retry-failed gives failed prompts a \
         new budget. Exits 0 when every prompt is done, 1 with a list of the failed ones otherwise.
         """)
 
@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try logging.apply()
         let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 8)
-        guard count >= 0 else { throw ValidationError("--workers must be >= 0") }
+        guard count >= 0 else { throw CommandFailure("--workers must be >= 0") }
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
@@ -45,9 +45,9 @@ struct RunCommand: ParsableCommand {
         let meshing = !coordinator.info.meshFormats.isEmpty
         let meshCount = meshers ?? (meshing ? 1 : 0)
         if meshing {
-            guard meshCount > 0 else { throw ValidationError("this job makes meshes (\(coordinator.info.meshFormats.joined(separator: ","))): it needs --meshers 1 or more") }
+            guard meshCount > 0 else { throw CommandFailure("this job makes meshes (\(coordinator.info.meshFormats.map(\.rawValue).joined(separator: ","))): it needs --meshers 1 or more") }
             guard ModelDirectory(modelsDir).has(.sdf) else {
-                throw ValidationError("meshing needs the SDF model in \(modelsDir) (sdf.pt or sdf.safetensors + sdf.json; \(ModelDirectory.howToGet("sdf"))); or create the job with --mesh-formats none")
+                throw CommandFailure("meshing needs the SDF model in \(modelsDir) (sdf.pt or sdf.safetensors + sdf.json; \(ModelDirectory.howToGet("sdf"))); or create the job with --mesh-formats none")
             }
         }
         let stop = SignalFlag()

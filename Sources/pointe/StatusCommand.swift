@@ -16,7 +16,7 @@ struct StatusCommand: ParsableCommand {
         var address: String? = target.contains("://") ? target : nil
         if address == nil {
             let directory = JobDirectory(target)
-            guard directory.exists else { throw ValidationError("\(target): neither a job directory nor an endpoint") }
+            guard directory.exists else { throw CommandFailure("\(target): neither a job directory nor an endpoint") }
             let store = try JobStore(path: directory.store)
             let c = try store.counts()
             print("job \(try store.info().jobID) in \(directory.path)")
