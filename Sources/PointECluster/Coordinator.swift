@@ -32,7 +32,17 @@ public struct JobProgress: Sendable {
     public var counts: JobStore.Counts
     public var promptsPerSecond: Double
     public var workers: Int
+    public var meshers: Int
     public var elapsedSeconds: Double
+
+    /// True while stored clouds wait for a mesh and no mesher is connected.
+    public var waitingForMesher: Bool { counts.meshing > 0 && meshers == 0 }
+
+    /// "3 to mesh", and why they wait when no mesher is there (nil: nothing to mesh).
+    public var meshingNote: String? {
+        guard counts.meshing > 0 else { return nil }
+        return "\(counts.meshing) to mesh" + (waitingForMesher ? " (meshing waits for a mesher: none connected)" : "")
+    }
 }
 
 /// The coordinator: owns a job directory, hands shards to workers that ask for them (pull:
@@ -212,6 +222,7 @@ public final class Coordinator {
     func progress(_ counts: JobStore.Counts) -> JobProgress {
         let elapsed = Double(monotonicMilliseconds() - startTime) / 1000
         let rate = elapsed > 0 ? Double(counts.done - doneAtStart) / elapsed : 0
-        return JobProgress(counts: counts, promptsPerSecond: rate, workers: peers.values.filter { $0.role == .sampler }.count, elapsedSeconds: elapsed)
+        return JobProgress(counts: counts, promptsPerSecond: rate, workers: peers.values.filter { $0.role == .sampler }.count,
+                           meshers: peers.values.filter { $0.role == .mesher }.count, elapsedSeconds: elapsed)
     }
 }

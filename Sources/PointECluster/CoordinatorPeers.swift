@@ -8,6 +8,12 @@ extension Coordinator {
         }
     }
 
+    /// A peer process this host started has ended (`pointe run`'s supervisor saw it exit):
+    /// its work goes back to the queue now, not after the heartbeat timeout.
+    public func localPeerEnded(named name: String, reason: String) throws {
+        for (identity, peer) in peers where peer.name == name { try lose(identity, reason: reason) }
+    }
+
     /// Forgets a peer; its running shards go back to the queue (the attempt counts).
     func lose(_ identity: Data, reason: String) throws {
         guard let (peer, attempts) = forget(identity) else { return }

@@ -34,16 +34,17 @@ extension Coordinator {
             item.promptID = prompt.id
             item.seed = prompt.seed
             item.settings = prompt.settings.wire
-            switch prompt.input {
-            case .text(let text): item.text = text
-            case .image(let path), .embedding(let path):
-                guard let bytes = FileManager.default.contents(atPath: path) else {
-                    let error = "prompt \(prompt.id): cannot read \(path)"
-                    try store.notePromptError(id: prompt.id, error: error)
-                    unreadable = error
-                    continue
+            do {
+                switch try prompt.input.engineInput() {
+                case .text(let text): item.text = text
+                case .image(let bytes): item.image = bytes
+                case .embedding(let bytes): item.embeddingNpy = bytes
                 }
-                if case .image = prompt.input { item.image = bytes } else { item.embeddingNpy = bytes }
+            } catch {
+                let error = "prompt \(prompt.id): \(error)"
+                try store.notePromptError(id: prompt.id, error: error)
+                unreadable = error
+                continue
             }
             message.prompts.append(item)
             outstanding.insert(prompt.id)
