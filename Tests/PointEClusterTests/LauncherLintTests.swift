@@ -92,7 +92,9 @@ final class LauncherLintTests: XCTestCase {
             guard let walker = FileManager.default.enumerator(atPath: root + "/" + top) else { continue }
             for case let relative as String in walker {
                 let path = root + "/" + top + "/" + relative
-                guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                      let handle = FileHandle(forReadingAtPath: path) else { continue }
                 let head = String(decoding: handle.readData(ofLength: 64), as: UTF8.self)
                 try handle.close()
                 let shebang = head.split(separator: "\n").first ?? ""
