@@ -53,7 +53,7 @@ final class RealSlurmTests: ProcessTestCase {
         ]
         let submitted = try slurm.client(slurm.tools.sbatch, ["--parsable", "--nodes=3", "--chdir=\(dir)",
                                                               "--export=ALL," + settings.joined(separator: ","), script, prompts])
-        XCTAssertEqual(submitted.status, 0, submitted.output)
+        guard submitted.status == 0 else { throw SubprocessError("sbatch refused cluster/slurm/pointe.sbatch: \(submitted.output)") }
         let id = try XCTUnwrap(submitted.output.split(separator: "\n").last.map { String($0.split(separator: ";")[0]) })
         let log = dir + "/pointe-\(id).log"
 
