@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers point downward only: Tensor <- Checkpoint <- Models <- (Diffusion, Mesh, Eval) <- Engine
+// Layers point downward only: Tensor <- Checkpoint <- (Models, Cloud) <- (Diffusion, Mesh, Eval) <- Engine
 // <- Cluster <- pointe; Parity (which harness checks which reference fixture) sits beside Engine,
 // for pointe and its tests. See ../shared/DESIGN.md and README.md.
 let package = Package(
@@ -37,22 +37,24 @@ let package = Package(
                 resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
         // Image files and CLIP's image preprocessing.
         .target(name: "PointEImage", dependencies: ["PointETensor", "CJPEG", "CPNG"]),
-        .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "CZlib"]),
-        .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointEModels", "PointEMesh"]),
-        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEImage"]),
-        .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "CBLAS", "CLAPACK"]),
+        // Point clouds and their files (.npz, .ply): what sampling makes, meshing and evaluation read.
+        .target(name: "PointECloud", dependencies: ["PointETensor", "PointECheckpoint"]),
+        .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "CZlib"]),
+        .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointEModels", "PointECloud"]),
+        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEImage"]),
+        .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "CBLAS", "CLAPACK"]),
         // The reference-fixture harnesses behind `pointe parity` and the tests (no library depends on it).
-        .target(name: "PointEParity", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEval", "PointEImage"]),
+        .target(name: "PointEParity", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEval", "PointEImage"]),
         // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
         .target(name: "PointECluster", dependencies: [
-            "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointEMesh", "PointEEngine", "CZeroMQ",
+            "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEngine", "CZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointECluster", "PointEParity",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointECluster", "PointEParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -63,11 +65,11 @@ let package = Package(
         .testTarget(name: "PointECheckpointTests", dependencies: ["PointETestSupport", "PointECheckpoint", "PointETensor"]),
         .testTarget(name: "PointEModelsTests", dependencies: ["PointETestSupport", "PointEModels", "PointECheckpoint", "PointETensor", "PointEParity"]),
         .testTarget(name: "PointEImageTests", dependencies: ["PointETestSupport", "PointEImage", "PointEParity"]),
-        .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointEMesh", "PointECheckpoint", "CZlib", "PointEParity", "PointEModels", "PointETensor"]),
-        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels", "PointEParity", "PointEMesh"]),
+        .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointECloud", "PointEMesh", "PointECheckpoint", "CZlib", "PointEParity", "PointEModels", "PointETensor"]),
+        .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointECloud", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels", "PointEParity", "PointEMesh"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointEParity", "PointETensor"]),
-        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECloud", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "PointEParityTests", dependencies: ["PointETestSupport", "PointEParity"]),
-        .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor", "PointEParity"]),
+        .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointECloud", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor", "PointEParity"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import PointEMesh
 
 /// Point clouds on the wire: coordinates and RGB colours as packed little-endian float32.

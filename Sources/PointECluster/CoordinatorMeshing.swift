@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import PointEEngine
 import PointECheckpoint
 import PointEMesh
@@ -18,21 +19,27 @@ extension Coordinator {
             router.send(.noWork(none), to: identity)
             return
         }
-        let cloud: PointCloud
-        do { cloud = try PointCloud.readNPZ(directory.file("clouds/\(prompt.id).npz")) } catch {
-            // The stored cloud is unreadable: sample the prompt again.
-            log.warning("\(error); prompt \(prompt.id) will be sampled again")
-            try store.reopen(promptID: prompt.id)
-            return try assignMesh(to: identity, router: router)
+        let packed: PackedCloudCache.Packed
+        if let received = cloudsAwaitingMesh[prompt.id] {
+            packed = received
+        } else {
+            do {
+                let stored = CloudPacking.pack(try PointCloud.readNPZ(directory.file(JobDirectory.cloudNPZ(promptID: prompt.id))))
+                packed = .init(count: stored.count, coords: stored.coords, colors: stored.colors)
+            } catch {
+                // The stored cloud is unreadable: sample the prompt again.
+                log.warning("\(error); prompt \(prompt.id) will be sampled again")
+                try store.reopen(promptID: prompt.id)
+                return try assignMesh(to: identity, router: router)
+            }
         }
-        let packed = CloudPacking.pack(cloud)
         var task = Pointe_Cluster_MeshTask()
         task.promptID = prompt.id
         task.pointCount = packed.count
         task.coords = packed.coords
         task.colors = packed.colors
         task.gridSize = UInt32(info.meshGrid)
-        task.formats = info.meshFormats
+        task.formats = info.meshFormats.map(\.rawValue)
         meshesInFlight[prompt.id] = identity
         peers[identity]?.meshes.insert(prompt.id)
         authority.grantedMesh(of: prompt.id, to: WorkHolder(identity: identity, curveKey: peers[identity]?.origin.curveKey))
@@ -45,7 +52,7 @@ extension Coordinator {
         peers[identity]?.meshes.remove(result.promptID)
         guard let prompt = try store.prompt(id: result.promptID), prompt.status == .meshing else { return }
         let formats = Set(result.files.map(\.format))
-        guard formats == Set(info.meshFormats), result.files.count == formats.count else {
+        guard formats == Set(info.meshFormats.map(\.rawValue)), result.files.count == formats.count else {
             return try rejectMesh(prompt.id, from: name, "mesher \(name) returned formats \(result.files.map(\.format)) for \(prompt.id), expected \(info.meshFormats)")
         }
         // Every file is checked before any is written: a bad one never lands in the job directory.
@@ -57,6 +64,7 @@ extension Coordinator {
         let outputs = try directory.writeMeshes(result.files.map { ($0.format, $0.data) }, promptID: prompt.id)
         peers[identity]?.meshesDone += 1
         if try store.recordMesh(promptID: prompt.id, outputs: outputs, meshSeconds: result.timings.meshSeconds), let done = try store.prompt(id: prompt.id) {
+            cloudsAwaitingMesh.remove(prompt.id)
             try manifest.append(done)
         }
     }
@@ -79,6 +87,7 @@ extension Coordinator {
     /// Counts a failed meshing attempt; after the budget the prompt fails and gets its manifest line.
     func recordMeshFailure(_ promptID: String, _ error: String) throws {
         if try store.recordMeshFailure(promptID: promptID, error: error, budget: info.retryBudget), let failed = try store.prompt(id: promptID) {
+            cloudsAwaitingMesh.remove(promptID)
             try manifest.append(failed)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import PointECheckpoint
 import PointEMesh
 
@@ -12,9 +13,12 @@ extension JobDirectory {
         return JobStore.Output(kind: kind, path: relative, sha256: FileChecksum.sha256(data), bytes: data.count)
     }
 
+    /// A prompt's stored cloud as .npz, relative to the job directory.
+    static func cloudNPZ(promptID: String) -> String { "clouds/\(promptID).npz" }
+
     /// clouds/ID.ply and clouds/ID.npz (the reference's layout).
     func writeCloud(_ cloud: PointCloud, promptID: String) throws -> [JobStore.Output] {
-        let ply = "clouds/\(promptID).ply", npz = "clouds/\(promptID).npz"
+        let ply = "clouds/\(promptID).ply", npz = Self.cloudNPZ(promptID: promptID)
         return [try writeOutput(kind: "cloud_ply", relative: ply, data: cloud.plyData()),
                 try writeOutput(kind: "cloud_npz", relative: npz, data: cloud.npzData(source: file(npz)))]
     }

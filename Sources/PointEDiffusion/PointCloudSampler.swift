@@ -1,5 +1,5 @@
 import Foundation
-import PointEMesh
+import PointECloud
 import PointEModels
 import PointETensor
 

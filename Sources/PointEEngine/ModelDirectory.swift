@@ -35,19 +35,19 @@ public final class ModelDirectory: @unchecked Sendable {
     }
 
     /// True when the directory has weights for `model`.
-    public func has(_ model: ReleasedModel) -> Bool { existing([model.rawValue + ".safetensors", model.rawValue + ".pt"]) != nil }
+    public func has(_ model: ReleasedModel) -> Bool { existing(ModelFiles(model.rawValue).weights) != nil }
 
     /// True when the directory has CLIP in either form.
     public var hasCLIP: Bool { (try? locateCLIP()) != nil }
 
     public func locate(_ model: ReleasedModel) throws -> Location {
-        let name = model.rawValue
-        guard let weights = existing([name + ".safetensors", name + ".pt"]) else {
+        let name = model.rawValue, files = ModelFiles(name)
+        guard let weights = existing(files.weights) else {
             let source = ReleasedFiles.named(name).map { ", from \($0.url.absoluteString)" } ?? ""
-            throw ModelError("missing model \(name): expected \(file(name + ".pt")) (the released checkpoint\(source)) or "
-                             + "\(file(name + ".safetensors")) + \(name).json; \(Self.howToGet(name))")
+            throw ModelError("missing model \(name): expected \(file(files.checkpoint)) (the released checkpoint\(source)) or "
+                             + "\(file(files.safetensors)) + \(files.config); \(Self.howToGet(name))")
         }
-        let configFile = file(name + ".json")
+        let configFile = file(files.config)
         if FileManager.default.fileExists(atPath: configFile) {
             return Location(config: try ModelConfig.load(configFile), weights: weights, configFile: configFile)
         }
@@ -57,14 +57,14 @@ public final class ModelDirectory: @unchecked Sendable {
 
     /// CLIP's weights and, for our own file form, its config (nil: infer from the archive's shapes).
     public func locateCLIP() throws -> (weights: String, config: String?) {
-        let stem = CLIPModel.fileStem
-        if FileManager.default.fileExists(atPath: file(stem + ".json")), let weights = existing([stem + ".safetensors", stem + ".pt"]) {
-            return (weights, file(stem + ".json"))
+        let files = ModelFiles(CLIPModel.fileStem)
+        if FileManager.default.fileExists(atPath: file(files.config)), let weights = existing(files.weights) {
+            return (weights, file(files.config))
         }
         if let released = existing([Self.releasedCLIPFile]) { return (released, nil) }
         let source = ReleasedFiles.named(Self.clipName).map { ", from \($0.url.absoluteString)" } ?? ""
         throw ModelError("missing CLIP: expected \(file(Self.releasedCLIPFile)) (OpenAI's CLIP ViT-L/14\(source)) or "
-                         + "\(file(stem + ".safetensors")) + \(stem).json; \(Self.howToGet(Self.clipName))")
+                         + "\(file(files.safetensors)) + \(files.config); \(Self.howToGet(Self.clipName))")
     }
 
     /// The CLIP Point-E conditions on (the reference's FrozenImageCLIP), by its released name.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PointECloud
 import PointECheckpoint
 import PointEDiffusion
 import PointEMesh
@@ -16,6 +17,9 @@ public final class PointEEngine: @unchecked Sendable {
     public let models: ModelDirectory
     /// Prompts sampled together (a memory/throughput knob; results do not depend on it).
     public let maxBatch: Int
+    /// Guards the caches below: a worker's threads may ask for a sampler at once, and each
+    /// network must be built only once (a base1B is 5 GB).
+    private let lock = NSLock()
     private var samplers: [SamplingSettings: PointCloudSampler] = [:]
     private var textEmbedder: TextEmbedder?
     private var imageEmbedder: ImageEmbedder?
@@ -73,6 +77,8 @@ public final class PointEEngine: @unchecked Sendable {
 
     /// The sampler for `settings` (built once per settings).
     public func sampler(for settings: SamplingSettings) throws -> PointCloudSampler {
+        lock.lock()
+        defer { lock.unlock() }
         if let cached = samplers[settings] { return cached }
         let base = try models.diffusionNetwork(settings.model)
         let upsampler = settings.upsample ? try models.diffusionNetwork(.upsample) : nil
@@ -154,7 +160,7 @@ public final class PointEEngine: @unchecked Sendable {
             let grid = try embedders().image.embedGrid(bytes, source: request.name)
             return SamplerConditioning(clipGrid: grid.reshaped([1] + grid.shape))
         case .embedding(let bytes):
-            return try Self.embeddingConditioning(bytes, source: request.name, base: base, model: model)
+            return try Self.embeddingConditioning(bytes, source: request.name, config: base.config, variant: base.variant, model: model)
         }
     }
 
@@ -168,7 +174,8 @@ public final class PointEEngine: @unchecked Sendable {
         }
     }
 
-    static func embeddingConditioning(_ bytes: Data, source: String, base: PointDiffusionTransformer,
+    /// An embedding file's conditioning for a base network of `config` and `variant`.
+    static func embeddingConditioning(_ bytes: Data, source: String, config: ModelConfig, variant: PointDiffusionTransformer.Variant,
                                       model: ReleasedModel) throws -> SamplerConditioning {
         let tensor: Tensor
         do {
@@ -178,9 +185,9 @@ public final class PointEEngine: @unchecked Sendable {
         } catch let error as CheckpointError {
             throw EngineError("\(source): the embedding is not a readable .npy file (\(error.message))")
         }
-        switch base.variant {
+        switch variant {
         case .clipVector:
-            let dim = base.config.clipFeatureDim ?? 768
+            let dim = config.clipFeatureDim ?? 768
             guard tensor.count == dim else { throw EngineError("\(source): the embedding has shape \(tensor.shape); \(model) expects \(dim) values") }
             // The reference feeds unit-norm CLIP features; a given embedding is normalised in case it is not.
             let values = Array(tensor.values)
@@ -188,7 +195,7 @@ public final class PointEEngine: @unchecked Sendable {
             guard norm > 0, norm.isFinite else { throw EngineError("\(source): the embedding is all zeros or not finite") }
             return SamplerConditioning(clipVector: Tensor(shape: [1, dim], values: values.map { $0 / norm }))
         case .clipGrid:
-            let size = base.config.clipGridSize ?? 16, dim = base.config.clipGridFeatureDim ?? 1024
+            let size = config.clipGridSize ?? 16, dim = config.clipGridFeatureDim ?? 1024
             guard tensor.count == dim * size * size else {
                 throw EngineError("\(source): the embedding has shape \(tensor.shape); \(model) expects a CLIP grid of \(dim) x \(size * size)")
             }
@@ -210,6 +217,8 @@ public final class PointEEngine: @unchecked Sendable {
 
     /// CLIP's embedders, loaded from the models directory the first time a prompt needs them.
     func embedders() throws -> (text: TextEmbedder, image: ImageEmbedder) {
+        lock.lock()
+        defer { lock.unlock() }
         if let textEmbedder, let imageEmbedder { return (textEmbedder, imageEmbedder) }
         let clip = try models.clipModel()
         let text = try CLIPTextEmbedder(model: clip), image = CLIPImageEmbedder(model: clip)

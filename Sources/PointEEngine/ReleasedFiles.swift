@@ -1,4 +1,5 @@
 import Foundation
+import PointEModels
 
 /// A file published with Point-E or CLIP: where it comes from and how to check it.
 public struct ReleasedFile: Sendable, Equatable {
@@ -24,7 +25,7 @@ public struct ReleasedFile: Sendable, Equatable {
     /// (`ViT-L-14.pt`).
     public var fileName: String {
         switch kind {
-        case .pointE, .pointNet: return name + ".pt"
+        case .pointE, .pointNet: return ModelFiles(name).checkpoint
         case .clip: return url.lastPathComponent
         }
     }

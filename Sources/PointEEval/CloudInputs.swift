@@ -1,6 +1,6 @@
 import Foundation
+import PointECloud
 import PointECheckpoint
-import PointEMesh
 
 /// Point clouds to evaluate, read from what users and jobs have on disk:
 /// * a batch `.npz` in the layout the reference's evaluation scripts read (`arr_0`

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 
 /// Structural validation and reading of glTF 2.0 binary files as far as this project writes
 /// them: header, chunk layout and alignment, JSON, buffer views within the one buffer,

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import PointECheckpoint
 
 /// Wavefront OBJ with vertex colours as the common `v x y z r g b` extension (MeshLab,

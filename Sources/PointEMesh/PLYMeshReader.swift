@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 
 /// Parses PLY headers with any elements and reads the vertex and face elements.
 struct PLYMeshReader {

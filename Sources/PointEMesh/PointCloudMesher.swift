@@ -1,3 +1,4 @@
+import PointECloud
 import PointEModels
 
 /// Point cloud -> colored mesh: the reference's `marching_cubes_mesh` (SDF on a grid, mean

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 
 /// Software renderer for point cloud previews: no GPU, no window. Like the reference's plotting
 /// grid it shows the cloud turned through `grid * grid` angles about the vertical (z) axis, each

@@ -1,3 +1,4 @@
+import PointECloud
 import PointEModels
 import PointETensor
 

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 
 /// An indexed triangle mesh, like the reference's `TriMesh`: shared vertices, triangles as
 /// index triples (counter-clockwise seen from outside, i.e. right-hand normals point out),

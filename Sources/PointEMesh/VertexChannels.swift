@@ -1,3 +1,4 @@
+import PointECloud
 extension TriMesh {
     /// The mesh with each vertex given the channels (e.g. R, G, B) of its nearest cloud point,
     /// as the reference's `fill_vertex_channels` does (nearest by a k-d tree).

@@ -99,10 +99,6 @@ extension CLIPModel {
     @discardableResult
     public static func writeRandom(config: CLIPConfig, seed: UInt64, directory: String) throws -> (path: String, parameters: Int) {
         let (_, source) = try random(config: config, seed: seed)
-        let weights = (directory as NSString).appendingPathComponent(fileStem + ".safetensors")
-        try SafetensorsWriter.write(source.parameters.map { ($0.name, $0.tensor) },
-                                    metadata: ["format": "pt", "pointe.model": "clip"], to: weights)
-        try AtomicFile.write(config.jsonData(), to: (directory as NSString).appendingPathComponent(fileStem + ".json"))
-        return (weights, source.parameters.reduce(0) { $0 + $1.tensor.count })
+        return try ModelFiles(fileStem).writeRandom(source, config: config.jsonData(), metadata: ["pointe.model": fileStem], into: directory)
     }
 }

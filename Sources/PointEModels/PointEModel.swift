@@ -26,6 +26,15 @@ public enum PointEModel: Sendable {
     }
 
     /// Random weights (the reference's init, perturbed), deterministic in `seed`.
+    /// Writes a random-weight NAME.safetensors + NAME.json (a models directory's offline form)
+    /// into `directory`; returns the weights' path and parameter count.
+    @discardableResult
+    public static func writeRandom(_ name: String, config: ModelConfig, seed: UInt64, metadata: [String: String] = [:],
+                                   directory: String) throws -> (path: String, parameters: Int) {
+        let (_, source) = try random(config: config, seed: seed)
+        return try ModelFiles(name).writeRandom(source, config: config.jsonData(), metadata: ["pointe.model": name].merging(metadata) { $1 }, into: directory)
+    }
+
     public static func random(config: ModelConfig, seed: UInt64) throws -> (PointEModel, ParameterSource) {
         let source = ParameterSource(randomSeed: seed)
         return (try build(config: config, parameters: source), source)

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import PointECheckpoint
 import PointEMesh
 import PointETensor

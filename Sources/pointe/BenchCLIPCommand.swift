@@ -9,10 +9,10 @@ struct BenchCLIP: ParsableCommand {
         commandName: "clip",
         abstract: "Time CLIP text and image encoding (ViT-L/14, random weights).",
         discussion: """
-        Prints the median ms of: embedding a short prompt ("a red motorcycle": the text tower runs
-        only up to the end token, which the causal mask makes exact), a prompt filling all 77
-        tokens, an image vector (embed_images) and an image latent grid (embed_images_grid), each
-        for --batch inputs, with GFLOP/s from an analytic count and the machine's large-sgemm
+        Prints the median ms of: embedding a short prompt ("a red motorcycle": the text tower runs \
+        only up to the end token, which the causal mask makes exact), a prompt filling all 77 \
+        tokens, an image vector (embed_images) and an image latent grid (embed_images_grid), each \
+        for --batch inputs, with GFLOP/s from an analytic count and the machine's large-sgemm \
         GFLOP/s from the same run.
         """)
 

@@ -12,8 +12,8 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time one forward pass of a full-size network with random weights.",
             discussion: """
-            Prints ms per forward (median after a warm-up), achieved GFLOP/s from an analytic FLOP
-            count, and this machine's large-sgemm GFLOP/s measured in the same run, with the ratio.
+            Prints ms per forward (median after a warm-up), achieved GFLOP/s from an analytic FLOP \
+            count, and this machine's large-sgemm GFLOP/s measured in the same run, with the ratio. \
             For `sdf`, a forward is encoding --points points plus decoding --queries queries.
             """)
 
@@ -28,7 +28,7 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             guard let config = ModelRegistry.released(model) else {
-                throw ValidationError("unknown model \"\(model)\"; known: \(ModelRegistry.releasedNames.joined(separator: ", "))")
+                throw CommandFailure("unknown model \"\(model)\"; known: \(ModelRegistry.releasedNames.joined(separator: ", "))")
             }
             printError("building \(model) with random weights...")
             let (network, _) = try PointEModel.random(config: config, seed: 1)
@@ -61,7 +61,7 @@ struct BenchCommand: ParsableCommand {
                     pass = { _ = try net.predictSDF(grid, context: context) }
                     flops = decodeFlops
                 default:
-                    throw ValidationError("--part: encode, decode or both, not \(part)")
+                    throw CommandFailure("--part: encode, decode or both, not \(part)")
                 }
             }
             try pass()  // warm-up

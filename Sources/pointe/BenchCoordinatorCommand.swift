@@ -25,9 +25,7 @@ struct BenchCoordinator: ParsableCommand {
         let models = root + "/models"
         try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
         let config = ModelRegistry.tiny("base40M-uncond")!
-        let (_, parameters) = try PointEModel.random(config: config, seed: 0)
-        try SafetensorsWriter.write(parameters.parameters.map { ($0.name, $0.tensor) }, metadata: ["format": "pt"], to: models + "/base40M-uncond.safetensors")
-        try AtomicFile.write(config.jsonData(), to: models + "/base40M-uncond.json")
+        try PointEModel.writeRandom(ReleasedModel.base40MUncond.rawValue, config: config, seed: 0, directory: models)
 
         let settings = SamplingSettings(model: .base40MUncond, upsample: false, steps: 1, guidance: 0, sampler: .eulerAncestral)
         let entries = (0..<prompts).map { PromptEntry(id: String(format: "p%06d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
@@ -54,7 +52,7 @@ struct BenchCoordinator: ParsableCommand {
         })
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         group.wait()
-        guard counts.done == prompts else { throw ValidationError("only \(counts.done)/\(prompts) prompts finished") }
+        guard counts.done == prompts else { throw CommandFailure("only \(counts.done)/\(prompts) prompts finished") }
         print("peers \(peers), prompts \(prompts), shard size \(shardSize): \(String(format: "%.2f", seconds)) s")
         print(String(format: "shards dispatched: %.0f/s, results stored: %.0f/s, messages handled: %.0f/s",
                      Double(coordinator.shardsDispatched) / seconds, Double(coordinator.resultsStored) / seconds,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PointECloud
 import PointEMesh
 import PointEModels
 import PointETensor
@@ -10,12 +11,12 @@ extension BenchCommand {
             commandName: "mesh",
             abstract: "Time meshing a point cloud with the full-size sdf network (random weights).",
             discussion: """
-            In one run: encoding, the dense grid with keys/values cached per cloud, the dense grid
-            recomputing them per batch (the reference's way), the coarse-to-fine variant (time and
-            network evaluations), marching cubes, vertex colouring and writing a GLB. Without
-            --cloud the cloud is --points points on a sphere of radius 0.35 with random colours.
-            --dense-batches N times only the first N batches of both dense variants and scales
-            to the whole grid (printed as such; the mesh timings then use the coarse-to-fine
+            In one run: encoding, the dense grid with keys/values cached per cloud, the dense grid \
+            recomputing them per batch (the reference's way), the coarse-to-fine variant (time and \
+            network evaluations), marching cubes, vertex colouring and writing a GLB. Without \
+            --cloud the cloud is --points points on a sphere of radius 0.35 with random colours. \
+            --dense-batches N times only the first N batches of both dense variants and scales \
+            to the whole grid (printed as such; the mesh timings then use the coarse-to-fine \
             volume); 0 runs the whole grid.
             """)
 

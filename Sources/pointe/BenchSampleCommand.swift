@@ -11,10 +11,10 @@ struct BenchSample: ParsableCommand {
         commandName: "sample",
         abstract: "Time one full two-stage sample (base40M-textvec guided + upsample) with random full-size weights.",
         discussion: """
-        The base stage runs base40M-textvec with guidance 3 (every evaluation covers the
-        conditional and the unconditional half, i.e. batch 2), 1024 points; the upsampler adds
-        3072 points unguided. Reports ms per model evaluation for each stage and the total time.
-        Build with -c release. --steps below the reference's 64 gives a quick estimate: the cost
+        The base stage runs base40M-textvec with guidance 3 (every evaluation covers the \
+        conditional and the unconditional half, i.e. batch 2), 1024 points; the upsampler adds \
+        3072 points unguided. Reports ms per model evaluation for each stage and the total time. \
+        Build with -c release. --steps below the reference's 64 gives a quick estimate: the cost \
         per evaluation does not depend on the step count.
         """)
 
@@ -23,11 +23,11 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Samples drawn together (as a worker's --batch).") var batch = 1
 
     func run() throws {
-        guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
+        guard steps > 0, batch > 0 else { throw CommandFailure("--steps and --batch must be positive") }
         printError("building base40M-textvec and upsample with random weights...")
         func network(_ name: String, seed: UInt64) throws -> PointDiffusionTransformer {
             guard case .diffusion(let net) = try PointEModel.random(config: ModelRegistry.released(name)!, seed: seed).0 else {
-                throw ValidationError("\(name) is not a diffusion model")
+                throw CommandFailure("\(name) is not a diffusion model")
             }
             return net
         }

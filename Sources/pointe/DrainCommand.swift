@@ -7,7 +7,7 @@ struct DrainCommand: ParsableCommand {
         commandName: "drain",
         abstract: "Drain a coordinator: no new work, running shards and meshes finish, then it and its peers stop.",
         discussion: """
-        Use it before maintenance or to shrink a job: the job directory stays consistent, and
+        Use it before maintenance or to shrink a job: the job directory stays consistent, and \
         starting the coordinator again with the same command resumes the remaining prompts.
         """)
 

@@ -9,10 +9,10 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "P-FID and P-IS of point clouds (PointNet++ features, as the reference evaluator).",
         discussion: """
-        Inputs: a batch .npz as the reference's evaluation scripts read it (arr_0 [clouds, points, 3+]),
-        a single-cloud .npz (coords) or .ply, a directory of those, or a job directory (the finished
-        prompts of its manifest.jsonl, in prompt order).
-        Clouds are centred and scaled into the unit sphere and run in batches of 64, like the
+        Inputs: a batch .npz as the reference's evaluation scripts read it (arr_0 [clouds, points, 3+]), \
+        a single-cloud .npz (coords) or .ply, a directory of those, or a job directory (the finished \
+        prompts of its manifest.jsonl, in prompt order). \
+        Clouds are centred and scaled into the unit sphere and run in batches of 64, like the \
         reference's extractor; clouds of different point counts are grouped by size.
         """,
         subcommands: [PFID.self, PIS.self, Score.self])

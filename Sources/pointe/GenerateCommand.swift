@@ -10,14 +10,14 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Text or image -> coloured point cloud (CLIP, base model, upsampler).",
         discussion: """
-        A text prompt runs base40M-textvec on CLIP's text embedding; --image runs an image-grid
-        base model (--base: base40M, base300M or base1B) on CLIP's latent grid of the picture
-        (JPEG or PNG). Both are followed by the upsampler (1024 + 3072 = 4096 points with the
-        released models), with the reference's sampling settings (64 Heun steps per stage;
-        guidance 3 on the base stage, and on the upsampler too for images).
-        --models-dir holds NAME.safetensors + NAME.json (`pointe models init-random`) or the
-        released NAME.pt / cache file names, and CLIP as clip.safetensors + clip.json or the
-        released ViT-L-14.pt TorchScript archive. The same --seed always gives the same cloud.
+        A text prompt runs base40M-textvec on CLIP's text embedding; --image runs an image-grid \
+        base model (--base: base40M, base300M or base1B) on CLIP's latent grid of the picture \
+        (JPEG or PNG). Both are followed by the upsampler (1024 + 3072 = 4096 points with the \
+        released models), with the reference's sampling settings (64 Heun steps per stage; \
+        guidance 3 on the base stage, and on the upsampler too for images). \
+        --models-dir holds NAME.safetensors + NAME.json (`pointe models init-random`) or the \
+        released NAME.pt / cache file names, and CLIP as clip.safetensors + clip.json or the \
+        released ViT-L-14.pt TorchScript archive. The same --seed always gives the same cloud. \
         -o is a .ply / .npz file, or a directory that receives NAME.ply.
         """)
 
@@ -44,10 +44,10 @@ struct GenerateCommand: ParsableCommand {
         let settings = SamplingSettings(model: base ?? SamplingSettings.defaultModel(for: kind), upsample: true, steps: steps,
                                         guidance: guidance, sampler: sampler)
         // Checked before any model is loaded, by the engine's own rule.
-        if let why = PointEEngine.refusal(of: kind, by: settings.model, variant: settings.model.diffusionVariant) { throw ValidationError(why) }
+        if let why = PointEEngine.refusal(of: kind, by: settings.model, variant: settings.model.diffusionVariant) { throw CommandFailure(why) }
         let input: PointEEngine.Input
         if let image {
-            guard let bytes = FileManager.default.contents(atPath: image) else { throw ValidationError("cannot read \(image)") }
+            guard let bytes = FileManager.default.contents(atPath: image) else { throw CommandFailure("cannot read \(image)") }
             input = .image(bytes)
         } else {
             input = .text(prompt!)

@@ -14,8 +14,8 @@ struct KeysGenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Write NAME.key_secret (the key pair) and NAME.key (the public key), both mode 0600.",
         discussion: """
-        Give the coordinator its NAME.key_secret (--curve-key) and copy each peer's NAME.key into
-        the coordinator's allow-list directory (--allow-keys). Give each peer its own
+        Give the coordinator its NAME.key_secret (--curve-key) and copy each peer's NAME.key into \
+        the coordinator's allow-list directory (--allow-keys). Give each peer its own \
         NAME.key_secret (--curve-key) and the coordinator's NAME.key (--server-key).
         """)
 

@@ -8,7 +8,7 @@ struct LogOptions: ParsableArguments {
 
     func apply() throws {
         guard let logFormat else { return }
-        guard let format = ClusterLog.Format(rawValue: logFormat) else { throw ValidationError("--log-format: text or json, not \(logFormat)") }
+        guard let format = ClusterLog.Format(rawValue: logFormat) else { throw CommandFailure("--log-format: text or json, not \(logFormat)") }
         ClusterLog.format = format
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PointECloud
 import PointEEngine
 import PointEMesh
 import PointEModels
@@ -9,11 +10,11 @@ struct MeshCommand: ParsableCommand {
         commandName: "mesh",
         abstract: "Point cloud (.npz or .ply) -> coloured mesh (.glb, .ply or .obj) via the SDF network.",
         discussion: """
-        The SDF model comes from --models-dir: sdf.json (optional: the released config otherwise)
-        and sdf.safetensors or sdf.pt (e.g. the released sdf.pt, or `pointe models init-random`).
-        The cloud's SDF is sampled on a --grid^3 grid over a cube of side --side centred at the
-        origin, meshed by marching cubes at level 0, and each vertex takes its nearest point's
-        colour. --coarse-to-fine N samples every N-th grid point first and refines only near
+        The SDF model comes from --models-dir: sdf.json (optional: the released config otherwise) \
+        and sdf.safetensors or sdf.pt (e.g. the released sdf.pt, or `pointe models init-random`). \
+        The cloud's SDF is sampled on a --grid^3 grid over a cube of side --side centred at the \
+        origin, meshed by marching cubes at level 0, and each vertex takes its nearest point's \
+        colour. --coarse-to-fine N samples every N-th grid point first and refines only near \
         the surface. The output format follows the extension; the file is written atomically.
         """)
 
@@ -31,8 +32,8 @@ struct MeshCommand: ParsableCommand {
 
     func run() throws {
         let format = try TriMesh.FileFormat(path: output)
-        guard grid >= 2 else { throw ValidationError("--grid must be at least 2") }
-        guard coarseToFine == 0 || coarseToFine >= 2 else { throw ValidationError("--coarse-to-fine must be 0 or at least 2") }
+        guard grid >= 2 else { throw CommandFailure("--grid must be at least 2") }
+        guard coarseToFine == 0 || coarseToFine >= 2 else { throw CommandFailure("--coarse-to-fine must be 0 or at least 2") }
         let cloud = try Self.readCloud(input)
         let engine = CloudMeshingEngine(models: ModelDirectory(modelsDir))
         var settings = CloudMeshingEngine.Settings(gridSize: grid)
@@ -56,7 +57,7 @@ struct MeshCommand: ParsableCommand {
         switch (path as NSString).pathExtension.lowercased() {
         case "npz": return try PointCloud.readNPZ(path)
         case "ply": return try PointCloud.readPLY(path)
-        default: throw ValidationError("\(path): unknown point cloud format (use .npz or .ply)")
+        default: throw CommandFailure("\(path): unknown point cloud format (use .npz or .ply)")
         }
     }
 }

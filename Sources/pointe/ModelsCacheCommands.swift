@@ -38,7 +38,7 @@ struct ModelsDownloadCommand: ParsableCommand {
         let cache = options.cache
         let files = try names.isEmpty ? ReleasedFiles.all : names.map { name in
             guard let file = ReleasedFiles.named(name) else {
-                throw ValidationError("unknown model \"\(name)\"; known: \(ReleasedFiles.all.map(\.name).joined(separator: ", "))")
+                throw CommandFailure("unknown model \"\(name)\"; known: \(ReleasedFiles.all.map(\.name).joined(separator: ", "))")
             }
             return file
         }

@@ -13,8 +13,8 @@ struct ModelsCommand: ParsableCommand {
             commandName: "init-random",
             abstract: "Write every registered network with random weights (NAME.safetensors + NAME.json).",
             discussion: """
-            `tiny` is a small consistent family for offline pipeline tests; `full` has the released
-            shapes (several GB, for benchmarks). Weights follow the reference's init, perturbed so no
+            `tiny` is a small consistent family for offline pipeline tests; `full` has the released \
+            shapes (several GB, for benchmarks). Weights follow the reference's init, perturbed so no \
             layer is an identity; they are deterministic in --seed.
             """)
 
@@ -38,16 +38,10 @@ struct ModelsCommand: ParsableCommand {
                     continue
                 }
                 guard let config = preset == .tiny ? ModelRegistry.tiny(name) : ModelRegistry.released(name) else {
-                    throw ValidationError("unknown model \"\(name)\"; known: \((ModelRegistry.releasedNames + [CLIPModel.fileStem]).joined(separator: ", "))")
+                    throw CommandFailure("unknown model \"\(name)\"; known: \((ModelRegistry.releasedNames + [CLIPModel.fileStem]).joined(separator: ", "))")
                 }
-                let (_, parameters) = try PointEModel.random(config: config, seed: seed &+ UInt64(index))
-                let weights = (directory as NSString).appendingPathComponent(name + ".safetensors")
-                let configPath = (directory as NSString).appendingPathComponent(name + ".json")
-                try SafetensorsWriter.write(parameters.parameters.map { ($0.name, $0.tensor) },
-                                            metadata: ["format": "pt", "pointe.model": name, "pointe.preset": preset.rawValue],
-                                            to: weights)
-                try AtomicFile.write(config.jsonData(), to: configPath)
-                let count = parameters.parameters.reduce(0) { $0 + $1.tensor.count }
+                let (weights, count) = try PointEModel.writeRandom(name, config: config, seed: seed &+ UInt64(index),
+                                                                   metadata: ["pointe.preset": preset.rawValue], directory: directory)
                 print("\(name): \(config.name), \(count) parameters -> \(weights)")
             }
         }

@@ -8,16 +8,16 @@ struct ParityCommand: ParsableCommand {
         commandName: "parity",
         abstract: "Check networks, samplers, schedules, CLIP, preprocessing, marching cubes and P-FID/P-IS against reference fixtures.",
         discussion: """
-        Each argument is a fixture (a path without extension, e.g. ../shared/parity/uncond, or
-        one of its files), a directory (every NAME.json in it, sorted; README, images, vocab and
-        .pt/.npz/.io.safetensors companions are not fixtures), or a quoted glob ('DIR/sampler_*').
-        Prints the kernel variant in use, one summary line per fixture (PASS/FAIL and its worst
-        error against its tolerance, or ERROR), the comparisons under it, and a final count; exits
-        non-zero if any fixture fails, errors, or is not a recognised kind.
-        Networks: every output within 1e-4 x max(1, max|expected|); intermediate `debug.*`
-        tensors are shown for diagnosis. Sampler fixtures (sampler_*) are replayed with their
-        recorded noise: teacher-forced steps and the free-running result against the final
-        samples (coords max 0.05 / mean 1e-3, colours 4/255). The schedules fixture (diffusion)
+        Each argument is a fixture (a path without extension, e.g. ../shared/parity/uncond, or \
+        one of its files), a directory (every NAME.json in it, sorted; README, images, vocab and \
+        .pt/.npz/.io.safetensors companions are not fixtures), or a quoted glob ('DIR/sampler_*'). \
+        Prints the kernel variant in use, one summary line per fixture (PASS/FAIL and its worst \
+        error against its tolerance, or ERROR), the comparisons under it, and a final count; exits \
+        non-zero if any fixture fails, errors, or is not a recognised kind. \
+        Networks: every output within 1e-4 x max(1, max|expected|); intermediate `debug.*` \
+        tensors are shown for diagnosis. Sampler fixtures (sampler_*) are replayed with their \
+        recorded noise: teacher-forced steps and the free-running result against the final \
+        samples (coords max 0.05 / mean 1e-3, colours 4/255). The schedules fixture (diffusion) \
         checks betas, alphas_cumprod, Karras sigmas and sigma -> t with the settings it records.
         """)
 

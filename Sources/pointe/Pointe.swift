@@ -39,3 +39,11 @@ struct Pointe: ParsableCommand {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// A command that cannot do what it was asked, for a reason in its input or its environment
+/// (a missing file, a job made with other settings). Printed once as "Error: MESSAGE", without
+/// the usage block a command-line mistake (ValidationError) gets.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

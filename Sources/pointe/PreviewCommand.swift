@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PointECloud
 import PointEMesh
 
 struct PreviewCommand: ParsableCommand {
@@ -14,7 +15,7 @@ struct PreviewCommand: ParsableCommand {
 
     func run() throws {
         guard size >= 16, size <= 4096, grid >= 1, grid <= 8 else {
-            throw ValidationError("--size must be 16...4096 and --grid 1...8")
+            throw CommandFailure("--size must be 16...4096 and --grid 1...8")
         }
         let image: PreviewImage
         let what: String
@@ -39,7 +40,7 @@ struct PreviewCommand: ParsableCommand {
                 what = "\(cloud.count) points"
             }
         default:
-            throw ValidationError("\(input): expected .ply, .npz, .glb or .obj")
+            throw CommandFailure("\(input): expected .ply, .npz, .glb or .obj")
         }
         try image.writePNG(to: output)
         print("\(output): \(image.width)x\(image.height), \(what)")
@@ -47,10 +48,10 @@ struct PreviewCommand: ParsableCommand {
 
     /// Whether a PLY header has a non-empty `element face`.
     static func plyDeclaresFaces(_ path: String) throws -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("\(path): cannot open") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CommandFailure("\(path): cannot open") }
         defer { try? handle.close() }
         let head = String(decoding: try handle.read(upToCount: 4096) ?? Data(), as: UTF8.self)
-        guard let end = head.range(of: "end_header") else { throw ValidationError("\(path): no PLY header (end_header missing)") }
+        guard let end = head.range(of: "end_header") else { throw CommandFailure("\(path): no PLY header (end_header missing)") }
         return head[..<end.lowerBound].split(separator: "\n").contains { line in
             let words = line.split(separator: " ")
             return words.count == 3 && words[0] == "element" && words[1] == "face" && (Int(words[2]) ?? 0) > 0

@@ -9,11 +9,11 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Sample a coloured point cloud with a base model (and optionally the upsampler).",
         discussion: """
-        Models come from --models-dir: NAME.json + NAME.safetensors (as `pointe models init-random`
-        writes them) or NAME.pt (a released checkpoint; its config is then taken from the registry).
-        Conditioned models take a CLIP embedding from --embedding FILE.npy ([768] or [1, 768] for
-        the *-textvec/-imagevec models, [1024, 256] grids for base40M/300M/1B), or --prompt TEXT
-        for base40M-textvec. The output format follows the extension: .ply or .npz.
+        Models come from --models-dir: NAME.json + NAME.safetensors (as `pointe models init-random` \
+        writes them) or NAME.pt (a released checkpoint; its config is then taken from the registry). \
+        Conditioned models take a CLIP embedding from --embedding FILE.npy ([768] or [1, 768] for \
+        the *-textvec/-imagevec models, [1024, 256] grids for base40M/300M/1B), or --prompt TEXT \
+        for base40M-textvec. The output format follows the extension: .ply or .npz. \
         The same --seed always gives the same cloud.
         """)
 
@@ -42,13 +42,13 @@ struct SampleCommand: ParsableCommand {
         let settings = SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)
         let input: PointEEngine.Input
         if let embedding {
-            guard let bytes = FileManager.default.contents(atPath: embedding) else { throw ValidationError("cannot read \(embedding)") }
+            guard let bytes = FileManager.default.contents(atPath: embedding) else { throw CommandFailure("cannot read \(embedding)") }
             input = .embedding(bytes)
         } else if let prompt {
             input = .text(prompt)
         } else {
             guard model.diffusionVariant == .unconditional else {
-                throw ValidationError("\(model) is conditioned on CLIP \(model.diffusionVariant == .clipVector ? "embeddings" : "image grids"): pass --prompt TEXT or --embedding FILE.npy")
+                throw CommandFailure("\(model) is conditioned on CLIP \(model.diffusionVariant == .clipVector ? "embeddings" : "image grids"): pass --prompt TEXT or --embedding FILE.npy")
             }
             input = .text("")
         }

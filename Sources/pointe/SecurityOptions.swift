@@ -17,7 +17,7 @@ struct PeerSecurityOptions: ParsableArguments {
         case (let key?, let server?):
             options.security = .curveClient(try CurveKeyPair.load(key), serverPublicKey: try CurveKeyPair.loadPublicKey(server))
         default:
-            throw ValidationError("CURVE needs both --curve-key (this peer's key pair) and --server-key (the coordinator's public key)")
+            throw CommandFailure("CURVE needs both --curve-key (this peer's key pair) and --server-key (the coordinator's public key)")
         }
         return options
     }
@@ -40,7 +40,7 @@ struct CoordinatorSecurityOptions: ParsableArguments {
             for pair in alsoAllow { allowList.extraKeys[pair.publicKey] = "(this launcher's local peers)" }
             options.security = .curveServer(try CurveKeyPair.load(key), allowList)
         default:
-            throw ValidationError("CURVE needs both --curve-key (the coordinator's key pair) and --allow-keys (a directory of peer public keys)")
+            throw CommandFailure("CURVE needs both --curve-key (the coordinator's key pair) and --allow-keys (a directory of peer public keys)")
         }
         return options
     }

@@ -9,10 +9,10 @@ struct WorkerCommand: ParsableCommand {
         commandName: "worker",
         abstract: "Sample shards for a coordinator: loads the models once, asks for work while idle.",
         discussion: """
-        Models come from --models-dir (NAME.json + NAME.safetensors from `pointe models
-        init-random`, or released NAME.pt), through the same engine `pointe generate` uses.
-        Text and image prompts are embedded with CLIP from --models-dir, loaded when the first
-        prompt needs it (--clip loads it at start, so a missing CLIP fails at once). On SIGTERM
+        Models come from --models-dir (NAME.json + NAME.safetensors from `pointe models \
+        init-random`, or released NAME.pt), through the same engine `pointe generate` uses. \
+        Text and image prompts are embedded with CLIP from --models-dir, loaded when the first \
+        prompt needs it (--clip loads it at start, so a missing CLIP fails at once). On SIGTERM \
         the worker hands its current shard back.
         """)
 
@@ -40,8 +40,10 @@ struct WorkerCommand: ParsableCommand {
         options.log = ClusterLog(role: "worker \(getpid())", quiet: quiet)
         let models = ModelDirectory(modelsDir)
         let engine = PointEEngine(models: models, maxBatch: batch)
-        for model in preload { _ = try models.diffusionNetwork(model) }
-        if clip { _ = try models.clipModel() }
+        loadOrExit("worker \(options.name)") {
+            for model in preload { _ = try models.diffusionNetwork(model) }
+            if clip { _ = try models.clipModel() }
+        }
         let stop = SignalFlag()
         if let parentPid {
             // A launcher killed without cleanup must not leave workers behind.

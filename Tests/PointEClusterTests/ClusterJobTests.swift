@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import PointECloud
 import PointECheckpoint
 @testable import PointECluster
 import PointEMesh

@@ -4,7 +4,7 @@ import PointEEngine
 import XCTest
 
 final class PromptFileTests: XCTestCase {
-    let defaults = SamplingSettings(model: .base40MUncond, upsample: false, steps: 2)
+    let defaults = PromptDefaults(model: .base40MUncond, upsample: false, steps: 2)
 
     func testPlainTextWithBadLinesReportsLineNumbers() throws {
         var data = Data("a red chair\n\n  \nlong\n".utf8)

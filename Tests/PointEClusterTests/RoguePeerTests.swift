@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 @testable import PointECluster
 import PointEMesh
 import PointETestSupport

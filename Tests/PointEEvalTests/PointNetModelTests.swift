@@ -1,5 +1,6 @@
 import PointETestSupport
 import Foundation
+import PointECloud
 import PointECheckpoint
 import PointEMesh
 import PointETensor

@@ -1,3 +1,4 @@
+import PointECloud
 import PointEMesh
 import PointETensor
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import XCTest
 @testable import PointEMesh
 

@@ -758,6 +758,9 @@ public nonisolated struct Pointe_Cluster_StatusReply: Sendable {
 
   public var failures: [String] = []
 
+  /// Clouds stored and waiting for their mesh (with no mesher among `peers`, meshing waits for one).
+  public var promptsMeshing: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2095,7 +2098,7 @@ nonisolated extension Pointe_Cluster_PeerStatus: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}prompts_total\0\u{3}prompts_done\0\u{3}prompts_failed\0\u{3}shards_queued\0\u{3}shards_running\0\u{3}prompts_per_second\0\u{1}peers\0\u{1}failures\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}prompts_total\0\u{3}prompts_done\0\u{3}prompts_failed\0\u{3}shards_queued\0\u{3}shards_running\0\u{3}prompts_per_second\0\u{1}peers\0\u{1}failures\0\u{3}prompts_meshing\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2112,6 +2115,7 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.promptsPerSecond) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.peers) }()
       case 9: try { try decoder.decodeRepeatedStringField(value: &self.failures) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.promptsMeshing) }()
       default: break
       }
     }
@@ -2145,6 +2149,9 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
     if !self.failures.isEmpty {
       try visitor.visitRepeatedStringField(value: self.failures, fieldNumber: 9)
     }
+    if self.promptsMeshing != 0 {
+      try visitor.visitSingularUInt32Field(value: self.promptsMeshing, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2158,6 +2165,7 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
     if lhs.promptsPerSecond != rhs.promptsPerSecond {return false}
     if lhs.peers != rhs.peers {return false}
     if lhs.failures != rhs.failures {return false}
+    if lhs.promptsMeshing != rhs.promptsMeshing {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -17,7 +17,7 @@ extension PointCloud {
     func npzArrays(source: String) throws -> [(String, Tensor)] {
         var arrays: [(String, Tensor)] = [("coords", Tensor(shape: [count, 3], values: coords))]
         for c in channels {
-            guard c.name != "coords" else { throw MeshError(source, "a channel may not be named \"coords\"") }
+            guard c.name != "coords" else { throw PointCloudFileError(source, "a channel may not be named \"coords\"") }
             arrays.append((c.name, Tensor(shape: [count], values: c.values)))
         }
         return arrays
@@ -28,13 +28,13 @@ extension PointCloud {
     public static func readNPZ(_ path: String) throws -> PointCloud {
         let arrays: StateDict
         do { arrays = try NumpyReader.loadNpz(path) } catch let error as CheckpointError {
-            throw MeshError(path, "not a readable .npz point cloud: \(error.message)")
+            throw PointCloudFileError(path, "not a readable .npz point cloud: \(error.message)")
         }
         guard let coordsArray = arrays["coords"] else {
-            throw MeshError(path, "no \"coords\" array (found: \(arrays.keys.joined(separator: ", ")))")
+            throw PointCloudFileError(path, "no \"coords\" array (found: \(arrays.keys.joined(separator: ", ")))")
         }
         guard coordsArray.shape.count == 2, coordsArray.shape[1] == 3 else {
-            throw MeshError(path, "\"coords\" must be [N, 3], got \(coordsArray.shape)")
+            throw PointCloudFileError(path, "\"coords\" must be [N, 3], got \(coordsArray.shape)")
         }
         let n = coordsArray.shape[0]
         let coords = try floats(coordsArray, path: path)
@@ -42,7 +42,7 @@ extension PointCloud {
         for key in arrays.keys where key != "coords" {
             let array = arrays[key]!
             guard array.shape == [n] else {
-                throw MeshError(path, "channel \"\(key)\" must be [\(n)] like coords, got \(array.shape)")
+                throw PointCloudFileError(path, "channel \"\(key)\" must be [\(n)] like coords, got \(array.shape)")
             }
             channels.append(Channel(name: key, values: try floats(array, path: path)))
         }
@@ -51,7 +51,7 @@ extension PointCloud {
 
     private static func floats(_ array: CheckpointTensor, path: String) throws -> [Float] {
         guard array.dtype.isFloatingPoint else {
-            throw MeshError(path, "array \"\(array.name)\" has dtype \(array.dtype.rawValue), expected floating point")
+            throw PointCloudFileError(path, "array \"\(array.name)\" has dtype \(array.dtype.rawValue), expected floating point")
         }
         return try array.floatTensor().values
     }

@@ -41,7 +41,7 @@ extension PointCloud {
     public static func readPLY(_ path: String) throws -> PointCloud {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw MeshError(path, "cannot read: \(error.localizedDescription)")
+            throw PointCloudFileError(path, "cannot read: \(error.localizedDescription)")
         }
         return try PLYReader(data: data, path: path).read()
     }
@@ -74,8 +74,8 @@ struct PLYReader {
 
     func read() throws -> PointCloud {
         let bytes = [UInt8](data)
-        guard bytes.starts(with: Array("ply".utf8)) else { throw MeshError(path, "not a PLY file (no 'ply' magic)") }
-        guard let endRange = data.range(of: Data("end_header".utf8)) else { throw MeshError(path, "PLY header has no end_header") }
+        guard bytes.starts(with: Array("ply".utf8)) else { throw PointCloudFileError(path, "not a PLY file (no 'ply' magic)") }
+        guard let endRange = data.range(of: Data("end_header".utf8)) else { throw PointCloudFileError(path, "PLY header has no end_header") }
         var bodyStart = endRange.upperBound - data.startIndex
         // The header ends with "end_header" and one line break (\n, or \r\n from some writers).
         if bodyStart < bytes.count, bytes[bodyStart] == 0x0D { bodyStart += 1 }
@@ -92,36 +92,36 @@ struct PLYReader {
             guard let keyword = words.first else { continue }
             switch keyword {
             case "format":
-                guard words.count >= 2 else { throw MeshError(path, "malformed format line '\(rawLine)'") }
+                guard words.count >= 2 else { throw PointCloudFileError(path, "malformed format line '\(rawLine)'") }
                 switch words[1] {
                 case "ascii": format = .ascii
                 case "binary_little_endian": format = .binaryLittleEndian
-                default: throw MeshError(path, "unsupported PLY format '\(words[1])' (ascii and binary_little_endian are read)")
+                default: throw PointCloudFileError(path, "unsupported PLY format '\(words[1])' (ascii and binary_little_endian are read)")
                 }
             case "element":
-                guard words.count == 3, let n = Int(words[2]), n >= 0 else { throw MeshError(path, "malformed element line '\(rawLine)'") }
+                guard words.count == 3, let n = Int(words[2]), n >= 0 else { throw PointCloudFileError(path, "malformed element line '\(rawLine)'") }
                 currentElement = words[1]
                 if words[1] == "vertex" {
                     vertexCount = n
                     sawVertex = true
                 } else if !sawVertex {
-                    throw MeshError(path, "element '\(words[1])' comes before the vertices; only files starting with the vertex element are read")
+                    throw PointCloudFileError(path, "element '\(words[1])' comes before the vertices; only files starting with the vertex element are read")
                 }
             case "property":
                 guard currentElement == "vertex" else { continue }
                 guard words.count == 3 else {
-                    throw MeshError(path, "unsupported vertex property '\(rawLine)' (list properties are not read)")
+                    throw PointCloudFileError(path, "unsupported vertex property '\(rawLine)' (list properties are not read)")
                 }
-                guard Self.knownTypes.contains(words[1]) else { throw MeshError(path, "unknown property type '\(words[1])'") }
+                guard Self.knownTypes.contains(words[1]) else { throw PointCloudFileError(path, "unknown property type '\(words[1])'") }
                 properties.append(Property(name: words[2], type: words[1]))
             case "comment", "obj_info": continue
-            default: throw MeshError(path, "unknown header line '\(rawLine)'")
+            default: throw PointCloudFileError(path, "unknown header line '\(rawLine)'")
             }
         }
-        guard let format else { throw MeshError(path, "PLY header has no format line") }
-        guard let n = vertexCount else { throw MeshError(path, "PLY header has no vertex element") }
+        guard let format else { throw PointCloudFileError(path, "PLY header has no format line") }
+        guard let n = vertexCount else { throw PointCloudFileError(path, "PLY header has no vertex element") }
         for axis in ["x", "y", "z"] where !properties.contains(where: { $0.name == axis }) {
-            throw MeshError(path, "vertex element has no '\(axis)' property")
+            throw PointCloudFileError(path, "vertex element has no '\(axis)' property")
         }
 
         var columns = [[Double]](repeating: [Double](repeating: 0, count: n), count: properties.count)
@@ -129,7 +129,7 @@ struct PLYReader {
         case .binaryLittleEndian:
             let stride = properties.reduce(0) { $0 + $1.size }
             guard bytes.count - bodyStart >= n * stride else {
-                throw MeshError(path, "truncated: \(n) vertices of \(stride) bytes need \(n * stride) bytes, file has \(bytes.count - bodyStart)")
+                throw PointCloudFileError(path, "truncated: \(n) vertices of \(stride) bytes need \(n * stride) bytes, file has \(bytes.count - bodyStart)")
             }
             bytes.withUnsafeBytes { raw in
                 var offset = bodyStart
@@ -144,12 +144,12 @@ struct PLYReader {
             let body = String(decoding: bytes[bodyStart...], as: UTF8.self)
             let tokens = body.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
             guard tokens.count >= n * properties.count else {
-                throw MeshError(path, "truncated: \(n) vertices need \(n * properties.count) values, file has \(tokens.count)")
+                throw PointCloudFileError(path, "truncated: \(n) vertices need \(n * properties.count) values, file has \(tokens.count)")
             }
             for i in 0..<n {
                 for k in properties.indices {
                     guard let v = Double(tokens[i * properties.count + k]) else {
-                        throw MeshError(path, "vertex \(i): '\(tokens[i * properties.count + k])' is not a number")
+                        throw PointCloudFileError(path, "vertex \(i): '\(tokens[i * properties.count + k])' is not a number")
                     }
                     columns[k][i] = v
                 }
