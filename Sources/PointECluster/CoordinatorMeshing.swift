@@ -10,7 +10,9 @@ import PointEMesh
 /// atomically and checksummed, then the prompt is done and gets its manifest line.
 extension Coordinator {
     func assignMesh(to identity: Data, router: RouterEndpoint) throws {
-        let waiting = try store.prompts(status: [.meshing]).filter { meshesInFlight[$0.id] == nil }
+        // New clouds first, then done prompts waiting for a remesh (their meshes of the job's
+        // previous mesh settings stand until the new ones are recorded).
+        let waiting = try (store.prompts(status: [.meshing]) + store.promptsAwaitingRemesh()).filter { meshesInFlight[$0.id] == nil }
         guard let prompt = waiting.first else {
             let counts = try store.counts()
             var none = Pointe_Cluster_NoWork()
@@ -26,6 +28,10 @@ extension Coordinator {
             do {
                 let stored = CloudPacking.pack(try PointCloud.readNPZ(directory.file(JobDirectory.cloudNPZ(promptID: prompt.id))))
                 packed = .init(count: stored.count, coords: stored.coords, colors: stored.colors)
+            } catch where prompt.awaitingRemesh {
+                // A remesh samples nothing: the prompt keeps its meshes (`pointe run` resamples it).
+                try recordMeshFailure(prompt.id, "its stored cloud cannot be read: \(error)")
+                return try assignMesh(to: identity, router: router)
             } catch {
                 // The stored cloud is unreadable: sample the prompt again.
                 log.warning("\(error); prompt \(prompt.id) will be sampled again")
@@ -50,7 +56,7 @@ extension Coordinator {
         guard try mayDeliver(.mesh(prompt: result.promptID), from: identity, origin: origin, router: router) else { return }
         if meshesInFlight[result.promptID] == identity { meshesInFlight[result.promptID] = nil }
         peers[identity]?.meshes.remove(result.promptID)
-        guard let prompt = try store.prompt(id: result.promptID), prompt.status == .meshing else { return }
+        guard let prompt = try store.prompt(id: result.promptID), prompt.status == .meshing || prompt.awaitingRemesh else { return }
         let formats = Set(result.files.map(\.format))
         guard formats == Set(info.meshFormats.map(\.rawValue)), result.files.count == formats.count else {
             return try rejectMesh(prompt.id, from: name, "mesher \(name) returned formats \(result.files.map(\.format)) for \(prompt.id), expected \(info.meshFormats)")
@@ -61,12 +67,25 @@ extension Coordinator {
                 return try rejectMesh(prompt.id, from: name, error.message)
             }
         }
-        let outputs = try directory.writeMeshes(result.files.map { ($0.format, $0.data) }, promptID: prompt.id)
+        let outputs = try directory.writeMeshes(result.files.map { ($0.format, $0.data) }, promptID: prompt.id, generation: try store.meshGeneration())
         peers[identity]?.meshesDone += 1
-        if try store.recordMesh(promptID: prompt.id, outputs: outputs, meshSeconds: result.timings.meshSeconds), let done = try store.prompt(id: prompt.id) {
+        if prompt.awaitingRemesh {
+            try storeRemesh(prompt, outputs: outputs, meshSeconds: result.timings.meshSeconds)
+        } else if try store.recordMesh(promptID: prompt.id, outputs: outputs, meshSeconds: result.timings.meshSeconds), let done = try store.prompt(id: prompt.id) {
             cloudsAwaitingMesh.remove(prompt.id)
             try manifest.append(done)
         }
+    }
+
+    /// A done prompt's new meshes (`pointe remesh`): recorded in place of its old ones in one
+    /// transaction, then its manifest line is replaced (manifest.jsonl rebuilt from the store,
+    /// written atomically), and only then are the old files deleted.
+    func storeRemesh(_ prompt: JobStore.Prompt, outputs: [JobStore.Output], meshSeconds: Double) throws {
+        guard let replaced = try store.recordRemesh(promptID: prompt.id, outputs: outputs, meshSeconds: meshSeconds) else { return }
+        cloudsAwaitingMesh.remove(prompt.id)
+        try manifest.rewrite()
+        let kept = Set(outputs.map(\.path))
+        for old in replaced where !kept.contains(old.path) { unlink(directory.file(old.path)) }
     }
 
     /// A mesh that failed its checks: the meshing attempt fails with the reason.
@@ -86,6 +105,10 @@ extension Coordinator {
 
     /// Counts a failed meshing attempt; after the budget the prompt fails and gets its manifest line.
     func recordMeshFailure(_ promptID: String, _ error: String) throws {
+        if let gaveUp = try store.recordRemeshFailure(promptID: promptID, error: error, budget: info.retryBudget) {
+            if gaveUp { log.warning("remeshing \(promptID) failed \(info.retryBudget) times; it keeps its previous meshes: \(error)") }
+            return
+        }
         if try store.recordMeshFailure(promptID: promptID, error: error, budget: info.retryBudget), let failed = try store.prompt(id: promptID) {
             cloudsAwaitingMesh.remove(promptID)
             try manifest.append(failed)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PointECluster
+import PointECloud
 import PointEMesh
 import PointETestSupport
 import XCTest
