@@ -94,6 +94,26 @@ final class RemeshTests: ProcessTestCase {
               + "\(remaining) to go and resumed; 8 manifest lines throughout, \(attempts) sampling attempts before and after")
     }
 
+    /// Remote meshers: the remesh serves on TCP with no local mesher; a `pointe mesher` that
+    /// connects does the work.
+    func testRemeshWithARemoteMesher() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("remesh-remote")
+        let models = ClusterTestSupport.modelsDirectory
+        let job = JobDirectory(dir + "/job")
+        let made = try runPointe(["run", try writePrompts(3, in: dir), "-o", job.path, "--models-dir", models, "--model", "base40M-uncond",
+                                  "--no-upsample", "--steps", "2", "--mesh-formats", "glb", "--mesh-grid", "8", "--quiet"], log: dir + "/run.log")
+        XCTAssertEqual(made.status, 0, made.output)
+        let address = try freeAddress()
+        let remesh = try start(["remesh", job.path, "--grid", "10", "--meshers", "0", "--bind", address], log: dir + "/remesh.log")
+        let mesher = try start(["mesher", "--connect", address, "--models-dir", models, "--name", "mesher@remote"], log: dir + "/mesher.log")
+        XCTAssertEqual(try remesh.wait(timeout: 240), 0, remesh.output)
+        XCTAssertEqual(try mesher.wait(timeout: 60), 0, "the remote mesher did not end with the remesh: \(mesher.output)")
+        XCTAssertTrue(remesh.output.contains("remesh 1 (grid 10, glb): 3 prompt(s) remeshed"), remesh.output)
+        try assertComplete(job, prompts: 3)
+        for (id, line) in try manifest(job) { XCTAssertEqual(files(line)["mesh_glb"], "meshes/\(id).r1.glb") }
+        print("remesh with a remote mesher: 3 prompts remeshed over \(address)")
+    }
+
     func testRemeshRefusesAJobWithPromptsStillToSample() throws {
         let dir = ClusterTestSupport.temporaryDirectory("remesh-unsampled")
         let job = JobDirectory(dir + "/job")
