@@ -78,14 +78,24 @@ extension Coordinator {
     }
 
     /// A done prompt's new meshes (`pointe remesh`): recorded in place of its old ones in one
-    /// transaction, then its manifest line is replaced (manifest.jsonl rebuilt from the store,
-    /// written atomically), and only then are the old files deleted.
+    /// transaction; its manifest line is replaced when manifest.jsonl is next rebuilt from the
+    /// store (written atomically), and only after that are the old files deleted.
     func storeRemesh(_ prompt: JobStore.Prompt, outputs: [JobStore.Output], meshSeconds: Double) throws {
         guard let replaced = try store.recordRemesh(promptID: prompt.id, outputs: outputs, meshSeconds: meshSeconds) else { return }
         cloudsAwaitingMesh.remove(prompt.id)
-        try manifest.rewrite()
         let kept = Set(outputs.map(\.path))
-        for old in replaced where !kept.contains(old.path) { unlink(directory.file(old.path)) }
+        remeshManifest.replaced += replaced.map(\.path).filter { !kept.contains($0) }
+        try rewriteManifestAfterRemesh()
+    }
+
+    /// Rebuilds manifest.jsonl, then deletes the mesh files the rebuild no longer names: when
+    /// the last rebuild is `RemeshManifestFlush.intervalMs` old, or no prompt waits any more.
+    func rewriteManifestAfterRemesh() throws {
+        let now = monotonicMilliseconds()
+        guard try now - remeshManifest.lastRewriteMs >= RemeshManifestFlush.intervalMs || store.counts().remeshing == 0 else { return }
+        try manifest.rewrite()
+        for path in remeshManifest.replaced { unlink(directory.file(path)) }
+        remeshManifest = RemeshManifestFlush(lastRewriteMs: now)
     }
 
     /// A mesh that failed its checks: the meshing attempt fails with the reason.
@@ -106,7 +116,10 @@ extension Coordinator {
     /// Counts a failed meshing attempt; after the budget the prompt fails and gets its manifest line.
     func recordMeshFailure(_ promptID: String, _ error: String) throws {
         if let gaveUp = try store.recordRemeshFailure(promptID: promptID, error: error, budget: info.retryBudget) {
-            if gaveUp { log.warning("remeshing \(promptID) failed \(info.retryBudget) times; it keeps its previous meshes: \(error)") }
+            if gaveUp {
+                log.warning("remeshing \(promptID) failed \(info.retryBudget) times; it keeps its previous meshes: \(error)")
+                try rewriteManifestAfterRemesh()
+            }
             return
         }
         if try store.recordMeshFailure(promptID: promptID, error: error, budget: info.retryBudget), let failed = try store.prompt(id: promptID) {
@@ -114,4 +127,16 @@ extension Coordinator {
             try manifest.append(failed)
         }
     }
+}
+
+/// Each rebuild of manifest.jsonl writes every line, so a remesh rebuilds it at most once per
+/// `intervalMs` (and when its last prompt lands), not once per prompt. Until then the file names
+/// the old meshes, which are deleted only after the rebuild that stops naming them; a coordinator
+/// stopped in between leaves a manifest whose files all exist, and its next start rebuilds it
+/// and removes the replaced files (Coordinator.recover).
+struct RemeshManifestFlush {
+    static let intervalMs: UInt64 = 1000
+    var lastRewriteMs: UInt64 = 0
+    /// Mesh files (relative paths) replaced since the last rebuild.
+    var replaced: [String] = []
 }
