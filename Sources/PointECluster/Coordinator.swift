@@ -153,12 +153,21 @@ public final class Coordinator {
         var lastCheck: UInt64 = 0, lastProgress: UInt64 = 0
         var summaryWritten = false
         var reportPage = JobReportPage(directory: directory, store: store)
+        var lastTurn = monotonicMilliseconds()
         while !shouldStop() {
             if let (peer, body, origin) = try router.receive(timeoutMs: 50) {
                 messagesHandled += 1
                 try handle(body, from: peer, origin: origin, router: router)
             }
             let now = monotonicMilliseconds()
+            if now - lastTurn > options.peerTimeoutMs / 2 {
+                // This loop itself did not run (the process was stopped, or starved): its peers'
+                // silence is ours, not theirs. Their queued messages arrive now; give them a
+                // fresh timeout instead of taking every one for lost.
+                log.warning("the coordinator did not run for \(String(format: "%.1f", Double(now - lastTurn) / 1000)) s (stopped or starved); peers get a fresh timeout")
+                for identity in peers.keys { peers[identity]?.lastSeen = now }
+            }
+            lastTurn = now
             if now - lastCheck >= 200 {
                 lastCheck = now
                 try expireSilentPeers(now: now)

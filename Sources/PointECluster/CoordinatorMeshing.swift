@@ -14,12 +14,7 @@ extension Coordinator {
         // previous mesh settings stand until the new ones are recorded).
         let waiting = try (store.prompts(status: [.meshing]) + store.promptsAwaitingRemesh()).filter { meshesInFlight[$0.id] == nil }
         guard let prompt = waiting.first else {
-            let counts = try store.counts()
-            var none = Pointe_Cluster_NoWork()
-            none.retryAfterMs = 200
-            none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
-            router.send(.noWork(none), to: identity)
-            return
+            return try sendNoWork(to: identity, router: router)
         }
         let packed: PackedCloudCache.Packed
         if let received = cloudsAwaitingMesh[prompt.id] {

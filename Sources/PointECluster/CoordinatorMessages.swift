@@ -42,6 +42,7 @@ extension Coordinator {
             router.send(.heartbeat(beat), to: identity)
         case .workRequest:
             guard touch(identity, now: now, router: router) else { return }
+            try settleLostDeliveries(of: identity)
             try assign(to: identity, router: router)
         case .progress(let p):
             guard touch(identity, now: now, router: router) else { return }

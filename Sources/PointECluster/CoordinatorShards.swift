@@ -15,12 +15,7 @@ extension Coordinator {
         if draining { return refuseWorkWhileDraining(identity, router: router) }
         if peer.role == .mesher { return try assignMesh(to: identity, router: router) }
         guard let claim = try store.claimShard(worker: peer.name, holder: WorkHolder(identity: identity, curveKey: peer.origin.curveKey)) else {
-            let counts = try store.counts()
-            var none = Pointe_Cluster_NoWork()
-            none.retryAfterMs = 200
-            none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
-            router.send(.noWork(none), to: identity)
-            return
+            return try sendNoWork(to: identity, router: router)
         }
         log.info("shard \(claim.shardID) attempt \(claim.attempt) (\(claim.prompts.count) prompt(s)) -> \(peer.name)",
                  metadata: ["shard": "\(claim.shardID)", "attempt": "\(claim.attempt)", "peer": peer.name, "event": "shard-assigned"])
@@ -66,6 +61,15 @@ extension Coordinator {
         }
         active[claim.shardID] = ActiveAttempt(shardID: claim.shardID, attempt: claim.attempt, peer: identity, outstanding: outstanding, lastError: unreadable)
         peers[identity]!.attempts.insert(claim.shardID)
+    }
+
+    /// Nothing to hand out now: ask again shortly, or stop when the job has finished.
+    func sendNoWork(to identity: Data, router: RouterEndpoint) throws {
+        let counts = try store.counts()
+        var none = Pointe_Cluster_NoWork()
+        none.retryAfterMs = 200
+        none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
+        router.send(.noWork(none), to: identity)
     }
 
     /// Writes a cloud (atomically, checksummed) and records it, once per prompt, if its sender

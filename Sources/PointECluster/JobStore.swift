@@ -34,6 +34,21 @@ public final class JobStore {
         }
     }
 
+    /// Every transaction goes through these two, so a failing one names the store, and a full
+    /// disk says so in the words of every other write ("No space left on device").
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch let error as DatabaseError { throw storeError(error) }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let error as DatabaseError { throw storeError(error) }
+    }
+
+    private func storeError(_ error: DatabaseError) -> ClusterError {
+        let full = error.resultCode == .SQLITE_FULL ? "No space left on device: " : ""
+        return ClusterError("\(path): job store: \(full)\(error.message ?? "\(error)")")
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -127,12 +142,12 @@ public final class JobStore {
     }
 
     public var isInitialized: Bool {
-        get throws { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM prompts") ?? 0 } > 0 }
+        get throws { try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM prompts") ?? 0 } > 0 }
     }
 
     /// Stores the prompts, their seeds and shards (consecutive runs of `shardSize` prompts).
     public func create(info: JobInfo, prompts: [PromptEntry]) throws {
-        try db.write { db in
+        try write { db in
             let settings = String(decoding: try Self.encoder.encode(info.settings), as: UTF8.self)
             // The single keys are what jobs made before `settings` was stored are read from.
             for (key, value) in [("job_id", info.jobID), ("seed", String(info.seed)), ("shard_size", String(info.shardSize)),
@@ -151,7 +166,7 @@ public final class JobStore {
     @discardableResult
     public func append(_ prompts: [PromptEntry]) throws -> Int {
         let info = try info()
-        return try db.write { db in
+        return try write { db in
             let nextIndex = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM prompts") ?? 0
             let nextShard = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(id) + 1, 0) FROM shards") ?? 0
             try Self.insert(prompts, from: nextIndex, firstShard: nextShard, info: info, db: db, path: path)
@@ -187,7 +202,7 @@ public final class JobStore {
     }
 
     public func info() throws -> JobInfo {
-        let values = try db.read { db in
+        let values = try read { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM job").map { ($0["key"] as String, $0["value"] as String) })
         }
         guard let id = values["job_id"], let seed = values["seed"].flatMap({ UInt64($0) }),
@@ -265,7 +280,7 @@ public final class JobStore {
 
     /// The SQL stays here: callers ask by status or id.
     func prompts(matching condition: String, _ arguments: StatementArguments = []) throws -> [Prompt] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY idx", arguments: arguments).map { try Self.prompt($0, path: path) }
         }
     }
@@ -278,7 +293,7 @@ public final class JobStore {
     }
 
     public func counts() throws -> Counts {
-        try db.read { db in
+        try read { db in
             var c = Counts()
             for row in try Row.fetchAll(db, sql: "SELECT status, remesh = \(RemeshState.waiting.rawValue) AS remeshing, COUNT(*) AS n FROM prompts GROUP BY status, remeshing") {
                 let n: Int = row["n"]
@@ -309,7 +324,7 @@ public final class JobStore {
     /// and an attempt row is opened (with `holder`, the connection it goes to). Only the
     /// shard's still-pending prompts are handed out.
     public func claimShard(worker: String, holder: WorkHolder? = nil) throws -> Assignment? {
-        try db.write { db in
+        try write { db in
             while let row = try Row.fetchOne(db, sql: "SELECT id, attempts FROM shards WHERE status = 'queued' ORDER BY id LIMIT 1") {
                 let id: Int = row["id"]
                 let pending = try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE shard_id = ? AND status = 'pending' ORDER BY idx", arguments: [id])
@@ -335,7 +350,7 @@ public final class JobStore {
     /// Returns the ids of the prompts this marked failed.
     @discardableResult
     public func finishAttempt(shardID: Int, attempt: Int, outcome: AttemptOutcome, error: String?, countsAgainstBudget: Bool = true) throws -> [String] {
-        try db.write { db -> [String] in
+        try write { db -> [String] in
             try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE shard_id = ? AND attempt = ? AND finished_at IS NULL",
                            arguments: [Date().timeIntervalSince1970, outcome.rawValue, error, shardID, attempt])
             guard let shard = try Row.fetchOne(db, sql: "SELECT attempts, budget, status FROM shards WHERE id = ?", arguments: [shardID]) else { return [] }
@@ -377,7 +392,7 @@ public final class JobStore {
 
     /// Remembers the latest error of one prompt (shown if its shard runs out of budget).
     public func notePromptError(id: String, error: String) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE prompts SET error = ? WHERE id = ? AND status = 'pending'", arguments: [error, id])
         }
     }
@@ -385,7 +400,7 @@ public final class JobStore {
     /// After a coordinator restart: shards that were running are queued again without using
     /// budget (their workers' results may still arrive and are accepted once).
     public func requeueInterrupted() throws -> Int {
-        try db.write { db in
+        try write { db in
             let now = Date().timeIntervalSince1970
             try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = '\(AttemptOutcome.interrupted.rawValue)' WHERE finished_at IS NULL", arguments: [now])
             try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL, attempts = MAX(attempts - 1, 0) WHERE status = 'running'")
@@ -395,7 +410,7 @@ public final class JobStore {
 
     /// `--retry-failed`: failed prompts become pending and their shards get a fresh budget.
     public func retryFailed() throws -> Int {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0, worker = NULL WHERE id IN (SELECT shard_id FROM prompts WHERE status = 'failed')")
             try db.execute(sql: "UPDATE prompts SET status = 'pending', error = NULL, finish_seq = NULL, mesh_attempts = 0 WHERE status = 'failed'")
             return db.changesCount
@@ -404,7 +419,7 @@ public final class JobStore {
 
     /// A prompt found without valid output files (missing, or a checksum mismatch) is pending again.
     public func reopen(promptID: String) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "DELETE FROM outputs WHERE prompt_id = ?", arguments: [promptID])
             try db.execute(sql: "UPDATE prompts SET status = 'pending', finish_seq = NULL WHERE id = ?", arguments: [promptID])
             try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0 WHERE id = (SELECT shard_id FROM prompts WHERE id = ?) AND status != 'running'",
@@ -431,7 +446,7 @@ public final class JobStore {
     /// (a duplicate result): nothing is recorded twice.
     public func recordDone(promptID: String, outputs: [Output], worker: String, attempt: Int, models: [String], sampleSeconds: Double,
                            meshing: Bool = false) throws -> Bool {
-        try db.write { db in
+        try write { db in
             guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.pending.rawValue else {
                 return false
             }
@@ -449,7 +464,7 @@ public final class JobStore {
 
     /// Records a prompt's mesh files; the prompt is done. false if it was not waiting for one.
     public func recordMesh(promptID: String, outputs: [Output], meshSeconds: Double) throws -> Bool {
-        try db.write { db in
+        try write { db in
             guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.meshing.rawValue else {
                 return false
             }
@@ -465,7 +480,7 @@ public final class JobStore {
 
     /// A failed meshing attempt; after `budget` of them the prompt fails. true: it failed now.
     public func recordMeshFailure(promptID: String, error: String, budget: Int) throws -> Bool {
-        try db.write { db in
+        try write { db in
             guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.meshing.rawValue else {
                 return false
             }
@@ -479,7 +494,7 @@ public final class JobStore {
     }
 
     public func outputs(promptID: String) throws -> [Output] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM outputs WHERE prompt_id = ? ORDER BY kind", arguments: [promptID]).map {
                 Output(kind: $0["kind"], path: $0["path"], sha256: $0["sha256"], bytes: $0["bytes"])
             }
@@ -489,19 +504,19 @@ public final class JobStore {
     /// Whether attempt `attempt` of shard `shardID` was given to `holder` (now or before a
     /// restart; a re-queued attempt number can be given out twice).
     public func attemptWasGiven(shardID: Int, attempt: Int, to holder: WorkHolder) throws -> Bool {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT peer_identity, peer_key FROM attempts WHERE shard_id = ? AND attempt = ?", arguments: [shardID, attempt])
                 .contains { ($0["peer_identity"] as Data?) == holder.identity && ($0["peer_key"] as String?) == holder.curveKey }
         }
     }
 
     public func attemptCount(shardID: Int) throws -> Int {
-        try db.read { try Int.fetchOne($0, sql: "SELECT attempts FROM shards WHERE id = ?", arguments: [shardID]) ?? 0 }
+        try read { try Int.fetchOne($0, sql: "SELECT attempts FROM shards WHERE id = ?", arguments: [shardID]) ?? 0 }
     }
 
     /// Attempt rows (shard, attempt, worker, outcome) for tests and status.
     public func attempts() throws -> [(shard: Int, attempt: Int, worker: String, outcome: AttemptOutcome?)] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM attempts ORDER BY id").map { row in
                 (row["shard_id"], row["attempt"], row["worker"], (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)))
             }

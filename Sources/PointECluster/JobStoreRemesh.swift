@@ -14,7 +14,7 @@ extension JobStore {
 
     /// The job's mesh generation: 0 until its first remesh.
     public func meshGeneration() throws -> Int {
-        try db.read { try Self.meshGeneration($0) }
+        try read { try Self.meshGeneration($0) }
     }
 
     static func meshGeneration(_ db: Database) throws -> Int {
@@ -28,7 +28,7 @@ extension JobStore {
         var info = try info()
         info.settings.meshFormats = formats
         info.settings.meshGrid = grid
-        return try db.write { db in
+        return try write { db in
             let generation = try Self.meshGeneration(db) + 1
             var keys = [("mesh_formats", formats.map(\.rawValue).joined(separator: ",")), ("mesh_grid", String(grid)),
                         ("mesh_generation", String(generation))]
@@ -56,7 +56,7 @@ extension JobStore {
     /// exactly these and it no longer waits. Returns the mesh outputs this replaced (their files
     /// may go once the manifest names the new ones); nil if the prompt was not waiting.
     public func recordRemesh(promptID: String, outputs: [Output], meshSeconds: Double) throws -> [Output]? {
-        try db.write { db in
+        try write { db in
             guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = 'done'", arguments: [promptID]) == RemeshState.waiting.rawValue else {
                 return nil
             }
@@ -76,7 +76,7 @@ extension JobStore {
     /// A failed remesh attempt: nil if the prompt was not waiting for a remesh, else whether it
     /// gave up now (after `budget` attempts; it keeps its old meshes).
     public func recordRemeshFailure(promptID: String, error: String, budget: Int) throws -> Bool? {
-        try db.write { db in
+        try write { db in
             guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = 'done'", arguments: [promptID]) == RemeshState.waiting.rawValue else {
                 return nil
             }
@@ -92,6 +92,6 @@ extension JobStore {
 
     /// Every path the store names (what a job directory must keep).
     public func outputPaths() throws -> Set<String> {
-        try db.read { Set(try String.fetchAll($0, sql: "SELECT path FROM outputs")) }
+        try read { Set(try String.fetchAll($0, sql: "SELECT path FROM outputs")) }
     }
 }

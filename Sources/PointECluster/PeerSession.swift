@@ -35,7 +35,7 @@ public struct PeerSession {
         defer { endpoint.close() }
         let mailbox = Mailbox()
         endpoint.send(.hello(hello))
-        var welcomed = false, requested = false
+        var welcomed = false, requested = false, helloSentAt = monotonicMilliseconds()
         var nextRequest: UInt64 = 0, lastHeartbeat = monotonicMilliseconds(), lastHeard = monotonicMilliseconds()
         var handBack: MessageBody?
         while true {
@@ -56,9 +56,11 @@ public struct PeerSession {
                 }
                 return .stopped
             }
+            // Busy is read before draining: a task posts its last result before it clears busy,
+            // so a work request is never sent ahead of a result (the coordinator relies on it).
+            let busy = mailbox.busy
             for body in mailbox.drain() { endpoint.send(body) }
             let now = monotonicMilliseconds()
-            let busy = mailbox.busy
             if welcomed, !requested, !busy, now >= nextRequest {
                 var request = Pointe_Cluster_WorkRequest()
                 request.capacity = capacity
@@ -84,8 +86,13 @@ public struct PeerSession {
                 throw ClusterError("coordinator \(options.connect) refused \(options.name): \(refusal.reason)")
             case .whoAreYou:
                 // The coordinator restarted, or took us for lost: introduce ourselves again; any
-                // request in flight is gone.
+                // request in flight is gone. It asks once per message of ours it could not place,
+                // so after a freeze a burst arrives: one hello answers them all (a second one
+                // would look like a restarted session and cost the shard we were just given).
+                // A hello unanswered for 5 s was lost with its connection: say it again.
+                guard welcomed || monotonicMilliseconds() - helloSentAt > 5000 else { continue }
                 endpoint.send(.hello(hello))
+                helloSentAt = monotonicMilliseconds()
                 log.info("the coordinator does not know this peer (it restarted, or took us for lost): saying hello again")
                 welcomed = false
                 requested = false

@@ -116,6 +116,18 @@ final class PromptFileTests: XCTestCase {
         XCTAssertEqual(prompts.map(\.input), [.text("a cup")])
     }
 
+    /// Without a model named (on the line or the command line) the model follows the prompt's
+    /// kind, as the reference's text2pc and image2pc do; a named one wins.
+    func testTheDefaultModelFollowsThePromptKind() throws {
+        let text = [#"{"prompt": "a chair"}"#, #"{"image": "corgi.jpg"}"#, #"{"image": "cube.jpg", "model": "base300M"}"#, "", ""].joined(separator: "\n")
+        let prompts = try PromptFile().parse(Data(text.utf8), source: "p.jsonl", baseDirectory: "/data", defaults: PromptDefaults()).prompts
+        XCTAssertEqual(prompts.map(\.settings.model), [.base40MTextvec, .base40M, .base300M])
+        let plain = try PromptFile().parse(Data("a chair\n".utf8), source: "p.txt", baseDirectory: "/", defaults: PromptDefaults()).prompts
+        XCTAssertEqual(plain.map(\.settings.model), [.base40MTextvec])
+        let forced = try PromptFile().parse(Data(text.utf8), source: "p.jsonl", baseDirectory: "/data", defaults: PromptDefaults(model: .base40MUncond)).prompts
+        XCTAssertEqual(forced.map(\.settings.model), [.base40MUncond, .base40MUncond, .base300M])
+    }
+
     func testSeedsDependOnJobSeedAndIndexOnly() {
         let a = (0..<100).map { PromptSeed.derive(jobSeed: 0, index: $0) }
         XCTAssertEqual(Set(a).count, 100)
