@@ -70,6 +70,9 @@ public final class Coordinator {
         var origin: PeerOrigin
         var attempts: Set<Int> = []
         var meshes: Set<String> = []
+        /// Its latest numbered work request and the task it was answered with (nil: no work).
+        var lastRequest: UInt64 = 0
+        var lastTask: MessageBody?
         var promptsDone = 0
         var meshesDone = 0
         /// When this session joined, for its throughput in the metrics.

@@ -43,6 +43,7 @@ extension Coordinator {
         task.formats = info.meshFormats.map(\.rawValue)
         meshesInFlight[prompt.id] = identity
         peers[identity]?.meshes.insert(prompt.id)
+        peers[identity]?.lastTask = .meshTask(task)
         authority.grantedMesh(of: prompt.id, to: WorkHolder(identity: identity, curveKey: peers[identity]?.origin.curveKey))
         if !router.send(.meshTask(task), to: identity) { try lose(identity, reason: "cannot send to \(peers[identity]?.name ?? "mesher")") }
     }

@@ -61,6 +61,7 @@ extension Coordinator {
         }
         active[claim.shardID] = ActiveAttempt(shardID: claim.shardID, attempt: claim.attempt, peer: identity, outstanding: outstanding, lastError: unreadable)
         peers[identity]!.attempts.insert(claim.shardID)
+        peers[identity]!.lastTask = .shardAssignment(message)
     }
 
     /// Nothing to hand out now: ask again shortly, or stop when the job has finished.

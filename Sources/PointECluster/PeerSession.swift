@@ -20,6 +20,15 @@ public struct PeerSession {
         }
     }
 
+    /// Names a task so a repeat of it is known (a shard attempt, a prompt's mesh).
+    static func taskKey(_ body: MessageBody) -> String? {
+        switch body {
+        case .shardAssignment(let a): "shard \(a.shardID) attempt \(a.attempt)"
+        case .meshTask(let t): "mesh \(t.promptID)"
+        default: nil
+        }
+    }
+
     public enum Exit: Equatable, Sendable { case jobFinished, shutdown(String), stopped, coordinatorLost }
 
     enum TaskStart {
@@ -38,6 +47,11 @@ public struct PeerSession {
         var welcomed = false, requested = false, helloSentAt = monotonicMilliseconds()
         var nextRequest: UInt64 = 0, lastHeartbeat = monotonicMilliseconds(), lastHeard = monotonicMilliseconds()
         var handBack: MessageBody?
+        // The current request's number, and the task being worked on (to know a repeat).
+        var request = Pointe_Cluster_WorkRequest()
+        request.capacity = capacity
+        var currentTask: String?
+        var connections = 0
         while true {
             if stop?.isRaised == true {
                 for body in mailbox.drain() { endpoint.send(body) }
@@ -62,8 +76,7 @@ public struct PeerSession {
             for body in mailbox.drain() { endpoint.send(body) }
             let now = monotonicMilliseconds()
             if welcomed, !requested, !busy, now >= nextRequest {
-                var request = Pointe_Cluster_WorkRequest()
-                request.capacity = capacity
+                request.requestID += 1
                 endpoint.send(.workRequest(request))
                 requested = true
             }
@@ -77,7 +90,18 @@ public struct PeerSession {
                 log.warning("no message from the coordinator at \(options.connect) for \(options.coordinatorTimeoutMs) ms; exiting")
                 return .coordinatorLost
             }
-            guard let body = try endpoint.receive(timeoutMs: 20) else { continue }
+            let body = try endpoint.receive(timeoutMs: 20)
+            if endpoint.connections > connections {
+                if connections > 0 {
+                    // The connection dropped and came back: what was sent into the dead one is
+                    // gone. An unanswered hello or request goes again (the request with its
+                    // number, so the coordinator answers it with the task it already chose).
+                    if !welcomed { endpoint.send(.hello(hello)); helloSentAt = monotonicMilliseconds() }
+                    if requested { endpoint.send(.workRequest(request)) }
+                }
+                connections = endpoint.connections
+            }
+            guard let body else { continue }
             lastHeard = monotonicMilliseconds()
             switch body {
             case .welcome:
@@ -105,7 +129,12 @@ public struct PeerSession {
             case .heartbeat:
                 break  // the coordinator's echo: it is alive (lastHeard is updated above)
             default:
+                let task = Self.taskKey(body)
+                if task != nil, task == currentTask {
+                    continue  // the task we are on (or just did), sent again for a request that came twice
+                }
                 requested = false
+                currentTask = task
                 mailbox.busy = true
                 switch startTask(body, mailbox) {
                 case .started(let back): handBack = back

@@ -381,6 +381,10 @@ public nonisolated struct Pointe_Cluster_WorkRequest: Sendable {
   /// prompts the peer can take now
   public var capacity: UInt32 = 0
 
+  /// Numbers a peer's requests 1, 2, 3...: a request whose connection dropped is sent again with
+  /// its number, and the coordinator answers it with the same task (0: unnumbered, older peers).
+  public var requestID: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1354,7 +1358,7 @@ nonisolated extension Pointe_Cluster_Heartbeat: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}capacity\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}capacity\0\u{3}request_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1363,6 +1367,7 @@ nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.capacity) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
       default: break
       }
     }
@@ -1372,11 +1377,15 @@ nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftPr
     if self.capacity != 0 {
       try visitor.visitSingularUInt32Field(value: self.capacity, fieldNumber: 1)
     }
+    if self.requestID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pointe_Cluster_WorkRequest, rhs: Pointe_Cluster_WorkRequest) -> Bool {
     if lhs.capacity != rhs.capacity {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
