@@ -26,6 +26,10 @@ extension Coordinator {
             }
         }
         if reopened > 0 { log.info("\(reopened) prompt(s) reopened after output verification") }
+        // After a remesh: old meshes it replaced but had not deleted yet when it stopped.
+        if try store.meshGeneration() > 0 {
+            for path in directory.removeUnreferencedMeshes(referenced: try store.outputPaths()) { log.info("removed replaced mesh \(path)") }
+        }
         try manifest.rewrite()
         doneAtStart = try store.counts().done
     }

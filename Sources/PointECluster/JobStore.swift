@@ -107,6 +107,12 @@ public final class JobStore {
                 CREATE INDEX attempts_shard ON attempts(shard_id, attempt);
                 """)
         }
+        migrator.registerMigration("v3-remesh") { db in
+            // `pointe remesh` (JobStoreRemesh): 1 while a done prompt waits for meshes made with
+            // the job's new mesh settings, 2 when that failed past the budget (the prompt keeps
+            // its old meshes). Its old meshes and manifest line stay until the new ones are recorded.
+            try db.execute(sql: "ALTER TABLE prompts ADD COLUMN remesh INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -241,6 +247,8 @@ public final class JobStore {
         public var sampleSeconds: Double?
         public var meshSeconds: Double?
         public var finishSequence: Int?
+        /// Done, and waiting for meshes of the job's current mesh settings (`pointe remesh`).
+        public var awaitingRemesh = false
     }
 
     static func prompt(_ row: Row, path: String) throws -> Prompt {
@@ -255,7 +263,8 @@ public final class JobStore {
                       settings: settings, shardID: row["shard_id"], status: status, error: row["error"],
                       worker: row["worker"], attempt: row["attempt"],
                       models: models.map { $0.split(separator: ",").map(String.init) } ?? [],
-                      sampleSeconds: row["sample_seconds"], meshSeconds: row["mesh_seconds"], finishSequence: row["finish_seq"])
+                      sampleSeconds: row["sample_seconds"], meshSeconds: row["mesh_seconds"], finishSequence: row["finish_seq"],
+                      awaitingRemesh: status == .done && (row["remesh"] as Int) == RemeshState.waiting.rawValue)
     }
 
     /// Prompts in prompt order: all of them, or those in one of `statuses`.
@@ -270,25 +279,27 @@ public final class JobStore {
     }
 
     /// The SQL stays here: callers ask by status or id.
-    private func prompts(matching condition: String, _ arguments: StatementArguments = []) throws -> [Prompt] {
+    func prompts(matching condition: String, _ arguments: StatementArguments = []) throws -> [Prompt] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY idx", arguments: arguments).map { try Self.prompt($0, path: path) }
         }
     }
 
     public struct Counts: Equatable, Sendable {
-        /// `pending` includes prompts waiting for their mesh (`meshing`, also counted alone).
-        public var total = 0, done = 0, failed = 0, pending = 0, meshing = 0
+        /// `pending` includes prompts waiting for their mesh (`meshing`, also counted alone) and
+        /// done prompts waiting for a remesh (`remeshing`, counted there and not as done).
+        public var total = 0, done = 0, failed = 0, pending = 0, meshing = 0, remeshing = 0
         public var shardsQueued = 0, shardsRunning = 0
     }
 
     public func counts() throws -> Counts {
         try read { db in
             var c = Counts()
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM prompts GROUP BY status") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, remesh = \(RemeshState.waiting.rawValue) AS remeshing, COUNT(*) AS n FROM prompts GROUP BY status, remeshing") {
                 let n: Int = row["n"]
                 c.total += n
                 switch PromptStatus(rawValue: row["status"]) {
+                case .done where row["remeshing"] as Bool: c.remeshing = n; c.pending += n
                 case .done: c.done = n
                 case .failed: c.failed = n
                 case .meshing: c.meshing = n; c.pending += n
