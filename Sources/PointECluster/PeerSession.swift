@@ -29,11 +29,6 @@ public struct PeerSession {
         }
     }
 
-    static func isShardAttempt(_ body: MessageBody) -> Bool {
-        if case .shardAssignment = body { return true }
-        return false
-    }
-
     public enum Exit: Equatable, Sendable { case jobFinished, shutdown(String), stopped, coordinatorLost }
 
     enum TaskStart {
@@ -135,10 +130,10 @@ public struct PeerSession {
                 break  // the coordinator's echo: it is alive (lastHeard is updated above)
             default:
                 let task = Self.taskKey(body)
-                // The task we are on, sent again for a request that came twice. A shard attempt
-                // is never handed out twice, so one just finished is a repeat too; a prompt's
-                // mesh may legitimately come again (its result was lost), so only while busy.
-                if task != nil, task == currentTask, mailbox.busy || Self.isShardAttempt(body) {
+                // The task we are on, sent again for a request that came twice. Only while busy:
+                // once done, the same task may legitimately come again (its result was lost, or
+                // a restarted coordinator hands out the interrupted attempt's number again).
+                if task != nil, task == currentTask, mailbox.busy {
                     continue
                 }
                 requested = false
