@@ -10,8 +10,8 @@ import PointEMesh
 /// atomically and checksummed, then the prompt is done and gets its manifest line.
 extension Coordinator {
     func assignMesh(to identity: Data, router: RouterEndpoint) throws {
-        let waiting = try store.prompts(status: [.meshing]).filter { meshesInFlight[$0.id] == nil }
-        guard let prompt = waiting.first else {
+        // Every prompt in flight may come first in the queue: one more than those is enough.
+        guard let prompt = try store.meshQueue(limit: meshesInFlight.count + 1).first(where: { meshesInFlight[$0.id] == nil }) else {
             let counts = try store.counts()
             var none = Pointe_Cluster_NoWork()
             none.retryAfterMs = 200
