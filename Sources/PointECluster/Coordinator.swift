@@ -97,6 +97,9 @@ public final class Coordinator {
     var authority: DeliveryAuthority
     /// Clouds and meshes that failed their checks, by kind.
     var payloadsRejected: [PayloadKind: Int] = [:]
+    /// Set by `recover` when it made finished prompts pending again (the report's pages of
+    /// those must be rewritten, see JobReportPage).
+    var recoveryChangedUnfinished = false
     /// Received messages waiting their turn (CoordinatorInbox.swift).
     var inbox = CoordinatorInbox()
     /// CPU seconds of the last `run`: its own thread, and the report writer's thread.
@@ -147,7 +150,7 @@ public final class Coordinator {
         var lastCheck: UInt64 = 0, lastProgress: UInt64 = 0
         var summaryWritten = false
         // The report is written on its own thread; closed (its last page written) on return.
-        let report = try ReportWriter(directory: directory, log: log)
+        let report = try ReportWriter(directory: directory, log: log, rewriteAll: recoveryChangedUnfinished)
         defer {
             report.close()
             reportCPUSeconds = report.usage.cpuSeconds

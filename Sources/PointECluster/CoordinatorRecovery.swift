@@ -26,7 +26,10 @@ extension Coordinator {
         if interrupted > 0 { log.info("re-queued \(interrupted) shard(s) that were running when the coordinator stopped") }
         if retryFailed {
             let n = try store.retryFailed()
-            if n > 0 { log.info("--retry-failed: \(n) failed prompt(s) queued again with a fresh budget") }
+            if n > 0 {
+                log.info("--retry-failed: \(n) failed prompt(s) queued again with a fresh budget")
+                recoveryChangedUnfinished = true
+            }
         }
         var started = monotonicMilliseconds()
         var after = -1
@@ -43,7 +46,10 @@ extension Coordinator {
             report.verifiedPrompts += chunk.count
         }
         report.verificationSeconds = Double(monotonicMilliseconds() - started) / 1000
-        if report.reopenedPrompts > 0 { log.info("\(report.reopenedPrompts) prompt(s) reopened after output verification") }
+        if report.reopenedPrompts > 0 {
+            log.info("\(report.reopenedPrompts) prompt(s) reopened after output verification")
+            recoveryChangedUnfinished = true
+        }
         started = monotonicMilliseconds()
         report.manifestLines = try manifest.rewrite()
         report.manifestSeconds = Double(monotonicMilliseconds() - started) / 1000

@@ -1,4 +1,5 @@
 import Foundation
+import PointECheckpoint
 import PointEEngine
 
 /// Keeps the job directory's static report in step with the job store, at a cost per refresh
@@ -7,9 +8,11 @@ import PointEEngine
 ///   report/pages.html   every page of prompts, linked once it has been written
 ///   report/page-N.html  prompts (N-1)*pageSize ..< N*pageSize, each with its card
 /// A refresh rewrites index.html and only the pages holding a prompt that finished since the
-/// last refresh (found by the finish sequence's index); the first refresh of a coordinator
-/// rewrites every page with a finished prompt (and any left on disk), so a resumed job's pages
-/// match its store. Run by ReportWriter, off the thread that answers peers.
+/// last refresh (found by the finish sequence's index). The last sequence written is kept in
+/// report/.sequence, so a restarted coordinator rewrites only the pages of prompts that
+/// finished since; when the resume changed prompts that did not finish (reopened, retried:
+/// `rewriteAll`), or the file is missing, it rewrites every page with a finished prompt and
+/// every page left on disk. Run by ReportWriter, off the thread that answers peers.
 struct JobReportPage {
     let directory: JobDirectory
     let store: JobStore
@@ -26,11 +29,15 @@ struct JobReportPage {
     static let folder = "report"
     static func pagePath(_ page: Int) -> String { "\(folder)/page-\(page + 1).html" }
     static let pagesPath = "\(folder)/pages.html"
+    static let sequencePath = "\(folder)/.sequence"
+    /// Whether the first refresh rewrites every page (see above).
+    var rewriteAll: Bool
 
-    init(directory: JobDirectory, store: JobStore, pageSize: Int = 500) {
+    init(directory: JobDirectory, store: JobStore, pageSize: Int = 500, rewriteAll: Bool = false) {
         self.directory = directory
         self.store = store
         self.pageSize = max(1, pageSize)
+        self.rewriteAll = rewriteAll
     }
 
     var title: String { "pointe job \((directory.path as NSString).lastPathComponent)" }
@@ -44,7 +51,10 @@ struct JobReportPage {
         var dirty = Set<Int>()
         if !started {
             try FileManager.default.createDirectory(atPath: directory.file(Self.folder), withIntermediateDirectories: true)
-            dirty.formUnion(pagesOnDisk())
+            let onDisk = pagesOnDisk()
+            let saved = (try? String(contentsOfFile: directory.file(Self.sequencePath), encoding: .utf8)).flatMap { Int($0) }
+            if rewriteAll || saved == nil { dirty.formUnion(onDisk) } else { written.formUnion(onDisk) }
+            lastSequence = rewriteAll ? 0 : saved ?? 0
             started = true
         }
         let (indexes, newest) = try store.finishedIndexes(after: lastSequence)
@@ -52,6 +62,9 @@ struct JobReportPage {
         for page in dirty.sorted() where page < pageCount {
             try writePage(page, pageCount: pageCount, finished: finished)
             written.insert(page)
+        }
+        if newest != lastSequence || dirty.count > 0 {
+            try AtomicFile.write(Data(String(newest).utf8), to: directory.file(Self.sequencePath))
         }
         lastSequence = newest
         if pageCount != listedPages || written.count != listedWritten || finished {

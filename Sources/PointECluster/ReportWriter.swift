@@ -25,11 +25,11 @@ final class ReportWriter: @unchecked Sendable {
     private let log: ClusterLog
     private let directory: JobDirectory
 
-    init(directory: JobDirectory, log: ClusterLog, minimumIntervalMs: UInt64 = 5000) throws {
+    init(directory: JobDirectory, log: ClusterLog, rewriteAll: Bool, minimumIntervalMs: UInt64 = 5000) throws {
         self.directory = directory
         self.log = log
         self.minimumIntervalMs = minimumIntervalMs
-        page = JobReportPage(directory: directory, store: try JobStore(path: directory.store))
+        page = JobReportPage(directory: directory, store: try JobStore(path: directory.store), rewriteAll: rewriteAll)
         Thread.detachNewThread { [self] in serve() }
     }
 

@@ -146,15 +146,19 @@ struct BenchCoordinator: ParsableCommand {
     }
 
     /// Marks the pending prompts below `end` done, each with hard links to the files of a
-    /// prompt the workers sampled (same bytes and checksums, a path of its own).
+    /// prompt the workers sampled (same bytes and checksums, a path of its own; the sampled
+    /// prompts take turns, as a file takes at most 65,000 links on ext4).
     @discardableResult
     func prefill(_ directory: JobDirectory, below end: Int) throws -> Int {
         let store = try JobStore(path: directory.store)
-        guard let model = try store.latestFinished(limit: 1, status: .done).first else { throw CommandFailure("no sampled prompt to copy outputs from") }
-        let source = try store.outputs(promptID: model.id)
-        var failure: String?
+        let models = try store.prompts(status: [.done], afterIndex: -1, limit: 200).filter { $0.worker != "bench-prefill" }
+        guard !models.isEmpty else { throw CommandFailure("no sampled prompt to copy outputs from") }
+        let sources = try store.outputs(promptIDs: models.map(\.id))
+        var failure: String?, turn = 0
         let marked = try store.prefillDone(below: end, worker: "bench-prefill") { id in
-            source.map { output in
+            let model = models[turn % models.count]
+            turn += 1
+            return (sources[model.id] ?? []).map { output in
                 let path = output.path.replacingOccurrences(of: model.id, with: id)
                 unlink(directory.file(path))
                 if link(directory.file(output.path), directory.file(path)) != 0, failure == nil {

@@ -87,7 +87,7 @@ final class JobScaleTests: XCTestCase {
         let pageSizes = try FileManager.default.contentsOfDirectory(atPath: directory.file(JobReportPage.folder)).map {
             try Data(contentsOf: URL(fileURLWithPath: directory.file(JobReportPage.folder + "/" + $0))).count
         }
-        XCTAssertEqual(pageSizes.count, total / 2 / page.pageSize + 1, "the written pages and pages.html")
+        XCTAssertEqual(pageSizes.count, total / 2 / page.pageSize + 2, "the written pages, pages.html and .sequence")
         XCTAssertLessThan(pageSizes.max() ?? 0, 512 << 10, "every page of the report")
         let html = String(decoding: index, as: UTF8.self)
         XCTAssertTrue(html.contains("\(total) prompts: \(total / 2) done, 0 failed"))
@@ -98,11 +98,19 @@ final class JobScaleTests: XCTestCase {
         XCTAssertTrue(try store.recordDone(promptID: claim.prompts[0].id, outputs: output(claim.prompts[0].id), worker: "w", attempt: 1, models: [], sampleSeconds: 0))
         XCTAssertEqual(try page.update(finished: false), 1)
         XCTAssertEqual(try page.update(finished: false), 0, "nothing changed")
+        // A restarted coordinator rewrites only what finished since (none here), unless its
+        // resume changed prompts that had finished.
+        var restarted = JobReportPage(directory: directory, store: store)
+        XCTAssertEqual(try restarted.update(finished: false), 0)
+        XCTAssertTrue(try String(contentsOfFile: directory.file(JobReportPage.pagesPath), encoding: .utf8).contains(JobReportPage.pagePath(0)),
+                      "the pages written before the restart are still listed")
+        var reopened = JobReportPage(directory: directory, store: store, rewriteAll: true)
+        XCTAssertEqual(try reopened.update(finished: false), total / 2 / page.pageSize + 1)
 
         guard HeadlessChromium.executable != nil else { throw XCTSkip("chromium is not installed (scripts/install-deps.sh installs it)") }
         let opened = Date()
         let dom = try XCTUnwrap(try HeadlessChromium.renderedDOM(of: URL(fileURLWithPath: directory.file("index.html"))))
         XCTAssertLessThan(Date().timeIntervalSince(opened), 10, "headless Chromium took too long to open index.html")
-        XCTAssertEqual(HeadlessChromium.attribute("data-images-total", in: dom), page.latestShown)
+        XCTAssertEqual(HeadlessChromium.attribute("data-images-total", in: dom), page.latestShown, "the DOM Chromium rendered: \(dom.suffix(600))")
     }
 }
