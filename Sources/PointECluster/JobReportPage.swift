@@ -151,3 +151,15 @@ struct JobReportPage {
         }
     }
 }
+
+extension Coordinator {
+    /// Brings a job directory's report up to date on the calling thread, as a running
+    /// coordinator's report thread does; for `pointe bench coordinator`, which fills a store
+    /// directly and then measures a coordinator that starts from an up-to-date report.
+    /// Returns the pages rewritten.
+    @discardableResult
+    public static func refreshReport(of directory: JobDirectory) throws -> Int {
+        var page = JobReportPage(directory: directory, store: try JobStore(path: directory.store))
+        return try page.update(finished: false)
+    }
+}

@@ -38,12 +38,8 @@ struct BenchCoordinator: ParsableCommand {
         let config = ModelRegistry.tiny("base40M-uncond")!
         try PointEModel.writeRandom(ReleasedModel.base40MUncond.rawValue, config: config, seed: 0, directory: models)
 
-        let settings = SamplingSettings(model: .base40MUncond, upsample: false, steps: 1, guidance: 0, sampler: .eulerAncestral)
-        let entries = (0..<prompts).map { PromptEntry(id: String(format: "p%07d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
         let directory = JobDirectory(root + "/job")
-        let created = Clock.now
-        try Coordinator.createJob(at: directory, prompts: entries, seed: 0, shardSize: shardSize, retryBudget: 3, promptFile: "bench")
-        let creationSeconds = Clock.seconds(since: created)
+        let creationSeconds = try createJob(directory)
         print("prompts \(prompts), peers \(peers), shard size \(shardSize), sample \(sample) results at the start and at the end")
         print(String(format: "job creation: %.2f s", creationSeconds))
 
@@ -55,6 +51,10 @@ struct BenchCoordinator: ParsableCommand {
                      resume.report.verifiedPrompts, half, resume.seconds, resume.report.verifiedPrompts, resume.report.verificationSeconds,
                      resume.report.manifestLines, resume.report.manifestSeconds))
         try prefill(directory, below: prompts - sample)
+        // The coordinator would have written the prefilled prompts' pages as they landed.
+        let caughtUp = Clock.now
+        let rewritten = try Coordinator.refreshReport(of: directory)
+        print(String(format: "report brought up to date after the prefill (not measured below): %d pages in %.2f s", rewritten, Clock.seconds(since: caughtUp)))
         let end = try measuredRun(directory, models: models, stopAfter: nil)
         end.print("end")
         print(String(format: "per-result coordinator CPU, end / start: %.2fx; results/s, end / start: %.2fx", end.cpuPerResultMs / start.cpuPerResultMs, end.rate / start.rate))
@@ -63,6 +63,15 @@ struct BenchCoordinator: ParsableCommand {
         let pages = (try? FileManager.default.contentsOfDirectory(atPath: directory.file("report")))?.filter { $0.hasPrefix("page-") } ?? []
         let largest = pages.compactMap { try? FileManager.default.attributesOfItem(atPath: directory.file("report/" + $0))[.size] as? Int }.max() ?? 0
         print("report: index.html \(page.map(String.init) ?? "missing") bytes, \(pages.count) pages, largest \(largest) bytes")
+    }
+
+    /// Creates the job (the prompt list freed afterwards) and returns the seconds the job store took.
+    func createJob(_ directory: JobDirectory) throws -> Double {
+        let settings = SamplingSettings(model: .base40MUncond, upsample: false, steps: 1, guidance: 0, sampler: .eulerAncestral)
+        let entries = (0..<prompts).map { PromptEntry(id: String(format: "p%07d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
+        let created = Clock.now
+        try Coordinator.createJob(at: directory, prompts: entries, seed: 0, shardSize: shardSize, retryBudget: 3, promptFile: "bench")
+        return Clock.seconds(since: created)
     }
 
     struct Measured {
