@@ -11,8 +11,10 @@ import Darwin
 #error("PointECheckpoint assumes a little-endian host (all supported formats store little-endian data)")
 #endif
 
-/// Any failure while reading or writing a checkpoint. `description` always starts with the file path.
-public struct CheckpointError: Error, CustomStringConvertible, Sendable {
+/// A failure reading or writing a file (a checkpoint, an array file, a point cloud, a mesh):
+/// `description` always starts with the file path. One type for every file format; each
+/// layer names it for its files (CheckpointError, PointCloudFileError, MeshError).
+public struct FileError: Error, CustomStringConvertible, Sendable {
     /// The file the error is about.
     public let path: String
     /// What was wrong (without the path).
@@ -26,7 +28,10 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path): \(message)" }
 }
 
-extension CheckpointError: LocalizedError {
+/// Any failure while reading or writing a checkpoint or array file.
+public typealias CheckpointError = FileError
+
+extension FileError: LocalizedError {
     public var errorDescription: String? { description }
 }
 

@@ -32,7 +32,17 @@ public struct JobProgress: Sendable {
     public var counts: JobStore.Counts
     public var promptsPerSecond: Double
     public var workers: Int
+    public var meshers: Int
     public var elapsedSeconds: Double
+
+    /// True while stored clouds wait for a mesh and no mesher is connected.
+    public var waitingForMesher: Bool { counts.meshing > 0 && meshers == 0 }
+
+    /// "3 to mesh", and why they wait when no mesher is there (nil: nothing to mesh).
+    public var meshingNote: String? {
+        guard counts.meshing > 0 else { return nil }
+        return "\(counts.meshing) to mesh" + (waitingForMesher ? " (meshing waits for a mesher: none connected)" : "")
+    }
 }
 
 /// The coordinator: owns a job directory, hands shards to workers that ask for them (pull:
@@ -60,6 +70,9 @@ public final class Coordinator {
         var origin: PeerOrigin
         var attempts: Set<Int> = []
         var meshes: Set<String> = []
+        /// Its latest numbered work request and the task it was answered with (nil: no work).
+        var lastRequest: UInt64 = 0
+        var lastTask: MessageBody?
         var promptsDone = 0
         var meshesDone = 0
         /// When this session joined, for its throughput in the metrics.
@@ -156,6 +169,7 @@ public final class Coordinator {
             reportCPUSeconds = report.usage.cpuSeconds
             loopCPUSeconds = ReportWriter.threadCPUSeconds() - cpuAtStart
         }
+        var lastTurn = monotonicMilliseconds()
         while !shouldStop() {
             try pump(router, timeoutMs: inbox.isEmpty ? 50 : 0)
             if let (peer, body, origin) = inbox.popFirst() {
@@ -163,6 +177,14 @@ public final class Coordinator {
                 try handle(body, from: peer, origin: origin, router: router)
             }
             let now = monotonicMilliseconds()
+            if now - lastTurn > options.peerTimeoutMs / 2 {
+                // This loop itself did not run (the process was stopped, or starved): its peers'
+                // silence is ours, not theirs. Their queued messages arrive now; give them a
+                // fresh timeout instead of taking every one for lost.
+                log.warning("the coordinator did not run for \(String(format: "%.1f", Double(now - lastTurn) / 1000)) s (stopped or starved); peers get a fresh timeout")
+                for identity in peers.keys { peers[identity]?.lastSeen = now }
+            }
+            lastTurn = now
             if now - lastCheck >= 200 {
                 lastCheck = now
                 try expireSilentPeers(now: now)
@@ -225,6 +247,7 @@ public final class Coordinator {
     func progress(_ counts: JobStore.Counts) -> JobProgress {
         let elapsed = Double(monotonicMilliseconds() - startTime) / 1000
         let rate = elapsed > 0 ? Double(counts.done - doneAtStart) / elapsed : 0
-        return JobProgress(counts: counts, promptsPerSecond: rate, workers: peers.values.filter { $0.role == .sampler }.count, elapsedSeconds: elapsed)
+        return JobProgress(counts: counts, promptsPerSecond: rate, workers: peers.values.filter { $0.role == .sampler }.count,
+                           meshers: peers.values.filter { $0.role == .mesher }.count, elapsedSeconds: elapsed)
     }
 }

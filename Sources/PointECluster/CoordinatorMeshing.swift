@@ -12,12 +12,7 @@ extension Coordinator {
     func assignMesh(to identity: Data, router: RouterEndpoint) throws {
         // Every prompt in flight may come first in the queue: one more than those is enough.
         guard let prompt = try store.meshQueue(limit: meshesInFlight.count + 1).first(where: { meshesInFlight[$0.id] == nil }) else {
-            let counts = try store.counts()
-            var none = Pointe_Cluster_NoWork()
-            none.retryAfterMs = 200
-            none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
-            router.send(.noWork(none), to: identity)
-            return
+            return try sendNoWork(to: identity, router: router)
         }
         let packed: PackedCloudCache.Packed
         if let received = cloudsAwaitingMesh[prompt.id] {
@@ -42,6 +37,7 @@ extension Coordinator {
         task.formats = info.meshFormats.map(\.rawValue)
         meshesInFlight[prompt.id] = identity
         peers[identity]?.meshes.insert(prompt.id)
+        peers[identity]?.lastTask = .meshTask(task)
         authority.grantedMesh(of: prompt.id, to: WorkHolder(identity: identity, curveKey: peers[identity]?.origin.curveKey))
         if !router.send(.meshTask(task), to: identity) { try lose(identity, reason: "cannot send to \(peers[identity]?.name ?? "mesher")") }
     }

@@ -40,9 +40,9 @@ extension Coordinator {
             // Echo it: a peer busy with one long task (a grid-128 mesh in a slow build) sends no
             // requests, and without an answer it would take the coordinator for dead.
             router.send(.heartbeat(beat), to: identity)
-        case .workRequest:
+        case .workRequest(let request):
             guard touch(identity, now: now, router: router) else { return }
-            try assign(to: identity, router: router)
+            try answer(request, from: identity, router: router)
         case .progress(let p):
             guard touch(identity, now: now, router: router) else { return }
             if var a = active[Int(p.shardID)], a.peer == identity {

@@ -15,12 +15,7 @@ extension Coordinator {
         if draining { return refuseWorkWhileDraining(identity, router: router) }
         if peer.role == .mesher { return try assignMesh(to: identity, router: router) }
         guard let claim = try store.claimShard(worker: peer.name, holder: WorkHolder(identity: identity, curveKey: peer.origin.curveKey)) else {
-            let counts = try store.counts()
-            var none = Pointe_Cluster_NoWork()
-            none.retryAfterMs = 200
-            none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
-            router.send(.noWork(none), to: identity)
-            return
+            return try sendNoWork(to: identity, router: router)
         }
         log.info("shard \(claim.shardID) attempt \(claim.attempt) (\(claim.prompts.count) prompt(s)) -> \(peer.name)",
                  metadata: ["shard": "\(claim.shardID)", "attempt": "\(claim.attempt)", "peer": peer.name, "event": "shard-assigned"])
@@ -34,16 +29,17 @@ extension Coordinator {
             item.promptID = prompt.id
             item.seed = prompt.seed
             item.settings = prompt.settings.wire
-            switch prompt.input {
-            case .text(let text): item.text = text
-            case .image(let path), .embedding(let path):
-                guard let bytes = FileManager.default.contents(atPath: path) else {
-                    let error = "prompt \(prompt.id): cannot read \(path)"
-                    try store.notePromptError(id: prompt.id, error: error)
-                    unreadable = error
-                    continue
+            do {
+                switch try prompt.input.engineInput() {
+                case .text(let text): item.text = text
+                case .image(let bytes): item.image = bytes
+                case .embedding(let bytes): item.embeddingNpy = bytes
                 }
-                if case .image = prompt.input { item.image = bytes } else { item.embeddingNpy = bytes }
+            } catch {
+                let error = "prompt \(prompt.id): \(error)"
+                try store.notePromptError(id: prompt.id, error: error)
+                unreadable = error
+                continue
             }
             message.prompts.append(item)
             outstanding.insert(prompt.id)
@@ -65,6 +61,16 @@ extension Coordinator {
         }
         active[claim.shardID] = ActiveAttempt(shardID: claim.shardID, attempt: claim.attempt, peer: identity, outstanding: outstanding, lastError: unreadable)
         peers[identity]!.attempts.insert(claim.shardID)
+        peers[identity]!.lastTask = .shardAssignment(message)
+    }
+
+    /// Nothing to hand out now: ask again shortly, or stop when the job has finished.
+    func sendNoWork(to identity: Data, router: RouterEndpoint) throws {
+        let counts = try store.counts()
+        var none = Pointe_Cluster_NoWork()
+        none.retryAfterMs = 200
+        none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
+        router.send(.noWork(none), to: identity)
     }
 
     /// Writes a cloud (atomically, checksummed) and records it, once per prompt, if its sender

@@ -13,6 +13,7 @@ extension Coordinator {
         reply.shardsQueued = UInt32(counts.shardsQueued)
         reply.shardsRunning = UInt32(counts.shardsRunning)
         reply.promptsPerSecond = p.promptsPerSecond
+        reply.promptsMeshing = UInt32(counts.meshing)
         let now = monotonicMilliseconds()
         for peer in peers.values.sorted(by: { $0.name < $1.name }) where peer.role != .observer {
             var s = Pointe_Cluster_PeerStatus()

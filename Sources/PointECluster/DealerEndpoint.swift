@@ -22,6 +22,9 @@ public final class DealerEndpoint {
         self.log = log
     }
 
+    /// Connections made so far (read after `receive`, which takes in the transport's events).
+    public var connections: Int { monitor.connections }
+
     /// Queues a message for the coordinator; false if the queue is full (coordinator down for long).
     @discardableResult
     public func send(_ body: MessageBody) -> Bool {

@@ -34,6 +34,21 @@ public final class JobStore {
         }
     }
 
+    /// Every transaction goes through these two, so a failing one names the store, and a full
+    /// disk says so in the words of every other write ("No space left on device").
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch let error as DatabaseError { throw storeError(error) }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let error as DatabaseError { throw storeError(error) }
+    }
+
+    private func storeError(_ error: DatabaseError) -> ClusterError {
+        let full = error.resultCode == .SQLITE_FULL ? "No space left on device: " : ""
+        return ClusterError("\(path): job store: \(full)\(error.message ?? "\(error)")")
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -134,72 +149,114 @@ public final class JobStore {
 
     public struct JobInfo: Equatable, Sendable {
         public var jobID: String
-        public var seed: UInt64
-        public var shardSize: Int
-        public var retryBudget: Int
+        /// The prompt file the job was made from, as it was given.
         public var promptFile: String
-        /// Mesh formats (glb, ply, obj) each finished cloud is meshed to; empty: no meshing.
-        public var meshFormats: [TriMesh.FileFormat] = []
-        public var meshGrid: Int = 128
-        public init(jobID: String, seed: UInt64, shardSize: Int, retryBudget: Int, promptFile: String, meshFormats: [TriMesh.FileFormat] = [], meshGrid: Int = 128) {
+        public var settings: JobSettings
+        /// False for a job made before its settings were stored whole (only seed, shards,
+        /// budget and meshing are known; sampling options are then not compared on reopening).
+        public var settingsRecorded = true
+
+        public init(jobID: String, promptFile: String, settings: JobSettings) {
             self.jobID = jobID
-            self.seed = seed
-            self.shardSize = shardSize
-            self.retryBudget = retryBudget
             self.promptFile = promptFile
-            self.meshFormats = meshFormats
-            self.meshGrid = meshGrid
+            self.settings = settings
         }
+
+        public var seed: UInt64 { settings.seed }
+        public var shardSize: Int { settings.shardSize }
+        public var retryBudget: Int { settings.retryBudget }
+        /// Mesh formats (glb, ply, obj) each finished cloud is meshed to; empty: no meshing.
+        public var meshFormats: [TriMesh.FileFormat] { settings.meshFormats }
+        public var meshGrid: Int { settings.meshGrid }
     }
 
     public var isInitialized: Bool {
-        get throws { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM prompts") ?? 0 } > 0 }
+        get throws { try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM prompts") ?? 0 } > 0 }
     }
 
     /// Stores the prompts, their seeds and shards (consecutive runs of `shardSize` prompts).
     public func create(info: JobInfo, prompts: [PromptEntry]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try db.write { db in
+        try write { db in
+            let settings = String(decoding: try Self.encoder.encode(info.settings), as: UTF8.self)
+            // The single keys are what jobs made before `settings` was stored are read from.
             for (key, value) in [("job_id", info.jobID), ("seed", String(info.seed)), ("shard_size", String(info.shardSize)),
                                  ("retry_budget", String(info.retryBudget)), ("prompt_file", info.promptFile),
-                                 ("mesh_formats", info.meshFormats.map(\.rawValue).joined(separator: ",")), ("mesh_grid", String(info.meshGrid))] {
+                                 ("mesh_formats", info.meshFormats.map(\.rawValue).joined(separator: ",")), ("mesh_grid", String(info.meshGrid)),
+                                 ("settings", settings)] {
                 try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES (?, ?)", arguments: [key, value])
             }
-            let shardSize = max(info.shardSize, 1)
-            for start in stride(from: 0, to: prompts.count, by: shardSize) {
-                try db.execute(sql: "INSERT INTO shards (id, budget) VALUES (?, ?)", arguments: [start / shardSize, info.retryBudget])
+            try Self.insert(prompts, from: 0, firstShard: 0, info: info, db: db, path: path)
+        }
+    }
+
+    /// Adds prompts after the job's last one (a prompt list that grew): new indices, their
+    /// seeds derived from those indices as if the list had always been this long, in new
+    /// shards of the job's size. Finished prompts are not touched. Returns how many were added.
+    @discardableResult
+    public func append(_ prompts: [PromptEntry]) throws -> Int {
+        let info = try info()
+        return try write { db in
+            let nextIndex = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM prompts") ?? 0
+            let nextShard = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(id) + 1, 0) FROM shards") ?? 0
+            try Self.insert(prompts, from: nextIndex, firstShard: nextShard, info: info, db: db, path: path)
+            return prompts.count
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    /// Prompts `firstIndex...` in consecutive runs of the job's shard size from shard `firstShard`.
+    private static func insert(_ prompts: [PromptEntry], from firstIndex: Int, firstShard: Int, info: JobInfo, db: Database, path: String) throws {
+        let shardSize = max(info.shardSize, 1)
+        for start in stride(from: 0, to: prompts.count, by: shardSize) {
+            try db.execute(sql: "INSERT INTO shards (id, budget) VALUES (?, ?)", arguments: [firstShard + start / shardSize, info.retryBudget])
+        }
+        for (offset, prompt) in prompts.enumerated() {
+            let index = firstIndex + offset
+            // SQLite binds Swift strings as C strings: a NUL would silently cut the stored text.
+            guard !prompt.input.value.contains("\u{0}"), !prompt.id.contains("\u{0}") else {
+                throw ClusterError("\(path): prompt \(prompt.id.isEmpty ? "at line \(prompt.line)" : prompt.id) contains a NUL character; it cannot be stored")
             }
-            for (index, prompt) in prompts.enumerated() {
-                // SQLite binds Swift strings as C strings: a NUL would silently cut the stored text.
-                guard !prompt.input.value.contains("\u{0}"), !prompt.id.contains("\u{0}") else {
-                    throw ClusterError("\(path): prompt \(prompt.id.isEmpty ? "at line \(prompt.line)" : prompt.id) contains a NUL character; it cannot be stored")
-                }
-                let seed = prompt.seed ?? PromptSeed.derive(jobSeed: info.seed, index: index)
-                let settings = String(decoding: try encoder.encode(prompt.settings), as: UTF8.self)
-                try db.execute(sql: """
-                    INSERT INTO prompts (idx, id, kind, input, seed, settings, line, shard_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [index, prompt.id, prompt.input.kind, prompt.input.value, Int64(bitPattern: seed), settings,
-                                     prompt.line, index / shardSize])
-            }
+            let seed = prompt.seed ?? PromptSeed.derive(jobSeed: info.seed, index: index)
+            let settings = String(decoding: try encoder.encode(prompt.settings), as: UTF8.self)
+            try db.execute(sql: """
+                INSERT INTO prompts (idx, id, kind, input, seed, settings, line, shard_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [index, prompt.id, prompt.input.kind, prompt.input.value, Int64(bitPattern: seed), settings,
+                                 prompt.line, firstShard + offset / shardSize])
         }
     }
 
     public func info() throws -> JobInfo {
-        let values = try db.read { db in
+        let values = try read { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM job").map { ($0["key"] as String, $0["value"] as String) })
         }
         guard let id = values["job_id"], let seed = values["seed"].flatMap({ UInt64($0) }),
               let shardSize = values["shard_size"].flatMap({ Int($0) }), let budget = values["retry_budget"].flatMap({ Int($0) }) else {
             throw ClusterError("\(path): job store has no job description (not created by pointe?)")
         }
-        let formats = try (values["mesh_formats"] ?? "").split(separator: ",").map { name in
+        if let json = values["settings"] {
+            do {
+                return JobInfo(jobID: id, promptFile: values["prompt_file"] ?? "", settings: try JSONDecoder().decode(JobSettings.self, from: Data(json.utf8)))
+            } catch {
+                throw ClusterError("\(path): the job's settings cannot be read (\(error))")
+            }
+        }
+        var settings = JobSettings()
+        settings.seed = seed
+        settings.shardSize = shardSize
+        settings.retryBudget = budget
+        settings.meshFormats = try (values["mesh_formats"] ?? "").split(separator: ",").map { name in
             guard let format = TriMesh.FileFormat(rawValue: String(name)) else { throw ClusterError("\(path): unknown mesh format \"\(name)\" in the job description") }
             return format
         }
-        return JobInfo(jobID: id, seed: seed, shardSize: shardSize, retryBudget: budget, promptFile: values["prompt_file"] ?? "",
-                       meshFormats: formats,
-                       meshGrid: values["mesh_grid"].flatMap { Int($0) } ?? 128)
+        settings.meshGrid = values["mesh_grid"].flatMap { Int($0) } ?? 128
+        var info = JobInfo(jobID: id, promptFile: values["prompt_file"] ?? "", settings: settings)
+        info.settingsRecorded = false
+        return info
     }
 
     // MARK: - Prompts
@@ -293,7 +350,7 @@ public final class JobStore {
 
     /// The prompt indexes finished after finish sequence `sequence`, and the newest sequence seen.
     public func finishedIndexes(after sequence: Int) throws -> (indexes: [Int], newest: Int) {
-        try db.read { db in
+        try read { db in
             var newest = sequence, indexes: [Int] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT idx, finish_seq FROM prompts WHERE finish_seq > ? ORDER BY finish_seq", arguments: [sequence])
             while let row = try rows.next() {
@@ -306,7 +363,7 @@ public final class JobStore {
 
     /// The SQL stays here: callers ask by status or id.
     private func prompts(matching condition: String, _ arguments: StatementArguments = [], order: String = "idx", limit: Int? = nil) throws -> [Prompt] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \($0)" } ?? ""),
                              arguments: arguments).map { try Self.prompt($0, path: path) }
         }
@@ -338,7 +395,7 @@ public final class JobStore {
 
     /// From the counters the triggers keep (v3-counters): a few rows, whatever the job's size.
     public func counts() throws -> Counts {
-        try db.read { db in
+        try read { db in
             var c = Counts()
             for row in try Row.fetchAll(db, sql: "SELECT entity, status, n FROM status_counts") {
                 if (row["entity"] as String) == "shard" { c.add(shards: row["n"], status: row["status"]) } else { c.add(prompts: row["n"], status: row["status"]) }
@@ -349,7 +406,7 @@ public final class JobStore {
 
     /// The same counts by scanning every row: what the counters must always equal (tests).
     func countsByScan() throws -> Counts {
-        try db.read { db in
+        try read { db in
             var c = Counts()
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM prompts GROUP BY status") { c.add(prompts: row["n"], status: row["status"]) }
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM shards GROUP BY status") { c.add(shards: row["n"], status: row["status"]) }
@@ -369,7 +426,7 @@ public final class JobStore {
     /// and an attempt row is opened (with `holder`, the connection it goes to). Only the
     /// shard's still-pending prompts are handed out.
     public func claimShard(worker: String, holder: WorkHolder? = nil) throws -> Assignment? {
-        try db.write { db in
+        try write { db in
             while let row = try Row.fetchOne(db, sql: "SELECT id, attempts FROM shards WHERE status = 'queued' ORDER BY id LIMIT 1") {
                 let id: Int = row["id"]
                 let pending = try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE shard_id = ? AND status = 'pending' ORDER BY idx", arguments: [id])
@@ -395,7 +452,7 @@ public final class JobStore {
     /// Returns the ids of the prompts this marked failed.
     @discardableResult
     public func finishAttempt(shardID: Int, attempt: Int, outcome: AttemptOutcome, error: String?, countsAgainstBudget: Bool = true) throws -> [String] {
-        try db.write { db -> [String] in
+        try write { db -> [String] in
             try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE shard_id = ? AND attempt = ? AND finished_at IS NULL",
                            arguments: [Date().timeIntervalSince1970, outcome.rawValue, error, shardID, attempt])
             guard let shard = try Row.fetchOne(db, sql: "SELECT attempts, budget, status FROM shards WHERE id = ?", arguments: [shardID]) else { return [] }
@@ -437,7 +494,7 @@ public final class JobStore {
 
     /// Remembers the latest error of one prompt (shown if its shard runs out of budget).
     public func notePromptError(id: String, error: String) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE prompts SET error = ? WHERE id = ? AND status = 'pending'", arguments: [error, id])
         }
     }
@@ -445,7 +502,7 @@ public final class JobStore {
     /// After a coordinator restart: shards that were running are queued again without using
     /// budget (their workers' results may still arrive and are accepted once).
     public func requeueInterrupted() throws -> Int {
-        try db.write { db in
+        try write { db in
             let now = Date().timeIntervalSince1970
             try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = '\(AttemptOutcome.interrupted.rawValue)' WHERE finished_at IS NULL", arguments: [now])
             try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL, attempts = MAX(attempts - 1, 0) WHERE status = 'running'")
@@ -455,7 +512,7 @@ public final class JobStore {
 
     /// `--retry-failed`: failed prompts become pending and their shards get a fresh budget.
     public func retryFailed() throws -> Int {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0, worker = NULL WHERE id IN (SELECT shard_id FROM prompts WHERE status = 'failed')")
             try db.execute(sql: "UPDATE prompts SET status = 'pending', error = NULL, finish_seq = NULL, mesh_attempts = 0 WHERE status = 'failed'")
             return db.changesCount
@@ -464,7 +521,7 @@ public final class JobStore {
 
     /// A prompt found without valid output files (missing, or a checksum mismatch) is pending again.
     public func reopen(promptID: String) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "DELETE FROM outputs WHERE prompt_id = ?", arguments: [promptID])
             try db.execute(sql: "UPDATE prompts SET status = 'pending', finish_seq = NULL WHERE id = ?", arguments: [promptID])
             try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0 WHERE id = (SELECT shard_id FROM prompts WHERE id = ?) AND status != 'running'",
@@ -491,7 +548,7 @@ public final class JobStore {
     /// (a duplicate result): nothing is recorded twice.
     public func recordDone(promptID: String, outputs: [Output], worker: String, attempt: Int, models: [String], sampleSeconds: Double,
                            meshing: Bool = false) throws -> Bool {
-        try db.write { db in
+        try write { db in
             guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.pending.rawValue else {
                 return false
             }
@@ -509,7 +566,7 @@ public final class JobStore {
 
     /// Records a prompt's mesh files; the prompt is done. false if it was not waiting for one.
     public func recordMesh(promptID: String, outputs: [Output], meshSeconds: Double) throws -> Bool {
-        try db.write { db in
+        try write { db in
             guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.meshing.rawValue else {
                 return false
             }
@@ -525,7 +582,7 @@ public final class JobStore {
 
     /// A failed meshing attempt; after `budget` of them the prompt fails. true: it failed now.
     public func recordMeshFailure(promptID: String, error: String, budget: Int) throws -> Bool {
-        try db.write { db in
+        try write { db in
             guard try String.fetchOne(db, sql: "SELECT status FROM prompts WHERE id = ?", arguments: [promptID]) == PromptStatus.meshing.rawValue else {
                 return false
             }
@@ -545,7 +602,7 @@ public final class JobStore {
     /// The outputs of several prompts in one read (a chunk of a resume, a page of the report).
     public func outputs(promptIDs: [String]) throws -> [String: [Output]] {
         guard !promptIDs.isEmpty else { return [:] }
-        return try db.read { db in
+        return try read { db in
             var byPrompt: [String: [Output]] = [:]
             // Chunks of 500 stay far below SQLite's limit on bound variables.
             for start in stride(from: 0, to: promptIDs.count, by: 500) {
@@ -562,19 +619,19 @@ public final class JobStore {
     /// Whether attempt `attempt` of shard `shardID` was given to `holder` (now or before a
     /// restart; a re-queued attempt number can be given out twice).
     public func attemptWasGiven(shardID: Int, attempt: Int, to holder: WorkHolder) throws -> Bool {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT peer_identity, peer_key FROM attempts WHERE shard_id = ? AND attempt = ?", arguments: [shardID, attempt])
                 .contains { ($0["peer_identity"] as Data?) == holder.identity && ($0["peer_key"] as String?) == holder.curveKey }
         }
     }
 
     public func attemptCount(shardID: Int) throws -> Int {
-        try db.read { try Int.fetchOne($0, sql: "SELECT attempts FROM shards WHERE id = ?", arguments: [shardID]) ?? 0 }
+        try read { try Int.fetchOne($0, sql: "SELECT attempts FROM shards WHERE id = ?", arguments: [shardID]) ?? 0 }
     }
 
     /// Attempt rows (shard, attempt, worker, outcome) for tests and status.
     public func attempts() throws -> [(shard: Int, attempt: Int, worker: String, outcome: AttemptOutcome?)] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM attempts ORDER BY id").map { row in
                 (row["shard_id"], row["attempt"], row["worker"], (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)))
             }

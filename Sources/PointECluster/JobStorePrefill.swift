@@ -11,7 +11,7 @@ extension JobStore {
     /// prompt are settled. Returns how many prompts it marked.
     @discardableResult
     public func prefillDone(below end: Int, worker: String, outputs: (String) -> [Output]) throws -> Int {
-        try db.write { db in
+        try write { db in
             var next = try Self.nextSequence(db), marked = 0
             let ids = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE idx < ? AND status = 'pending' ORDER BY idx", arguments: [end])
             let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)")

@@ -62,9 +62,14 @@ public struct Manifest {
         let fd = open(directory.manifestLines, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         guard fd >= 0 else { throw ClusterError("\(directory.manifestLines): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { throw ClusterError("\(directory.manifestLines): cannot stat: \(String(cString: strerror(errno)))") }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(fd) == 0 else {
-            throw ClusterError("\(directory.manifestLines): append failed: \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(written < 0 || written == line.count ? errno : ENOSPC))
+            // A short write (a full disk) must not leave half a line: cut back to the last whole one.
+            _ = ftruncate(fd, before.st_size)
+            throw ClusterError("\(directory.manifestLines): append failed: \(reason)")
         }
     }
 

@@ -20,6 +20,15 @@ public struct PeerSession {
         }
     }
 
+    /// Names a task so a repeat of it is known (a shard attempt, a prompt's mesh).
+    static func taskKey(_ body: MessageBody) -> String? {
+        switch body {
+        case .shardAssignment(let a): "shard \(a.shardID) attempt \(a.attempt)"
+        case .meshTask(let t): "mesh \(t.promptID)"
+        default: nil
+        }
+    }
+
     public enum Exit: Equatable, Sendable { case jobFinished, shutdown(String), stopped, coordinatorLost }
 
     enum TaskStart {
@@ -35,9 +44,14 @@ public struct PeerSession {
         defer { endpoint.close() }
         let mailbox = Mailbox()
         endpoint.send(.hello(hello))
-        var welcomed = false, requested = false
+        var welcomed = false, requested = false, helloSentAt = monotonicMilliseconds()
         var nextRequest: UInt64 = 0, lastHeartbeat = monotonicMilliseconds(), lastHeard = monotonicMilliseconds()
         var handBack: MessageBody?
+        // The current request's number, and the task being worked on (to know a repeat).
+        var request = Pointe_Cluster_WorkRequest()
+        request.capacity = capacity
+        var currentTask: String?
+        var connections = 0
         while true {
             if stop?.isRaised == true {
                 for body in mailbox.drain() { endpoint.send(body) }
@@ -56,12 +70,13 @@ public struct PeerSession {
                 }
                 return .stopped
             }
+            // Busy is read before draining: a task posts its last result before it clears busy,
+            // so a work request is never sent ahead of a result (the coordinator relies on it).
+            let busy = mailbox.busy
             for body in mailbox.drain() { endpoint.send(body) }
             let now = monotonicMilliseconds()
-            let busy = mailbox.busy
             if welcomed, !requested, !busy, now >= nextRequest {
-                var request = Pointe_Cluster_WorkRequest()
-                request.capacity = capacity
+                request.requestID += 1
                 endpoint.send(.workRequest(request))
                 requested = true
             }
@@ -75,7 +90,18 @@ public struct PeerSession {
                 log.warning("no message from the coordinator at \(options.connect) for \(options.coordinatorTimeoutMs) ms; exiting")
                 return .coordinatorLost
             }
-            guard let body = try endpoint.receive(timeoutMs: 20) else { continue }
+            let body = try endpoint.receive(timeoutMs: 20)
+            if endpoint.connections > connections {
+                if connections > 0 {
+                    // The connection dropped and came back: what was sent into the dead one is
+                    // gone. An unanswered hello or request goes again (the request with its
+                    // number, so the coordinator answers it with the task it already chose).
+                    if !welcomed { endpoint.send(.hello(hello)); helloSentAt = monotonicMilliseconds() }
+                    if requested { endpoint.send(.workRequest(request)) }
+                }
+                connections = endpoint.connections
+            }
+            guard let body else { continue }
             lastHeard = monotonicMilliseconds()
             switch body {
             case .welcome:
@@ -84,8 +110,13 @@ public struct PeerSession {
                 throw ClusterError("coordinator \(options.connect) refused \(options.name): \(refusal.reason)")
             case .whoAreYou:
                 // The coordinator restarted, or took us for lost: introduce ourselves again; any
-                // request in flight is gone.
+                // request in flight is gone. It asks once per message of ours it could not place,
+                // so after a freeze a burst arrives: one hello answers them all (a second one
+                // would look like a restarted session and cost the shard we were just given).
+                // A hello unanswered for 5 s was lost with its connection: say it again.
+                guard welcomed || monotonicMilliseconds() - helloSentAt > 5000 else { continue }
                 endpoint.send(.hello(hello))
+                helloSentAt = monotonicMilliseconds()
                 log.info("the coordinator does not know this peer (it restarted, or took us for lost): saying hello again")
                 welcomed = false
                 requested = false
@@ -98,7 +129,12 @@ public struct PeerSession {
             case .heartbeat:
                 break  // the coordinator's echo: it is alive (lastHeard is updated above)
             default:
+                let task = Self.taskKey(body)
+                if task != nil, task == currentTask {
+                    continue  // the task we are on (or just did), sent again for a request that came twice
+                }
                 requested = false
+                currentTask = task
                 mailbox.busy = true
                 switch startTask(body, mailbox) {
                 case .started(let back): handBack = back

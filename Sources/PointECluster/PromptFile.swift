@@ -16,6 +16,23 @@ public enum PromptInput: Equatable, Sendable {
     public var value: String {
         switch self { case .text(let t): t; case .image(let p): p; case .embedding(let p): p }
     }
+    /// What the engine is given for it: the text, or the file's bytes (an image or embedding
+    /// file that cannot be read throws, naming it).
+    public func engineInput() throws -> PointEEngine.Input {
+        switch self {
+        case .text(let text): return .text(text)
+        case .image(let path), .embedding(let path):
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw ClusterError("cannot read \(path)") }
+            if case .image = self { return .image(bytes) }
+            return .embedding(bytes)
+        }
+    }
+
+    /// Text or image (nil: an embedding).
+    public var promptKind: PromptKind? {
+        switch self { case .text: .text; case .image: .image; case .embedding: nil }
+    }
+
     public init?(kind: String, value: String) {
         switch kind {
         case "text": self = .text(value)
@@ -54,19 +71,28 @@ public struct PromptIssue: Equatable, Sendable, CustomStringConvertible {
 /// `embedding`, optional `id`, `seed` and settings). The format is JSON Lines when the file
 /// ends in `.jsonl` or its first non-empty line starts with `{`.
 public struct PromptFile {
-    public enum Policy: String, Sendable { case stop, skip }
+    public enum Policy: String, Codable, CaseIterable, Sendable { case stop, skip }
 
     public var maxLineBytes = 16 * 1024
     public var policy: Policy = .stop
+    /// Checks each parsed prompt further (its model takes its kind, its image decodes...); what
+    /// it throws makes the line a bad line, under the same policy as a parse error.
+    public var check: (@Sendable (PromptEntry) throws -> Void)?
 
-    public init(maxLineBytes: Int = 16 * 1024, policy: Policy = .stop) {
+    public init(maxLineBytes: Int = 16 * 1024, policy: Policy = .stop, check: (@Sendable (PromptEntry) throws -> Void)? = nil) {
         self.maxLineBytes = maxLineBytes
         self.policy = policy
+        self.check = check
+    }
+
+    /// The reader a job's settings describe.
+    public init(settings: JobSettings, check: (@Sendable (PromptEntry) throws -> Void)? = nil) {
+        self.init(maxLineBytes: settings.maxLineBytes, policy: settings.badLines, check: check)
     }
 
     /// The prompts and the lines skipped. With `.stop`, any issue throws an error that lists
     /// every bad line (empty lines are always skipped with a note).
-    public func read(_ path: String, defaults: SamplingSettings) throws -> (prompts: [PromptEntry], issues: [PromptIssue]) {
+    public func read(_ path: String, defaults: PromptDefaults) throws -> (prompts: [PromptEntry], issues: [PromptIssue]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ClusterError("\(path): cannot read the prompt file")
         }
@@ -74,7 +100,7 @@ public struct PromptFile {
         return try parse(data, source: path, baseDirectory: directory, defaults: defaults)
     }
 
-    public func parse(_ data: Data, source: String, baseDirectory: String, defaults: SamplingSettings) throws -> (prompts: [PromptEntry], issues: [PromptIssue]) {
+    public func parse(_ data: Data, source: String, baseDirectory: String, defaults: PromptDefaults) throws -> (prompts: [PromptEntry], issues: [PromptIssue]) {
         // A BOM is file encoding, not the first prompt's text (nor does it hide a JSON `{`).
         let data = data.starts(with: PromptCharacters.utf8BOM) ? data.dropFirst(PromptCharacters.utf8BOM.count) : data
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Data($0) }
@@ -107,10 +133,11 @@ public struct PromptFile {
             do {
                 var entry = isJSON
                     ? try parseJSON(trimmed, line: number, baseDirectory: baseDirectory, defaults: defaults)
-                    : PromptEntry(id: "", input: .text(trimmed), seed: nil, settings: defaults, line: number)
+                    : PromptEntry(id: "", input: .text(trimmed), seed: nil, settings: defaults.settings(for: .text), line: number)
                 if let problem = PromptCharacters.problem(in: entry.input.value, what: entry.input.kind == "text" ? "prompt" : "\(entry.input.kind) path") {
                     throw ClusterError(problem)
                 }
+                do { try check?(entry) } catch let error as ClusterError { throw error } catch { throw ClusterError("\(error)") }
                 if entry.id.isEmpty { entry.id = String(format: "p%05d", prompts.count) }
                 if let previous = seenIDs[entry.id] {
                     throw ClusterError("id \"\(entry.id)\" was already used on line \(previous)")
@@ -140,7 +167,7 @@ public struct PromptFile {
 
     private static let knownKeys: Set<String> = ["prompt", "image", "embedding", "id", "seed", "model", "upsample", "steps", "guidance", "sampler"]
 
-    func parseJSON(_ text: String, line: Int, baseDirectory: String, defaults: SamplingSettings) throws -> PromptEntry {
+    func parseJSON(_ text: String, line: Int, baseDirectory: String, defaults: PromptDefaults) throws -> PromptEntry {
         let object: [String: Any]
         do {
             guard let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
@@ -180,7 +207,7 @@ public struct PromptFile {
             }
             seed = s
         }
-        var settings = defaults
+        var settings = defaults.settings(for: input.promptKind)
         if let m = object["model"] {
             guard let s = m as? String else { throw ClusterError("\"model\" must be a string") }
             do { settings.model = try ReleasedModel.parse(s, baseOnly: true) } catch { throw ClusterError("\"model\": \(error)") }

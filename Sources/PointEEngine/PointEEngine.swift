@@ -160,7 +160,7 @@ public final class PointEEngine: @unchecked Sendable {
             let grid = try embedders().image.embedGrid(bytes, source: request.name)
             return SamplerConditioning(clipGrid: grid.reshaped([1] + grid.shape))
         case .embedding(let bytes):
-            return try Self.embeddingConditioning(bytes, source: request.name, base: base, model: model)
+            return try Self.embeddingConditioning(bytes, source: request.name, config: base.config, variant: base.variant, model: model)
         }
     }
 
@@ -174,7 +174,8 @@ public final class PointEEngine: @unchecked Sendable {
         }
     }
 
-    static func embeddingConditioning(_ bytes: Data, source: String, base: PointDiffusionTransformer,
+    /// An embedding file's conditioning for a base network of `config` and `variant`.
+    static func embeddingConditioning(_ bytes: Data, source: String, config: ModelConfig, variant: PointDiffusionTransformer.Variant,
                                       model: ReleasedModel) throws -> SamplerConditioning {
         let tensor: Tensor
         do {
@@ -184,9 +185,9 @@ public final class PointEEngine: @unchecked Sendable {
         } catch let error as CheckpointError {
             throw EngineError("\(source): the embedding is not a readable .npy file (\(error.message))")
         }
-        switch base.variant {
+        switch variant {
         case .clipVector:
-            let dim = base.config.clipFeatureDim ?? 768
+            let dim = config.clipFeatureDim ?? 768
             guard tensor.count == dim else { throw EngineError("\(source): the embedding has shape \(tensor.shape); \(model) expects \(dim) values") }
             // The reference feeds unit-norm CLIP features; a given embedding is normalised in case it is not.
             let values = Array(tensor.values)
@@ -194,7 +195,7 @@ public final class PointEEngine: @unchecked Sendable {
             guard norm > 0, norm.isFinite else { throw EngineError("\(source): the embedding is all zeros or not finite") }
             return SamplerConditioning(clipVector: Tensor(shape: [1, dim], values: values.map { $0 / norm }))
         case .clipGrid:
-            let size = base.config.clipGridSize ?? 16, dim = base.config.clipGridFeatureDim ?? 1024
+            let size = config.clipGridSize ?? 16, dim = config.clipGridFeatureDim ?? 1024
             guard tensor.count == dim * size * size else {
                 throw EngineError("\(source): the embedding has shape \(tensor.shape); \(model) expects a CLIP grid of \(dim) x \(size * size)")
             }

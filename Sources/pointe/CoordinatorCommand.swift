@@ -5,61 +5,6 @@ import PointEDiffusion
 import PointEEngine
 import PointEModels
 
-/// Options shared by `pointe coordinator` and `pointe run`: how a job is created and served.
-struct JobOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Job directory (created, or resumed if it holds a job).") var output: String
-    @Option(help: "Job seed: prompt i gets a seed derived from (job seed, i) unless its line sets one.") var seed: UInt64 = 0
-    @Option(help: "Prompts per shard.") var shardSize = 4
-    @Option(help: "Attempts per shard before its remaining prompts are marked failed.") var retryBudget = 3
-    @Option(help: "Base model (default settings of every prompt).") var model: ReleasedModel = SamplingSettings().model
-    @Flag(inversion: .prefixedNo, help: "Add the upsampler stage.") var upsample = true
-    @Option(help: "Sampling steps per stage.") var steps = SamplingSettings.referenceSteps
-    @Option(help: "Guidance scale (the base stage; the upsampler too for image prompts).") var guidance = SamplingSettings.referenceGuidance
-    @Option(help: "How each stage is sampled.") var sampler: SamplerKind = .reference
-    @Option(help: "Bad prompt lines (invalid UTF-8, over-long, bad JSON): stop or skip.") var badLines = "stop"
-    @Option(help: "Longest prompt line in bytes.") var maxLineBytes = 16 * 1024
-    @Flag(help: "Resuming: give failed prompts a fresh retry budget.") var retryFailed = false
-    @Option(help: "Milliseconds without a message before a peer is declared lost.") var peerTimeoutMs: UInt64 = 15_000
-    @Option(help: "Mesh formats for every cloud (comma list of glb, ply, obj; none: no meshing).") var meshFormats = MeshFormatList([.glb])
-    @Option(help: "SDF grid samples per axis for meshes.") var meshGrid = CloudMeshingEngine.Settings.referenceGridSize
-    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (all interfaces).") var metricsPort: Int?
-    @Option(help: "Rewrite Prometheus metrics into this file every second (e.g. for node_exporter's textfile collector).") var metricsFile: String?
-    @Flag(help: "Only warnings on standard error.") var quiet = false
-
-
-    var settings: SamplingSettings {
-        SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)
-    }
-
-    /// Creates the job from `prompts` if the directory has none, then opens it for serving on
-    /// `bind` (nil: the job directory's private ipc socket, reachable by this user only).
-    func openJob(prompts: String?, bind: String?, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true) throws -> Coordinator {
-        let directory = JobDirectory(output)
-        if !directory.exists {
-            guard let prompts else { throw CommandFailure("\(output) holds no job yet: give a prompt file") }
-            guard let policy = PromptFile.Policy(rawValue: badLines) else { throw CommandFailure("--bad-lines: stop or skip, not \(badLines)") }
-            let parsed = try PromptFile(maxLineBytes: maxLineBytes, policy: policy).read(prompts, defaults: settings)
-            for issue in parsed.issues { log.warning("\(prompts): \(issue)") }
-            let info = try Coordinator.createJob(at: directory, prompts: parsed.prompts, seed: seed, shardSize: shardSize,
-                                                 retryBudget: retryBudget, promptFile: prompts, meshFormats: meshFormats.formats, meshGrid: meshGrid)
-            log.info("created job \(info.jobID) in \(directory.path): \(parsed.prompts.count) prompts")
-        } else if prompts != nil {
-            log.info("\(directory.path) already holds a job: resuming it (the prompt file is not read again)")
-        }
-        var options = CoordinatorOptions()
-        options.bind = try bind ?? directory.privateEndpoint()
-        options.transport = transport
-        options.peerTimeoutMs = peerTimeoutMs
-        options.log = log
-        options.exitWhenDone = exitWhenDone
-        options.metricsPort = metricsPort
-        options.metricsFile = metricsFile
-        let coordinator = try Coordinator(directory: directory, options: options)
-        try coordinator.recover(retryFailed: retryFailed)
-        return coordinator
-    }
-}
-
 struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",

@@ -31,7 +31,7 @@ struct MesherCommand: ParsableCommand {
         options.transport = try security.transport()
         options.log = ClusterLog(role: "mesher \(getpid())", quiet: quiet)
         let engine = CloudMeshingEngine(models: ModelDirectory(modelsDir))
-        try engine.preload()
+        loadOrExit("mesher \(options.name)") { try engine.preload() }
         let stop = SignalFlag()
         if let parentPid {
             Thread.detachNewThread {

@@ -11,5 +11,15 @@ import PointECluster
 func endPeerProcess(_ exit: PeerSession.Exit, log: ClusterLog) -> Never {
     log.info("exiting: \(exit)")
     fflush(nil)
-    _exit(exit == .coordinatorLost ? 3 : 0)
+    _exit(exit == .coordinatorLost ? PeerExitStatus.coordinatorLost.rawValue : PeerExitStatus.finished.rawValue)
+}
+
+/// Loads what a peer needs before it says hello; a failure ends the process with
+/// `PeerExitStatus.cannotLoadModels` and the error (its launcher then knows a restart cannot help).
+func loadOrExit(_ what: String, _ load: () throws -> Void) {
+    do { try load() } catch {
+        printError("\(what): cannot load its models: \(error)")
+        fflush(nil)
+        _exit(PeerExitStatus.cannotLoadModels.rawValue)
+    }
 }

@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Local worker processes (default: one per 8 cores).") var workers: Int?
     @Option(help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
     @Option(help: "Prompts each worker samples together.") var batch = 4
-    @Flag(help: "Workers load CLIP at start (they load it anyway when the first text or image prompt needs it).") var clip = false
+    @Option(help: "Restarts of each local worker or mesher that crashes, before the job stops.") var restartBudget = 5
     @Option(help: "When the job is done, score it: P-FID against these reference clouds (a batch .npz, a directory or a job directory) and P-IS, with pointnet.pt from --models-dir.")
     var eval: String?
     @Option(help: "ZeroMQ endpoint of the embedded coordinator. Default: an ipc socket in the job directory that only this user can reach; give tcp://HOST:PORT with --curve-key and --allow-keys to let other machines join.")
@@ -36,58 +36,40 @@ struct RunCommand: ParsableCommand {
         try logging.apply()
         let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 8)
         guard count >= 0 else { throw CommandFailure("--workers must be >= 0") }
+        if let meshers, meshers < 0 { throw CommandFailure("--meshers must be >= 0") }
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
-        let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log)
+        let models = ModelDirectory(modelsDir)
+        let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log,
+                                          local: JobOptions.LocalPeers(models: models, meshers: meshers))
         let childSecurity: [String] = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
         let meshing = !coordinator.info.meshFormats.isEmpty
-        let meshCount = meshers ?? (meshing ? 1 : 0)
-        if meshing {
-            guard meshCount > 0 else { throw CommandFailure("this job makes meshes (\(coordinator.info.meshFormats.map(\.rawValue).joined(separator: ","))): it needs --meshers 1 or more") }
-            guard ModelDirectory(modelsDir).has(.sdf) else {
-                throw CommandFailure("meshing needs the SDF model in \(modelsDir) (sdf.pt or sdf.safetensors + sdf.json; \(ModelDirectory.howToGet("sdf"))); or create the job with --mesh-formats none")
-            }
-        }
+        let meshCount = meshing ? (meshers ?? 1) : 0
+        // Workers load what the job's open prompts need at start, so a file that does not load
+        // fails the job at once (PeerExitStatus.cannotLoadModels) instead of every shard.
+        let open = try coordinator.store.prompts(status: [.pending])
+        let needs = ModelDirectory.needs(for: open.map { ($0.input.promptKind, $0.settings) }, meshing: false)
+        let preload = needs.models.flatMap { ["--preload", $0.rawValue] } + (needs.clip ? ["--clip"] : [])
         let stop = SignalFlag()
-        var children: [Process] = []
-        defer {
-            // Workers get SIGTERM (they hand back any shard) and are reaped.
-            for child in children where child.isRunning { child.terminate() }
-            for child in children { child.waitUntilExit() }
-        }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let bar = JobProgressLine()
-        var localWorkers: [Process] = []
-        // Local workers that all exited (e.g. a model failed to load) would leave the job waiting forever.
-        // (Workers exit 0 when told the job is finished; any other end means they failed.)
-        let workersGone = {
-            count > 0 && localWorkers.count == count && localWorkers.allSatisfy { !$0.isRunning }
-                && localWorkers.contains { $0.terminationStatus != 0 || $0.terminationReason == .uncaughtSignal }
-        }
-        let counts = try coordinator.run(shouldStop: { stop.isRaised || workersGone() }, onListening: { address in
-            for _ in 0..<count {
-                let child = Process()
-                child.executableURL = executable
-                child.arguments = ["worker", "--connect", address, "--models-dir", modelsDir, "--batch", String(batch),
-                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + (clip ? ["--clip"] : []) + childSecurity
-                try child.run()
-                children.append(child)
-                localWorkers.append(child)
-            }
-            for _ in 0..<(meshing ? meshCount : 0) {
-                let child = Process()
-                child.executableURL = executable
-                child.arguments = ["mesher", "--connect", address, "--models-dir", modelsDir,
-                                   "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + childSecurity
-                try child.run()
-                children.append(child)
-            }
-        }, onProgress: { bar.update($0) })
-        bar.finish()
-        if workersGone() {
-            printError("all \(count) local worker(s) exited (status \(localWorkers.map { String($0.terminationStatus) }.joined(separator: ", "))) before the job ended; run the same command to resume")
+        let pool = LocalPeerPool(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), restartBudget: restartBudget)
+        defer { pool.stopAll() }
+        let bar = job.quiet ? nil : JobProgressLine()
+        var stopReason: String?
+        let counts = try coordinator.run(shouldStop: {
+            guard !stop.isRaised, stopReason == nil else { return true }
+            do { stopReason = try pool.poll(coordinator: coordinator, now: monotonicMilliseconds()) } catch { stopReason = "\(error)" }
+            return stopReason != nil
+        }, onListening: { address in
+            let common = ["--connect", address, "--models-dir", modelsDir, "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + childSecurity
+            pool.add(.worker, count: count, arguments: common + ["--batch", String(batch)] + preload)
+            pool.add(.mesher, count: meshCount, arguments: common)
+            try pool.startAll()
+        }, onProgress: { bar?.update($0) })
+        bar?.finish()
+        if let stopReason {
+            printError("\(coordinator.directory.path): stopped with \(counts.done)/\(counts.total) prompts done: \(stopReason); fix that and run the same command to resume")
             throw ExitCode(1)
         }
         if stop.isRaised { printError("stopped by signal; run the same command to resume"); throw ExitCode(130) }
@@ -95,6 +77,7 @@ struct RunCommand: ParsableCommand {
             print("\(coordinator.directory.path): drained with \(counts.done)/\(counts.total) prompts done; run the same command to resume")
             return
         }
+        if pool.restartCount > 0 { printError("\(pool.restartCount) local peer restart(s) during the run") }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
         if let reference = eval { try score(job: coordinator.directory.path, reference: reference) }
     }
@@ -122,7 +105,7 @@ final class JobProgressLine {
         let bar = progress ?? TerminalProgress(label: "job", total: Double(c.total), unit: .count("prompts"))
         progress = bar
         bar.update(done: Double(c.done + c.failed), total: Double(c.total),
-                   detail: "\(c.done) done, \(c.failed) failed, \(p.workers) workers")
+                   detail: "\(c.done) done, \(c.failed) failed, \(p.workers) workers" + (p.meshingNote.map { ", \($0)" } ?? ""))
     }
 
     func finish() { progress?.finish() }

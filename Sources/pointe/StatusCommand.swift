@@ -20,7 +20,7 @@ struct StatusCommand: ParsableCommand {
             let store = try JobStore(path: directory.store)
             let c = try store.counts()
             print("job \(try store.info().jobID) in \(directory.path)")
-            print("prompts: \(c.done)/\(c.total) done, \(c.failed) failed, \(c.pending) pending; shards: \(c.shardsQueued) queued, \(c.shardsRunning) running")
+            print("prompts: \(c.done)/\(c.total) done, \(c.failed) failed, \(c.pending) pending (\(c.meshing) of them to mesh); shards: \(c.shardsQueued) queued, \(c.shardsRunning) running")
             for prompt in try store.latestFinished(limit: 20, status: .failed) { print("  failed \(prompt.id): \(prompt.error ?? "")") }
             address = (try? String(contentsOfFile: directory.addressFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -35,6 +35,10 @@ struct StatusCommand: ParsableCommand {
         for peer in reply.peers {
             let role = peer.role == .mesher ? "mesher" : "worker"
             print("  \(role) \(peer.peerName): \(peer.promptsDone) prompts, shards [\(peer.shards.map(String.init).joined(separator: ","))], seen \(peer.lastSeenMsAgo) ms ago")
+        }
+        if reply.promptsMeshing > 0 {
+            let meshers = reply.peers.filter { $0.role == .mesher }.count
+            print("meshing: \(reply.promptsMeshing) cloud(s) to mesh, " + (meshers == 0 ? "meshing waits for a mesher (none connected)" : "\(meshers) mesher(s)"))
         }
         for failure in reply.failures { print("  failed \(failure)") }
     }

@@ -20,6 +20,9 @@ final class TerminalProgress: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private var total: Double?
     private var done: Double = 0
+    /// What was already done at the first update (a resumed job, a resumed download): the
+    /// rate and ETA count only what this run did.
+    private var doneAtStart: Double?
     private let lock = NSLock()
 
     init(label: String, total: Double? = nil, unit: Unit = .count(""), logInterval: TimeInterval = 10,
@@ -35,6 +38,7 @@ final class TerminalProgress: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         self.done = done
+        if doneAtStart == nil { doneAtStart = done }
         if let total { self.total = total }
         let now = Date()
         let interval = interactive ? 0.1 : logInterval
@@ -51,7 +55,7 @@ final class TerminalProgress: @unchecked Sendable {
 
     func line(detail: String, now: Date) -> String {
         let elapsed = max(1e-3, now.timeIntervalSince(start))
-        let rate = done / elapsed
+        let rate = (done - (doneAtStart ?? 0)) / elapsed
         var parts: [String] = []
         if let total, total > 0 {
             let fraction = min(1, done / total)

@@ -40,8 +40,10 @@ struct WorkerCommand: ParsableCommand {
         options.log = ClusterLog(role: "worker \(getpid())", quiet: quiet)
         let models = ModelDirectory(modelsDir)
         let engine = PointEEngine(models: models, maxBatch: batch)
-        for model in preload { _ = try models.diffusionNetwork(model) }
-        if clip { _ = try models.clipModel() }
+        loadOrExit("worker \(options.name)") {
+            for model in preload { _ = try models.diffusionNetwork(model) }
+            if clip { _ = try models.clipModel() }
+        }
         let stop = SignalFlag()
         if let parentPid {
             // A launcher killed without cleanup must not leave workers behind.

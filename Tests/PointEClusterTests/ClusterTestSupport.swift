@@ -13,11 +13,7 @@ enum ClusterTestSupport {
         let dir = NSTemporaryDirectory() + "pointe-cluster-models-\(getpid())"
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for (index, name) in ["base40M-uncond", "base40M-textvec", "upsample", "sdf"].enumerated() {
-            let config = ModelRegistry.tiny(name)!
-            let (_, parameters) = try! PointEModel.random(config: config, seed: UInt64(index))
-            try! SafetensorsWriter.write(parameters.parameters.map { ($0.name, $0.tensor) }, metadata: ["format": "pt"],
-                                         to: dir + "/\(name).safetensors")
-            try! AtomicFile.write(config.jsonData(), to: dir + "/\(name).json")
+            try! PointEModel.writeRandom(name, config: ModelRegistry.tiny(name)!, seed: UInt64(index), directory: dir)
         }
         return dir
     }()

@@ -11,8 +11,12 @@ final class JobScaleTests: XCTestCase {
         let directory = JobDirectory(ClusterTestSupport.temporaryDirectory(label) + "/job")
         try directory.create()
         let store = try JobStore(path: directory.store)
-        try store.create(info: .init(jobID: label, seed: 1, shardSize: shardSize, retryBudget: budget, promptFile: "p.txt", meshFormats: [.glb]),
-                         prompts: ClusterTestSupport.textPrompts(prompts))
+        var settings = JobSettings()
+        settings.seed = 1
+        settings.shardSize = shardSize
+        settings.retryBudget = budget
+        settings.meshFormats = [.glb]
+        try store.create(info: .init(jobID: label, promptFile: "p.txt", settings: settings), prompts: ClusterTestSupport.textPrompts(prompts))
         return (directory, store)
     }
 

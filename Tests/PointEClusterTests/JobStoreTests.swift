@@ -6,8 +6,9 @@ final class JobStoreTests: XCTestCase {
     func makeStore(prompts: Int, shardSize: Int, budget: Int) throws -> JobStore {
         let dir = ClusterTestSupport.temporaryDirectory("store")
         let store = try JobStore(path: dir + "/job.sqlite")
-        try store.create(info: .init(jobID: "j", seed: 9, shardSize: shardSize, retryBudget: budget, promptFile: "p.txt"),
-                         prompts: ClusterTestSupport.textPrompts(prompts))
+        var settings = JobSettings()
+        (settings.seed, settings.shardSize, settings.retryBudget) = (9, shardSize, budget)
+        try store.create(info: .init(jobID: "j", promptFile: "p.txt", settings: settings), prompts: ClusterTestSupport.textPrompts(prompts))
         return store
     }
 

@@ -37,17 +37,19 @@ final class MeshTaskForwardingTests: ProcessTestCase {
             try PointCloud(coords: stored.coords.map { _ in 0.75 }, channels: stored.channels).writeNPZ(to: directory.file("clouds/\(item.promptID).npz"))
         }
 
-        let mesher = try RoguePeerTests.Rogue("forward-mesher", address: address)
-        guard case .welcome? = mesher.hello(.mesher) else { return XCTFail("the mesher was not welcomed") }
+        // One mesher per task: a mesher asking again would hand its unanswered task back.
         var seen: [String: Float] = [:]
-        for _ in shard.prompts {
+        var meshers: [RoguePeerTests.Rogue] = []
+        for k in shard.prompts.indices {
+            let mesher = try RoguePeerTests.Rogue("forward-mesher-\(k)", address: address)
+            meshers.append(mesher)
+            guard case .welcome? = mesher.hello(.mesher) else { return XCTFail("the mesher was not welcomed") }
             let task = try XCTUnwrap(mesher.work { body -> Pointe_Cluster_MeshTask? in
                 if case .meshTask(let t) = body { return t }
                 return nil
             }, "no mesh task")
             let cloud = try CloudPacking.unpack(count: task.pointCount, coords: task.coords, colors: task.colors, source: "task \(task.promptID)")
             XCTAssertEqual(Set(cloud.coords).count, 1, "\(task.promptID): not the uniform cloud that was sent")
-            // Left unanswered (in flight), so the next request gets the other prompt.
             seen[task.promptID] = cloud.coords.first
         }
         let expected = Dictionary(uniqueKeysWithValues: shard.prompts.enumerated().map { ($1.promptID, 0.25 + Float($0) / 8) })

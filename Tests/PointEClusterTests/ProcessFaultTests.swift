@@ -41,7 +41,7 @@ final class ProcessFaultTests: ProcessTestCase {
         XCTAssertEqual(meshes.filter { $0.hasSuffix(".ply") }.count, 24)
     }
 
-    /// Text prompts through CLIP (`--clip`) with the text-conditioned base model: different
+    /// Text prompts through CLIP (loaded because the job needs it) with the text-conditioned base model: different
     /// texts with equal seeds give different clouds.
     func testClipTextPrompts() throws {
         let dir = ClusterTestSupport.temporaryDirectory("clip")
@@ -54,7 +54,7 @@ final class ProcessFaultTests: ProcessTestCase {
         try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
         let directory = JobDirectory(dir + "/job")
         let run = try start(["run", prompts, "-o", directory.path, "--models-dir", models, "--model", "base40M-textvec", "--no-upsample",
-                             "--steps", "2", "--workers", "1", "--clip", "--mesh-formats", "none"], log: dir + "/run.log")
+                             "--steps", "2", "--workers", "1", "--mesh-formats", "none"], log: dir + "/run.log")
         try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
         XCTAssertEqual(run.exitStatus, 0, (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? "")
         let sums = try ClusterTestSupport.verifiedChecksums(directory)
@@ -62,9 +62,9 @@ final class ProcessFaultTests: ProcessTestCase {
         XCTAssertNotEqual(sums["p00000"]?["cloud_ply"], sums["p00001"]?["cloud_ply"], "the text did not condition the cloud")
     }
 
-    /// Image prompts through CLIP's image grid; an image that does not decode fails after its
-    /// budget with the reason in the manifest while the other prompt completes, and `pointe run`
-    /// exits non-zero with the failure listed.
+    /// Image prompts through CLIP's image grid. An image that does not decode is found when
+    /// the job is made: the job is refused with the line named and nothing is created; with
+    /// --bad-lines skip the line is skipped (and said so) and the other prompt completes.
     func testImagePromptsAndAnUndecodableImage() throws {
         let dir = ClusterTestSupport.temporaryDirectory("image")
         let models = dir + "/models"
@@ -75,19 +75,27 @@ final class ProcessFaultTests: ProcessTestCase {
         try FileManager.default.copyItem(atPath: fixture.path, toPath: dir + "/corgi.jpg")
         try Data("not an image".utf8).write(to: URL(fileURLWithPath: dir + "/broken.png"))
         let prompts = dir + "/prompts.jsonl"
+        // No "model": image prompts get base40M, the image2pc model.
         try [#"{"image": "corgi.jpg"}"#, #"{"image": "broken.png", "id": "broken"}"#].joined(separator: "\n")
             .write(toFile: prompts, atomically: true, encoding: .utf8)
         let directory = JobDirectory(dir + "/job")
-        let run = try start(["run", prompts, "-o", directory.path, "--models-dir", models, "--model", "base40M", "--no-upsample",
-                             "--steps", "2", "--workers", "1", "--clip", "--mesh-formats", "none", "--retry-budget", "2"], log: dir + "/run.log")
+        let arguments = ["run", prompts, "-o", directory.path, "--models-dir", models, "--no-upsample",
+                         "--steps", "2", "--workers", "1", "--mesh-formats", "none"]
+        let refused = try start(arguments, log: dir + "/refused.log")
+        try refused.wait(timeout: 120)
+        let refusal = (try? String(contentsOfFile: dir + "/refused.log", encoding: .utf8)) ?? ""
+        XCTAssertEqual(refused.exitStatus, 1, refusal)
+        XCTAssertTrue(refusal.contains("line 2: image \(dir)/broken.png") && refusal.contains("not a JPEG or PNG"), refusal)
+        XCTAssertFalse(refusal.contains("USAGE"), "a runtime error printed the usage block:\n\(refusal)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path), "a refused job left its directory behind")
+
+        let run = try start(arguments + ["--bad-lines", "skip"], log: dir + "/run.log")
         try waitFor("pointe run to finish", timeout: 120) { !run.isRunning }
         let log = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
-        XCTAssertEqual(run.exitStatus, 1, log)
-        XCTAssertTrue(log.contains("failed broken: "), log)
+        XCTAssertEqual(run.exitStatus, 0, log)
+        XCTAssertTrue(log.contains("line 2: image") && log.contains("broken.png"), log)
         XCTAssertEqual(try ClusterTestSupport.verifiedChecksums(directory).keys.sorted(), ["p00000"])
-        let failed = try XCTUnwrap(try ClusterTestSupport.manifestLines(directory).first { $0["id"] as? String == "broken" })
-        XCTAssertEqual(failed["attempts"] as? Int, 2)
-        XCTAssertTrue((failed["error"] as? String ?? "").contains("not a JPEG or PNG"), "\(failed)")
+        XCTAssertEqual(try ClusterTestSupport.manifestLines(directory).compactMap { ($0["settings"] as? [String: Any])?["model"] as? String }, ["base40M"])
     }
 
     func testWorkerKilledMidShard() throws {

@@ -4,7 +4,7 @@ import PointEEngine
 import XCTest
 
 final class PromptFileTests: XCTestCase {
-    let defaults = SamplingSettings(model: .base40MUncond, upsample: false, steps: 2)
+    let defaults = PromptDefaults(model: .base40MUncond, upsample: false, steps: 2)
 
     func testPlainTextWithBadLinesReportsLineNumbers() throws {
         var data = Data("a red chair\n\n  \nlong\n".utf8)
@@ -114,6 +114,18 @@ final class PromptFileTests: XCTestCase {
         let prompts = try PromptFile().parse(json, source: "p.txt", baseDirectory: "/", defaults: defaults).prompts
         XCTAssertEqual(prompts.map(\.id), ["cup"])
         XCTAssertEqual(prompts.map(\.input), [.text("a cup")])
+    }
+
+    /// Without a model named (on the line or the command line) the model follows the prompt's
+    /// kind, as the reference's text2pc and image2pc do; a named one wins.
+    func testTheDefaultModelFollowsThePromptKind() throws {
+        let text = [#"{"prompt": "a chair"}"#, #"{"image": "corgi.jpg"}"#, #"{"image": "cube.jpg", "model": "base300M"}"#, "", ""].joined(separator: "\n")
+        let prompts = try PromptFile().parse(Data(text.utf8), source: "p.jsonl", baseDirectory: "/data", defaults: PromptDefaults()).prompts
+        XCTAssertEqual(prompts.map(\.settings.model), [.base40MTextvec, .base40M, .base300M])
+        let plain = try PromptFile().parse(Data("a chair\n".utf8), source: "p.txt", baseDirectory: "/", defaults: PromptDefaults()).prompts
+        XCTAssertEqual(plain.map(\.settings.model), [.base40MTextvec])
+        let forced = try PromptFile().parse(Data(text.utf8), source: "p.jsonl", baseDirectory: "/data", defaults: PromptDefaults(model: .base40MUncond)).prompts
+        XCTAssertEqual(forced.map(\.settings.model), [.base40MUncond, .base40MUncond, .base300M])
     }
 
     func testSeedsDependOnJobSeedAndIndexOnly() {

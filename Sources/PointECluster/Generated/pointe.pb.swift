@@ -381,6 +381,10 @@ public nonisolated struct Pointe_Cluster_WorkRequest: Sendable {
   /// prompts the peer can take now
   public var capacity: UInt32 = 0
 
+  /// Numbers a peer's requests 1, 2, 3...: a request whose connection dropped is sent again with
+  /// its number, and the coordinator answers it with the same task (0: unnumbered, older peers).
+  public var requestID: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -757,6 +761,9 @@ public nonisolated struct Pointe_Cluster_StatusReply: Sendable {
   public var peers: [Pointe_Cluster_PeerStatus] = []
 
   public var failures: [String] = []
+
+  /// Clouds stored and waiting for their mesh (with no mesher among `peers`, meshing waits for one).
+  public var promptsMeshing: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1351,7 +1358,7 @@ nonisolated extension Pointe_Cluster_Heartbeat: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}capacity\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}capacity\0\u{3}request_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1360,6 +1367,7 @@ nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.capacity) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
       default: break
       }
     }
@@ -1369,11 +1377,15 @@ nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftPr
     if self.capacity != 0 {
       try visitor.visitSingularUInt32Field(value: self.capacity, fieldNumber: 1)
     }
+    if self.requestID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pointe_Cluster_WorkRequest, rhs: Pointe_Cluster_WorkRequest) -> Bool {
     if lhs.capacity != rhs.capacity {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2095,7 +2107,7 @@ nonisolated extension Pointe_Cluster_PeerStatus: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}prompts_total\0\u{3}prompts_done\0\u{3}prompts_failed\0\u{3}shards_queued\0\u{3}shards_running\0\u{3}prompts_per_second\0\u{1}peers\0\u{1}failures\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}prompts_total\0\u{3}prompts_done\0\u{3}prompts_failed\0\u{3}shards_queued\0\u{3}shards_running\0\u{3}prompts_per_second\0\u{1}peers\0\u{1}failures\0\u{3}prompts_meshing\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2112,6 +2124,7 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.promptsPerSecond) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.peers) }()
       case 9: try { try decoder.decodeRepeatedStringField(value: &self.failures) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.promptsMeshing) }()
       default: break
       }
     }
@@ -2145,6 +2158,9 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
     if !self.failures.isEmpty {
       try visitor.visitRepeatedStringField(value: self.failures, fieldNumber: 9)
     }
+    if self.promptsMeshing != 0 {
+      try visitor.visitSingularUInt32Field(value: self.promptsMeshing, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2158,6 +2174,7 @@ nonisolated extension Pointe_Cluster_StatusReply: SwiftProtobuf.Message, SwiftPr
     if lhs.promptsPerSecond != rhs.promptsPerSecond {return false}
     if lhs.peers != rhs.peers {return false}
     if lhs.failures != rhs.failures {return false}
+    if lhs.promptsMeshing != rhs.promptsMeshing {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

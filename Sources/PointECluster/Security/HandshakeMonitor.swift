@@ -11,6 +11,8 @@ final class HandshakeMonitor {
     private var stopped = false
     /// The last authentication refusal seen, for peers to stop on.
     private(set) var refusal: String?
+    /// Completed handshakes: more than one means the connection dropped and came back.
+    private(set) var connections = 0
     /// Peers retry every few seconds: one line per kind of failure per 10 s, with a count.
     private var limiter = RateLimiter(intervalMs: 10_000)
 
@@ -36,6 +38,7 @@ final class HandshakeMonitor {
             case Int32(ZMQ_EVENT_DISCONNECTED):
                 if role != "server" { log.info("connection to \(endpoint) lost; reconnecting") }
             case Int32(ZMQ_EVENT_HANDSHAKE_SUCCEEDED):
+                connections += 1
                 if role != "server" { log.info("connected to \(endpoint)") }
             case Int32(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) where role == "server":
                 continue  // the ZAP handler has logged the refusal with the peer's address and key

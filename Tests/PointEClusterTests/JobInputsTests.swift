@@ -1,0 +1,108 @@
+import Foundation
+@testable import PointECluster
+import PointETestSupport
+import XCTest
+
+/// A job directory remembers what it was made from: the same command resumes it, anything
+/// different is refused with what differs, a grown prompt file is added only when asked, and
+/// whatever can be checked before sampling is checked before anything is created.
+final class JobInputsTests: ProcessTestCase {
+    func run(_ arguments: [String], log: String) throws -> (status: Int32?, output: String) {
+        let child = try start(["run"] + arguments, log: log)
+        try waitFor("pointe run to end", timeout: 120) { !child.isRunning }
+        return (child.exitStatus, child.output)
+    }
+
+    func jobArguments(_ prompts: String, _ directory: JobDirectory) -> [String] {
+        [prompts, "-o", directory.path, "--models-dir", ClusterTestSupport.modelsDirectory, "--model", "base40M-uncond", "--no-upsample",
+         "--steps", "2", "--shard-size", "2", "--workers", "1", "--mesh-formats", "none"]
+    }
+
+    func testChangedSettingsAreRefusedWithTheirDifferences() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("inputs-changed")
+        let prompts = try writePrompts(4, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        let first = try run(jobArguments(prompts, directory), log: dir + "/first.log")
+        XCTAssertEqual(first.status, 0, first.output)
+        let manifest = try String(contentsOfFile: directory.manifestLines, encoding: .utf8)
+
+        // The same command, and the same without the options: both resume the finished job.
+        for (k, arguments) in [jobArguments(prompts, directory), ["-o", directory.path, "--models-dir", ClusterTestSupport.modelsDirectory, "--mesh-formats", "none"]].enumerated() {
+            let again = try run(arguments, log: dir + "/again\(k).log")
+            XCTAssertEqual(again.status, 0, again.output)
+            XCTAssertTrue(again.output.contains("4/4 prompts done"), again.output)
+        }
+
+        let changed = try run(jobArguments(prompts, directory) + ["--steps", "8", "--seed", "7", "--mesh-formats", "glb", "--mesh-grid", "32"], log: dir + "/changed.log")
+        XCTAssertEqual(changed.status, 1, changed.output)
+        for line in ["--steps 8 (the job has 2)", "--seed 7 (the job has 0)", "--mesh-formats glb (the job has none)", "--mesh-grid 32 (the job has 128)"] {
+            XCTAssertTrue(changed.output.contains(line), "\(line) not listed:\n\(changed.output)")
+        }
+        XCTAssertFalse(changed.output.contains("USAGE"), changed.output)
+        XCTAssertEqual(try String(contentsOfFile: directory.manifestLines, encoding: .utf8), manifest, "a refused run changed the job")
+
+        // Another prompt list of the same length: refused, naming the line that differs.
+        try "object number 0\nsomething else\nobject number 2\nobject number 3\n".write(toFile: dir + "/other.txt", atomically: true, encoding: .utf8)
+        let other = try run(jobArguments(dir + "/other.txt", directory), log: dir + "/other.log")
+        XCTAssertEqual(other.status, 1, other.output)
+        XCTAssertTrue(other.output.contains("line 2 (prompt p00001): text \"object number 1\" -> text \"something else\""), other.output)
+    }
+
+    func testALongerPromptFileIsRefusedThenAddedWithoutRerunningFinishedPrompts() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("inputs-grown")
+        let prompts = try writePrompts(4, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        XCTAssertEqual(try run(jobArguments(prompts, directory), log: dir + "/first.log").status, 0)
+        let before = try ClusterTestSupport.verifiedChecksums(directory)
+        let attemptsBefore = try JobStore(path: directory.store).attempts().count
+
+        _ = try writePrompts(12, in: dir)  // the same file, grown to 12 lines
+        let refused = try run(jobArguments(prompts, directory), log: dir + "/refused.log")
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.output.contains("has 8 prompt(s) more than the job") && refused.output.contains("--add-prompts"), refused.output)
+        XCTAssertEqual(try JobStore(path: directory.store).counts().total, 4, "a refused run added prompts")
+
+        let added = try run(jobArguments(prompts, directory) + ["--add-prompts"], log: dir + "/added.log")
+        XCTAssertEqual(added.status, 0, added.output)
+        XCTAssertTrue(added.output.contains("12/12 prompts done"), added.output)
+        try assertComplete(directory, prompts: 12)
+        let after = try ClusterTestSupport.verifiedChecksums(directory)
+        for (id, files) in before { XCTAssertEqual(after[id], files, "\(id) changed although it was finished") }
+        let store = try JobStore(path: directory.store)
+        XCTAssertEqual(try store.attempts().count, attemptsBefore + 4, "finished shards ran again (or new ones did not run)")
+        // The new prompts are seeded as if the list had always been 12 long.
+        XCTAssertEqual(try store.prompts().map(\.seed), (0..<12).map { PromptSeed.derive(jobSeed: 0, index: $0) })
+        print("prompt file grown 4 -> 12: refused, then 8 added; the 4 finished prompts kept their files")
+    }
+
+    /// What cannot work is found when the job is made, and nothing is created: a typo'd sampler
+    /// (the option, or a line's), a model that cannot take the prompt, missing models.
+    func testChecksBeforeCreationLeaveNothingBehind() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("inputs-checks")
+        let directory = JobDirectory(dir + "/job")
+        let plain = try writePrompts(2, in: dir)
+        let typo = try run(jobArguments(plain, directory) + ["--sampler", "huen"], log: dir + "/typo.log")
+        XCTAssertNotEqual(typo.status, 0, typo.output)
+        XCTAssertTrue(typo.output.contains("huen"), typo.output)
+
+        let jsonl = dir + "/prompts.jsonl"
+        try [#"{"prompt": "a chair"}"#, #"{"prompt": "a car", "sampler": "huen"}"#, #"{"prompt": "a cup", "model": "base40M"}"#]
+            .joined(separator: "\n").write(toFile: jsonl, atomically: true, encoding: .utf8)
+        let lines = try run(jobArguments(jsonl, directory), log: dir + "/lines.log")
+        XCTAssertEqual(lines.status, 1, lines.output)
+        XCTAssertTrue(lines.output.contains("line 2: \"sampler\": unknown sampler \"huen\""), lines.output)
+        XCTAssertTrue(lines.output.contains("line 3: text a cup: base40M is conditioned on images, not text"), lines.output)
+
+        // The default text model (base40M-textvec) needs CLIP, which this directory lacks.
+        let models = dir + "/models"
+        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+        for file in ["base40M-textvec.json", "base40M-textvec.safetensors"] {
+            try FileManager.default.copyItem(atPath: ClusterTestSupport.modelsDirectory + "/" + file, toPath: models + "/" + file)
+        }
+        let missing = try run([plain, "-o", directory.path, "--models-dir", models, "--no-upsample", "--steps", "2", "--mesh-formats", "none"], log: dir + "/missing.log")
+        XCTAssertEqual(missing.status, 1, missing.output)
+        XCTAssertTrue(missing.output.contains("missing CLIP") && missing.output.contains("pointe models download ViT-L/14"), missing.output)
+        for result in [typo, lines, missing] { XCTAssertFalse(result.output.contains("USAGE") && result.status == 1, result.output) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path), "a refused job left its directory behind")
+    }
+}
