@@ -320,10 +320,11 @@ public final class JobStore {
     }
 
     /// Up to `limit` prompts in one of `statuses` after prompt index `index` (for walking a whole
-    /// job in bounded chunks).
+    /// job in bounded chunks). `+status` keeps SQLite off the status index: a chunk is a walk
+    /// along the prompts from `index`, not a sort of every prompt of those statuses.
     public func prompts(status statuses: Set<PromptStatus>, afterIndex index: Int, limit: Int) throws -> [Prompt] {
         let list = statuses.map(\.rawValue).sorted()
-        return try prompts(matching: "idx > ? AND status IN (\(list.map { _ in "?" }.joined(separator: ", ")))",
+        return try prompts(matching: "idx > ? AND +status IN (\(list.map { _ in "?" }.joined(separator: ", ")))",
                            StatementArguments([index]) + StatementArguments(list), limit: limit)
     }
 
@@ -331,7 +332,9 @@ public final class JobStore {
     /// no write path leaves, first), after `position`: the finish sequence and index of the
     /// last prompt of the previous chunk; nil for the first chunk.
     public func finishedPrompts(after position: (sequence: Int?, index: Int)?, limit: Int) throws -> [Prompt] {
-        let finished = "status IN ('done', 'failed')"
+        // `+status`: walk the finish-sequence index from `position` (a chunk costs its own
+        // rows), instead of the status index, which would sort every finished prompt per chunk.
+        let finished = "+status IN ('done', 'failed')"
         switch position {
         case nil:
             return try prompts(matching: finished, order: "finish_seq, idx", limit: limit)

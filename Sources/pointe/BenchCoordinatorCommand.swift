@@ -12,7 +12,8 @@ import PointEModels
 /// and the report. The job is measured at its start (the first `--sample` results) and at its
 /// end (the last `--sample`): the prompts in between are marked done in the store directly,
 /// each with its own (hard-linked) output files, so a 10^6-prompt job's end is measured
-/// without sampling 10^6 prompts. Meshing is not part of it (no meshers run).
+/// without sampling 10^6 prompts. Meshing is not part of it (no meshers run). The workers'
+/// threads run at nice 10 (see measuredRun).
 struct BenchCoordinator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
@@ -114,6 +115,10 @@ struct BenchCoordinator: ParsableCommand {
                 group.enter()
                 Thread.detachNewThread {
                     defer { group.leave() }
+                    // Workers of a real job run on other machines: here they run at a lower
+                    // priority, so the coordinator's latencies are its own, not the scheduler's
+                    // sharing two cores with 16 sampling threads.
+                    setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // who 0: this thread (nice is per thread on Linux)
                     var workerOptions = WorkerOptions()
                     workerOptions.connect = bound
                     workerOptions.log = ClusterLog(role: "worker", quiet: true)
