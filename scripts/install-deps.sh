@@ -12,6 +12,12 @@ packages=(
   chromium              # headless check of job reports (tests, scripts/screenshot-report.sh)
   iproute2              # network namespaces for the multi-host and chaos tests (ip netns)
   libc6-dev-arm64-cross # aarch64 headers: the C kernels are syntax-checked for arm64 in the tests
+  slurm-wlm             # RealSlurmTests: slurmctld + 3 slurmd on this host run cluster/slurm/pointe.sbatch
+  munge                 # Slurm's authentication (auth/munge) for that test cluster
+  systemd               # systemd-analyze verify on cluster/systemd's units (no systemd as PID 1 needed)
+  shellcheck            # lints every shell script in cluster/ and scripts/ (LauncherLintTests)
+  python3-venv          # test venvs from PyPI: kubernetes-validate, trimesh, open3d, ... (Tests/Scripts)
+  libusb-1.0-0          # open3d's wheel links libusb (RealClientFileTests read clouds/meshes with it)
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -94,6 +94,8 @@ public final class Coordinator {
     var meshesInFlight: [String: Data] = [:]  // prompt id -> mesher
     /// Stored clouds waiting for a mesher, as received (see PackedCloudCache).
     var cloudsAwaitingMesh = PackedCloudCache()
+    /// Remeshed prompts whose manifest line is still to be rewritten (see CoordinatorMeshing).
+    var remeshManifest = RemeshManifestFlush()
     public let info: JobStore.JobInfo
     var lockDescriptor: Int32 = -1
     var startTime = monotonicMilliseconds()

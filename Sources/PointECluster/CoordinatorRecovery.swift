@@ -50,6 +50,10 @@ extension Coordinator {
             log.info("\(report.reopenedPrompts) prompt(s) reopened after output verification")
             recoveryChangedUnfinished = true
         }
+        // After a remesh: old meshes it replaced but had not deleted yet when it stopped.
+        if try store.meshGeneration() > 0 {
+            for path in directory.removeUnreferencedMeshes(referenced: try store.outputPaths()) { log.info("removed replaced mesh \(path)") }
+        }
         started = monotonicMilliseconds()
         report.manifestLines = try manifest.rewrite()
         report.manifestSeconds = Double(monotonicMilliseconds() - started) / 1000

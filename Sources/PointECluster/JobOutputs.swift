@@ -29,8 +29,27 @@ extension JobDirectory {
         return try writeOutput(kind: "preview_png", relative: "previews/\(promptID).png", data: PointCloudPreview(tileSize: 128).render(cloud).pngData())
     }
 
-    /// meshes/ID.EXT, one per format (already checked by the caller).
-    func writeMeshes(_ files: [(format: String, data: Data)], promptID: String) throws -> [JobStore.Output] {
-        try files.map { try writeOutput(kind: "mesh_\($0.format)", relative: "meshes/\(promptID).\($0.format)", data: $0.data) }
+    /// A prompt's mesh file of one format: meshes/ID.EXT, and meshes/ID.rN.EXT for the meshes
+    /// of remesh N (`pointe remesh`), so a remesh never overwrites files the manifest still names.
+    static func meshPath(promptID: String, format: String, generation: Int) -> String {
+        generation == 0 ? "meshes/\(promptID).\(format)" : "meshes/\(promptID).r\(generation).\(format)"
+    }
+
+    /// The prompt's mesh files, one per format (already checked by the caller).
+    func writeMeshes(_ files: [(format: String, data: Data)], promptID: String, generation: Int) throws -> [JobStore.Output] {
+        try files.map {
+            try writeOutput(kind: "mesh_\($0.format)", relative: Self.meshPath(promptID: promptID, format: $0.format, generation: generation), data: $0.data)
+        }
+    }
+
+    /// Deletes the files under meshes/ that `referenced` (the store's outputs) does not name:
+    /// meshes a remesh replaced, left when it stopped between recording the new ones and
+    /// deleting the old, or meshes written but never recorded. Returns what it deleted.
+    func removeUnreferencedMeshes(referenced: Set<String>) -> [String] {
+        var removed: [String] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: meshes)) ?? [] where !referenced.contains("meshes/" + name) {
+            if unlink(file("meshes/" + name)) == 0 { removed.append(file("meshes/" + name)) }
+        }
+        return removed
     }
 }

@@ -107,7 +107,13 @@ public final class JobStore {
                 CREATE INDEX attempts_shard ON attempts(shard_id, attempt);
                 """)
         }
-        migrator.registerMigration("v3-counters") { db in
+        migrator.registerMigration("v3-remesh") { db in
+            // `pointe remesh` (JobStoreRemesh): 1 while a done prompt waits for meshes made with
+            // the job's new mesh settings, 2 when that failed past the budget (the prompt keeps
+            // its old meshes). Its old meshes and manifest line stay until the new ones are recorded.
+            try db.execute(sql: "ALTER TABLE prompts ADD COLUMN remesh INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v4-counters") { db in
             // Counts by status kept by triggers, so counts() reads a few rows instead of
             // grouping every prompt (the run loop, status and metrics ask several times a
             // second); every write path, present or future, keeps them right. The indexes make
@@ -119,30 +125,40 @@ public final class JobStore {
                     status TEXT NOT NULL,
                     n INTEGER NOT NULL,
                     PRIMARY KEY (entity, status)) WITHOUT ROWID;
-                INSERT INTO status_counts SELECT 'prompt', status, COUNT(*) FROM prompts GROUP BY status;
+                INSERT INTO status_counts SELECT 'prompt', \(promptKey("")), COUNT(*) FROM prompts GROUP BY 2;
                 INSERT INTO status_counts SELECT 'shard', status, COUNT(*) FROM shards GROUP BY status;
                 CREATE INDEX prompts_status ON prompts(status, finish_seq);
                 CREATE INDEX prompts_finished ON prompts(finish_seq);
                 CREATE INDEX shards_status ON shards(status, id);
                 """)
-            for (table, entity) in [("prompts", "prompt"), ("shards", "shard")] {
+            // A prompt counts under its status, a done one waiting for a remesh under `remeshing`.
+            let keys: [(table: String, entity: String, columns: String, key: (String) -> String)] = [
+                ("prompts", "prompt", "status, remesh", { promptKey($0) }), ("shards", "shard", "status", { "\($0)status" }),
+            ]
+            for (table, entity, columns, key) in keys {
                 try db.execute(sql: """
                     CREATE TRIGGER \(table)_count_insert AFTER INSERT ON \(table) BEGIN
-                        INSERT INTO status_counts (entity, status, n) VALUES ('\(entity)', NEW.status, 1)
+                        INSERT INTO status_counts (entity, status, n) VALUES ('\(entity)', \(key("NEW.")), 1)
                             ON CONFLICT (entity, status) DO UPDATE SET n = n + 1;
                     END;
-                    CREATE TRIGGER \(table)_count_update AFTER UPDATE OF status ON \(table) WHEN OLD.status != NEW.status BEGIN
-                        UPDATE status_counts SET n = n - 1 WHERE entity = '\(entity)' AND status = OLD.status;
-                        INSERT INTO status_counts (entity, status, n) VALUES ('\(entity)', NEW.status, 1)
+                    CREATE TRIGGER \(table)_count_update AFTER UPDATE OF \(columns) ON \(table) WHEN \(key("OLD.")) != \(key("NEW.")) BEGIN
+                        UPDATE status_counts SET n = n - 1 WHERE entity = '\(entity)' AND status = \(key("OLD."));
+                        INSERT INTO status_counts (entity, status, n) VALUES ('\(entity)', \(key("NEW.")), 1)
                             ON CONFLICT (entity, status) DO UPDATE SET n = n + 1;
                     END;
                     CREATE TRIGGER \(table)_count_delete AFTER DELETE ON \(table) BEGIN
-                        UPDATE status_counts SET n = n - 1 WHERE entity = '\(entity)' AND status = OLD.status;
+                        UPDATE status_counts SET n = n - 1 WHERE entity = '\(entity)' AND status = \(key("OLD."));
                     END;
                     """)
             }
         }
         return migrator
+    }
+
+    /// The counter a prompt row counts under (columns prefixed by `row`, e.g. "NEW."): its
+    /// status, or `remeshing` for a done prompt waiting for a remesh (Counts.add).
+    static func promptKey(_ row: String) -> String {
+        "CASE WHEN \(row)status = 'done' AND \(row)remesh = \(RemeshState.waiting.rawValue) THEN 'remeshing' ELSE \(row)status END"
     }
 
     // MARK: - Creation
@@ -276,6 +292,8 @@ public final class JobStore {
         public var sampleSeconds: Double?
         public var meshSeconds: Double?
         public var finishSequence: Int?
+        /// Done, and waiting for meshes of the job's current mesh settings (`pointe remesh`).
+        public var awaitingRemesh = false
     }
 
     static func prompt(_ row: Row, path: String) throws -> Prompt {
@@ -290,7 +308,8 @@ public final class JobStore {
                       settings: settings, shardID: row["shard_id"], status: status, error: row["error"],
                       worker: row["worker"], attempt: row["attempt"],
                       models: models.map { $0.split(separator: ",").map(String.init) } ?? [],
-                      sampleSeconds: row["sample_seconds"], meshSeconds: row["mesh_seconds"], finishSequence: row["finish_seq"])
+                      sampleSeconds: row["sample_seconds"], meshSeconds: row["mesh_seconds"], finishSequence: row["finish_seq"],
+                      awaitingRemesh: status == .done && (row["remesh"] as Int) == RemeshState.waiting.rawValue)
     }
 
     /// Prompts in prompt order: all of them, or those in one of `statuses`.
@@ -365,7 +384,7 @@ public final class JobStore {
     }
 
     /// The SQL stays here: callers ask by status or id.
-    private func prompts(matching condition: String, _ arguments: StatementArguments = [], order: String = "idx", limit: Int? = nil) throws -> [Prompt] {
+    func prompts(matching condition: String, _ arguments: StatementArguments = [], order: String = "idx", limit: Int? = nil) throws -> [Prompt] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \($0)" } ?? ""),
                              arguments: arguments).map { try Self.prompt($0, path: path) }
@@ -373,12 +392,19 @@ public final class JobStore {
     }
 
     public struct Counts: Equatable, Sendable {
-        /// `pending` includes prompts waiting for their mesh (`meshing`, also counted alone).
-        public var total = 0, done = 0, failed = 0, pending = 0, meshing = 0
+        /// `pending` includes prompts waiting for their mesh (`meshing`, also counted alone) and
+        /// done prompts waiting for a remesh (`remeshing`, counted there and not as done).
+        public var total = 0, done = 0, failed = 0, pending = 0, meshing = 0, remeshing = 0
         public var shardsQueued = 0, shardsRunning = 0
 
+        /// `status`: a prompt status, or `remeshing` (JobStore.promptKey).
         mutating func add(prompts n: Int, status: String) {
             total += n
+            if status == "remeshing" {
+                remeshing += n
+                pending += n
+                return
+            }
             switch PromptStatus(rawValue: status) {
             case .done: done += n
             case .failed: failed += n
@@ -396,7 +422,7 @@ public final class JobStore {
         }
     }
 
-    /// From the counters the triggers keep (v3-counters): a few rows, whatever the job's size.
+    /// From the counters the triggers keep (v4-counters): a few rows, whatever the job's size.
     public func counts() throws -> Counts {
         try read { db in
             var c = Counts()
@@ -411,7 +437,7 @@ public final class JobStore {
     func countsByScan() throws -> Counts {
         try read { db in
             var c = Counts()
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM prompts GROUP BY status") { c.add(prompts: row["n"], status: row["status"]) }
+            for row in try Row.fetchAll(db, sql: "SELECT \(Self.promptKey("")) AS status, COUNT(*) AS n FROM prompts GROUP BY 1") { c.add(prompts: row["n"], status: row["status"]) }
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM shards GROUP BY status") { c.add(shards: row["n"], status: row["status"]) }
             return c
         }

@@ -29,6 +29,11 @@ public struct PeerSession {
         }
     }
 
+    static func isShardAttempt(_ body: MessageBody) -> Bool {
+        if case .shardAssignment = body { return true }
+        return false
+    }
+
     public enum Exit: Equatable, Sendable { case jobFinished, shutdown(String), stopped, coordinatorLost }
 
     enum TaskStart {
@@ -130,8 +135,11 @@ public struct PeerSession {
                 break  // the coordinator's echo: it is alive (lastHeard is updated above)
             default:
                 let task = Self.taskKey(body)
-                if task != nil, task == currentTask {
-                    continue  // the task we are on (or just did), sent again for a request that came twice
+                // The task we are on, sent again for a request that came twice. A shard attempt
+                // is never handed out twice, so one just finished is a repeat too; a prompt's
+                // mesh may legitimately come again (its result was lost), so only while busy.
+                if task != nil, task == currentTask, mailbox.busy || Self.isShardAttempt(body) {
+                    continue
                 }
                 requested = false
                 currentTask = task

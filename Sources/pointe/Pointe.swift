@@ -8,7 +8,7 @@ struct Pointe: ParsableCommand {
         commandName: "pointe",
         abstract: "Point-E in Swift: text/image -> point cloud -> mesh, and the tools around it.",
         subcommands: [ParityCommand.self, ModelsCommand.self, BenchCommand.self, SampleCommand.self, MeshCommand.self, GenerateCommand.self, EvalCommand.self,
-                      PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, StatusCommand.self, KeysCommand.self, DrainCommand.self])
+                      PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, RemeshCommand.self, StatusCommand.self, KeysCommand.self, DrainCommand.self])
 
     /// Picks OpenBLAS's kernels before anything runs (see OpenBLASCoreType), then parses.
     /// With POINTE_PARSE_ONLY=1 the command line is parsed and validated, not run: launchers

@@ -52,32 +52,13 @@ struct RunCommand: ParsableCommand {
         let open = try coordinator.store.prompts(status: [.pending])
         let needs = ModelDirectory.needs(for: open.map { ($0.input.promptKind, $0.settings) }, meshing: false)
         let preload = needs.models.flatMap { ["--preload", $0.rawValue] } + (needs.clip ? ["--clip"] : [])
-        let stop = SignalFlag()
-        let pool = LocalPeerPool(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), restartBudget: restartBudget)
-        defer { pool.stopAll() }
-        let bar = job.quiet ? nil : JobProgressLine()
-        var stopReason: String?
-        let counts = try coordinator.run(shouldStop: {
-            guard !stop.isRaised, stopReason == nil else { return true }
-            do { stopReason = try pool.poll(coordinator: coordinator, now: monotonicMilliseconds()) } catch { stopReason = "\(error)" }
-            return stopReason != nil
-        }, onListening: { address in
-            let common = ["--connect", address, "--models-dir", modelsDir, "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + childSecurity
-            pool.add(.worker, count: count, arguments: common + ["--batch", String(batch)] + preload)
-            pool.add(.mesher, count: meshCount, arguments: common)
-            try pool.startAll()
-        }, onProgress: { bar?.update($0) })
-        bar?.finish()
-        if let stopReason {
-            printError("\(coordinator.directory.path): stopped with \(counts.done)/\(counts.total) prompts done: \(stopReason); fix that and run the same command to resume")
-            throw ExitCode(1)
-        }
-        if stop.isRaised { printError("stopped by signal; run the same command to resume"); throw ExitCode(130) }
-        if coordinator.drained {
+        let serving = LocalJobServing(modelsDir: modelsDir, workers: count, meshers: meshCount, peerArguments: childSecurity,
+                                      workerArguments: ["--batch", String(batch)] + preload, restartBudget: restartBudget, quiet: job.quiet)
+        let (counts, drained) = try serving.serve(coordinator)
+        if drained {
             print("\(coordinator.directory.path): drained with \(counts.done)/\(counts.total) prompts done; run the same command to resume")
             return
         }
-        if pool.restartCount > 0 { printError("\(pool.restartCount) local peer restart(s) during the run") }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
         if let reference = eval { try score(job: coordinator.directory.path, reference: reference) }
     }

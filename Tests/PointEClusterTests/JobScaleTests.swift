@@ -57,10 +57,15 @@ final class JobScaleTests: XCTestCase {
         try check("retry failed")
         XCTAssertEqual(try store.prefillDone(below: 8, worker: "bench", outputs: output), 8, "p0 reopened, p1-p3 retried: all eight pending")
         try check("prefilled")
+        XCTAssertEqual(try store.startRemesh(formats: [.ply], grid: 32).prompts, 8)
+        try check("remesh started")
+        XCTAssertEqual(try store.counts().remeshing, 8)
+        XCTAssertNotNil(try store.recordRemesh(promptID: "p00000", outputs: [], meshSeconds: 1))
+        try check("one remeshed")
         let counts = try store.counts()
         XCTAssertEqual(counts.total, 12)
-        XCTAssertEqual(counts.done, 8)
-        XCTAssertEqual(counts.pending, 4)
+        XCTAssertEqual(counts.done, 1, "the seven still waiting for their remesh count as pending")
+        XCTAssertEqual(counts.pending, 11)
     }
 
     /// manifest.jsonl rewritten in chunks: every finished prompt once, in finish order.

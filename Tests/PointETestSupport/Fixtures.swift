@@ -6,6 +6,12 @@ public enum Fixtures {
     public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures")
 
+    /// The repository's root (launchers in cluster/, scripts/, the test helpers in Tests/Scripts).
+    public static let repositoryRoot = directory.deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Tests/Scripts: the Python and shell helpers tests run (kept out of the targets' sources).
+    public static let scripts = repositoryRoot + "/Tests/Scripts"
+
     /// Fixture path without extension, as `pointe parity` takes it.
     public static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

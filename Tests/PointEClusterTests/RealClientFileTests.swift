@@ -1,0 +1,119 @@
+import Foundation
+@testable import PointECluster
+import PointECloud
+import PointEMesh
+import PointETestSupport
+import XCTest
+
+/// Every kind of file a job writes, opened with the libraries users load them with
+/// (Tests/Scripts/read_job_files.py in a venv from Tests/Scripts/requirements-clients.txt):
+/// trimesh and pygltflib for GLB; plyfile, open3d, pymeshlab and trimesh for PLY meshes;
+/// pymeshlab, open3d and trimesh for OBJ; plyfile and open3d for PLY clouds; numpy for NPZ;
+/// open3d for the PNG previews. What each library reads must equal what pointe's own readers
+/// read from the same file: point, vertex and face counts, coordinates, vertex colours and the
+/// faces' vertex order (so the winding is ours), all finite, and trimesh must find the winding
+/// consistent. A truncated GLB must be refused by both GLB libraries.
+final class RealClientFileTests: ProcessTestCase {
+    typealias Reading = [String: Any]
+
+    func testJobFilesOpenInTheLibrariesUsersLoadThemWith() throws {
+        let venv: PythonTestVenv
+        do { venv = try PythonTestVenv.make("clients", requirements: Fixtures.scripts + "/requirements-clients.txt") } catch let error as PythonTestVenv.Unreachable {
+            throw XCTSkip("\(error)")
+        }
+        let dir = ClusterTestSupport.temporaryDirectory("clients")
+        let prompts = try writePrompts(2, in: dir)
+        let job = JobDirectory(dir + "/job")
+        let run = try start(["run", prompts, "-o", job.path, "--models-dir", ClusterTestSupport.modelsDirectory, "--model", "base40M-uncond",
+                             "--steps", "4", "--mesh-formats", "glb,ply,obj", "--mesh-grid", "24"], log: dir + "/run.log")
+        try run.wait(timeout: 300)
+        XCTAssertEqual(run.exitStatus, 0, run.output)
+        try assertComplete(job, prompts: 2)
+
+        let (files, failures) = try read(venv, [job.path], in: dir)
+        XCTAssertEqual(failures, [])
+        var reads = 0
+        var kinds: [String: Int] = [:]
+        var summary: [String] = []
+        for file in files {
+            let kind = try XCTUnwrap(file["kind"] as? String)
+            let path = job.file(try XCTUnwrap(file["path"] as? String))
+            let readers = try XCTUnwrap(file["readers"] as? [String: Reading])
+            kinds[kind, default: 0] += 1
+            reads += readers.count
+            switch kind {
+            case "cloud_ply", "cloud_npz":
+                let ours = kind == "cloud_ply" ? try PointCloud.readPLY(path) : try PointCloud.readNPZ(path)
+                let rgb = try XCTUnwrap(ours.channel("R").flatMap { r in ours.channel("G").flatMap { g in ours.channel("B").map { (r, g, $0) } } }, path)
+                let colours = (0..<ours.count).flatMap { [rgb.0[$0], rgb.1[$0], rgb.2[$0]] }
+                for (library, reading) in readers {
+                    let what = "\(library) on \(path)"
+                    XCTAssertEqual(reading["points"] as? Int, ours.count, what)
+                    assertClose(reading["xyz"], ours.coords, tolerance: 1e-6, what + ": coordinates")
+                    assertClose(reading["rgb"], colours, tolerance: 0.5 / 255, what + ": colours")
+                    XCTAssertEqual(reading["finite"] as? Bool, true, what)
+                }
+                if kind == "cloud_ply" { summary.append("\(ours.count) points") }
+            case "mesh_glb", "mesh_ply", "mesh_obj":
+                let ours = try TriMesh.read(path)
+                let colors = try XCTUnwrap(ours.colors, "\(path) has no vertex colours")
+                let colours = (0..<ours.vertexCount).flatMap { [colors.r[$0], colors.g[$0], colors.b[$0]] }
+                for (library, reading) in readers {
+                    let what = "\(library) on \(path)"
+                    XCTAssertEqual(reading["vertices"] as? Int, ours.vertexCount, what)
+                    XCTAssertEqual(reading["faces"] as? Int, ours.faceCount, what)
+                    assertClose(reading["xyz"], ours.vertices, tolerance: 1e-5, what + ": coordinates")
+                    // trimesh and pymeshlab keep colours as bytes: a float colour (GLB, OBJ) is
+                    // rounded (trimesh) or truncated (pymeshlab), so within one step of 1/255.
+                    assertClose(reading["rgb"], colours, tolerance: 1.0 / 255 + 1e-6, what + ": vertex colours")
+                    XCTAssertEqual((reading["indices"] as? [Int])?.map(UInt32.init), ours.faces, what + ": faces differ from ours (order or winding)")
+                    XCTAssertEqual(reading["finite"] as? Bool, true, what)
+                    if reading.keys.contains("winding_consistent") { XCTAssertEqual(reading["winding_consistent"] as? Bool, true, what) }
+                }
+                if kind == "mesh_glb" { summary.append("\(ours.vertexCount) vertices / \(ours.faceCount) faces") }
+            case "preview_png":
+                let image = try XCTUnwrap(readers["open3d"], path)
+                XCTAssertGreaterThan(image["width"] as? Int ?? 0, 0, path)
+                XCTAssertEqual(image["channels"] as? Int, 3, path)
+            default:
+                XCTFail("\(path): a file kind this test does not check: \(kind)")
+            }
+        }
+        XCTAssertEqual(kinds, ["cloud_ply": 2, "cloud_npz": 2, "mesh_glb": 2, "mesh_ply": 2, "mesh_obj": 2, "preview_png": 2])
+
+        // A truncated GLB: pointe's reader and both GLB libraries refuse it.
+        let glb = job.file("meshes/p00000.glb")
+        let truncated = dir + "/truncated.glb"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: glb))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+        XCTAssertThrowsError(try TriMesh.read(truncated))
+        let (_, refusals) = try read(venv, ["--file", "mesh_glb", truncated], in: dir, expectFailure: true)
+        XCTAssertEqual(refusals.filter { $0.contains(" trimesh failed") }.count, 1, "\(refusals)")
+        XCTAssertEqual(refusals.filter { $0.contains(" pygltflib failed") }.count, 1, "\(refusals)")
+        print("real clients: \(files.count) files of \(kinds.count) kinds, \(reads) library reads compared with pointe's readers "
+              + "(\(summary.joined(separator: ", "))), winding consistent; a truncated GLB refused by \(refusals.count) of 2 GLB libraries")
+    }
+
+    /// Runs read_job_files.py; its JSON's files and failures.
+    func read(_ venv: PythonTestVenv, _ arguments: [String], in dir: String, expectFailure: Bool = false) throws -> ([Reading], [String]) {
+        let out = dir + "/read-\(UUID().uuidString).json"
+        let (status, output) = try Subprocess.run(venv.python, [Fixtures.scripts + "/read_job_files.py", out] + arguments, timeout: 600)
+        XCTAssertEqual(status, expectFailure ? 1 : 0, output)
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], output)
+        return (try XCTUnwrap(result["files"] as? [Reading]), try XCTUnwrap(result["failures"] as? [String]))
+    }
+
+    func assertClose(_ value: Any?, _ expected: [Float], tolerance: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard let values = value as? [Double] else { return XCTFail("\(what): missing", file: file, line: line) }
+        guard values.count == expected.count else {
+            return XCTFail("\(what): \(values.count) values, pointe's reader has \(expected.count)", file: file, line: line)
+        }
+        var worst = 0.0, at = 0
+        for (index, (a, b)) in zip(values, expected).enumerated() where abs(a - Double(b)) / max(1, abs(Double(b))) > worst {
+            worst = abs(a - Double(b)) / max(1, abs(Double(b)))
+            at = index
+        }
+        XCTAssertLessThanOrEqual(worst, tolerance, "\(what): value \(at) is \(values[at]), pointe reads \(expected[at])", file: file, line: line)
+    }
+}
