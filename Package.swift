@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "PointEParity", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEval", "PointEImage"]),
         // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
         .target(name: "PointECluster", dependencies: [
-            "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEngine", "CZeroMQ",
+            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEngine", "CZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),

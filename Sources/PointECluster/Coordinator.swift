@@ -100,7 +100,7 @@ public final class Coordinator {
     var lockDescriptor: Int32 = -1
     var startTime = monotonicMilliseconds()
     var doneAtStart = 0
-    public private(set) var messagesHandled = 0
+    public internal(set) var messagesHandled = 0
     /// Set by a drain request (see CoordinatorDrain.swift); `drained` once it completed.
     var draining = false
     public private(set) var drained = false
@@ -112,6 +112,14 @@ public final class Coordinator {
     var authority: DeliveryAuthority
     /// Clouds and meshes that failed their checks, by kind.
     var payloadsRejected: [PayloadKind: Int] = [:]
+    /// Set by `recover` when it made finished prompts pending again (the report's pages of
+    /// those must be rewritten, see JobReportPage).
+    var recoveryChangedUnfinished = false
+    /// Received messages waiting their turn (CoordinatorInbox.swift).
+    var inbox = CoordinatorInbox()
+    /// CPU seconds of the last `run`: its own thread, and the report writer's thread.
+    public private(set) var loopCPUSeconds = 0.0
+    public private(set) var reportCPUSeconds = 0.0
 
     /// Opens an existing job directory (resume). Create one first with `Coordinator.createJob`.
     public init(directory: JobDirectory, options: CoordinatorOptions = CoordinatorOptions()) throws {
@@ -153,12 +161,20 @@ public final class Coordinator {
         log.info("job \(try store.info().jobID) listening on \(address)")
         try onListening?(address)
         startTime = monotonicMilliseconds()
+        let cpuAtStart = ReportWriter.threadCPUSeconds()
         var lastCheck: UInt64 = 0, lastProgress: UInt64 = 0
         var summaryWritten = false
-        var reportPage = JobReportPage(directory: directory, store: store)
+        // The report is written on its own thread; closed (its last page written) on return.
+        let report = try ReportWriter(directory: directory, log: log, rewriteAll: recoveryChangedUnfinished)
+        defer {
+            report.close()
+            reportCPUSeconds = report.usage.cpuSeconds
+            loopCPUSeconds = ReportWriter.threadCPUSeconds() - cpuAtStart
+        }
         var lastTurn = monotonicMilliseconds()
         while !shouldStop() {
-            if let (peer, body, origin) = try router.receive(timeoutMs: 50) {
+            try pump(router, timeoutMs: inbox.isEmpty ? 50 : 0)
+            if let (peer, body, origin) = inbox.popFirst() {
                 messagesHandled += 1
                 try handle(body, from: peer, origin: origin, router: router)
             }
@@ -191,11 +207,7 @@ public final class Coordinator {
                     try sayGoodbye(router, reason: "coordinator drained")
                     return counts
                 }
-                do {
-                    try reportPage.update(now: now, finishedCount: counts.done + counts.failed, jobFinished: jobDone && !summaryWritten)
-                } catch {
-                    log.warning("\(directory.file("index.html")): not updated: \(error)")
-                }
+                report.post(finishedCount: counts.done + counts.failed, jobFinished: jobDone)
                 if jobDone {
                     if !summaryWritten {
                         try manifest.writeSummary(elapsedSeconds: Double(now - startTime) / 1000)
@@ -222,7 +234,8 @@ public final class Coordinator {
         for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
         let until = monotonicMilliseconds() + 2 * UInt64(options.heartbeatIntervalMs)
         while monotonicMilliseconds() < until {
-            guard let (identity, body, origin) = try router.receive(timeoutMs: 50),
+            // Messages already received first, in order.
+            guard let (identity, body, origin) = try inbox.popFirst() ?? router.receive(timeoutMs: 50),
                   try admits(body, from: identity, origin: origin, router: router) else { continue }
             switch body {
             case .statusQuery: router.send(.statusReply(try statusReply()), to: identity)

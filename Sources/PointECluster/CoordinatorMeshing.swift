@@ -11,9 +11,11 @@ import PointEMesh
 extension Coordinator {
     func assignMesh(to identity: Data, router: RouterEndpoint) throws {
         // New clouds first, then done prompts waiting for a remesh (their meshes of the job's
-        // previous mesh settings stand until the new ones are recorded).
-        let waiting = try (store.prompts(status: [.meshing]) + store.promptsAwaitingRemesh()).filter { meshesInFlight[$0.id] == nil }
-        guard let prompt = waiting.first else {
+        // previous mesh settings stand until the new ones are recorded). Every prompt in flight
+        // may come first in either queue: one more than those is enough.
+        let inFlight = meshesInFlight.count + 1
+        let waiting = try store.meshQueue(limit: inFlight).first { meshesInFlight[$0.id] == nil }
+        guard let prompt = try waiting ?? store.promptsAwaitingRemesh(limit: inFlight).first(where: { meshesInFlight[$0.id] == nil }) else {
             return try sendNoWork(to: identity, router: router)
         }
         let packed: PackedCloudCache.Packed

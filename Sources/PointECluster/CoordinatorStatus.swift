@@ -6,7 +6,7 @@ extension Coordinator {
         let counts = try store.counts()
         let p = progress(counts)
         var reply = Pointe_Cluster_StatusReply()
-        reply.jobID = try store.info().jobID
+        reply.jobID = info.jobID
         reply.promptsTotal = UInt32(counts.total)
         reply.promptsDone = UInt32(counts.done)
         reply.promptsFailed = UInt32(counts.failed)
@@ -25,7 +25,8 @@ extension Coordinator {
             s.promptsDone = UInt32(peer.promptsDone)
             reply.peers.append(s)
         }
-        reply.failures = try store.prompts(status: [.failed]).prefix(20).map { "\($0.id): \($0.error ?? "failed")" }
+        // The latest failures: an index walk of 20 rows, not a scan of the job.
+        reply.failures = try store.latestFinished(limit: 20, status: .failed).map { "\($0.id): \($0.error ?? "failed")" }
         return reply
     }
 }

@@ -113,7 +113,52 @@ public final class JobStore {
             // its old meshes). Its old meshes and manifest line stay until the new ones are recorded.
             try db.execute(sql: "ALTER TABLE prompts ADD COLUMN remesh INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v4-counters") { db in
+            // Counts by status kept by triggers, so counts() reads a few rows instead of
+            // grouping every prompt (the run loop, status and metrics ask several times a
+            // second); every write path, present or future, keeps them right. The indexes make
+            // the finish sequence, the latest results and failures, the meshing queue and the
+            // next queued shard index lookups instead of scans of the whole job.
+            try db.execute(sql: """
+                CREATE TABLE status_counts (
+                    entity TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    PRIMARY KEY (entity, status)) WITHOUT ROWID;
+                INSERT INTO status_counts SELECT 'prompt', \(promptKey("")), COUNT(*) FROM prompts GROUP BY 2;
+                INSERT INTO status_counts SELECT 'shard', status, COUNT(*) FROM shards GROUP BY status;
+                CREATE INDEX prompts_status ON prompts(status, finish_seq);
+                CREATE INDEX prompts_finished ON prompts(finish_seq);
+                CREATE INDEX shards_status ON shards(status, id);
+                """)
+            // A prompt counts under its status, a done one waiting for a remesh under `remeshing`.
+            let keys: [(table: String, entity: String, columns: String, key: (String) -> String)] = [
+                ("prompts", "prompt", "status, remesh", { promptKey($0) }), ("shards", "shard", "status", { "\($0)status" }),
+            ]
+            for (table, entity, columns, key) in keys {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_count_insert AFTER INSERT ON \(table) BEGIN
+                        INSERT INTO status_counts (entity, status, n) VALUES ('\(entity)', \(key("NEW.")), 1)
+                            ON CONFLICT (entity, status) DO UPDATE SET n = n + 1;
+                    END;
+                    CREATE TRIGGER \(table)_count_update AFTER UPDATE OF \(columns) ON \(table) WHEN \(key("OLD.")) != \(key("NEW.")) BEGIN
+                        UPDATE status_counts SET n = n - 1 WHERE entity = '\(entity)' AND status = \(key("OLD."));
+                        INSERT INTO status_counts (entity, status, n) VALUES ('\(entity)', \(key("NEW.")), 1)
+                            ON CONFLICT (entity, status) DO UPDATE SET n = n + 1;
+                    END;
+                    CREATE TRIGGER \(table)_count_delete AFTER DELETE ON \(table) BEGIN
+                        UPDATE status_counts SET n = n - 1 WHERE entity = '\(entity)' AND status = \(key("OLD."));
+                    END;
+                    """)
+            }
+        }
         return migrator
+    }
+
+    /// The counter a prompt row counts under (columns prefixed by `row`, e.g. "NEW."): its
+    /// status, or `remeshing` for a done prompt waiting for a remesh (Counts.add).
+    static func promptKey(_ row: String) -> String {
+        "CASE WHEN \(row)status = 'done' AND \(row)remesh = \(RemeshState.waiting.rawValue) THEN 'remeshing' ELSE \(row)status END"
     }
 
     // MARK: - Creation
@@ -278,10 +323,71 @@ public final class JobStore {
         try prompts(matching: "id = ?", [id]).first
     }
 
-    /// The SQL stays here: callers ask by status or id.
-    func prompts(matching condition: String, _ arguments: StatementArguments = []) throws -> [Prompt] {
+    /// The most recently finished prompts (done or failed, or only those of `status`), newest
+    /// first: an index walk of `limit` rows, whatever the job's size.
+    public func latestFinished(limit: Int, status: PromptStatus? = nil) throws -> [Prompt] {
+        if let status {
+            return try prompts(matching: "status = ? AND finish_seq IS NOT NULL", [status.rawValue], order: "finish_seq DESC, idx DESC", limit: limit)
+        }
+        return try prompts(matching: "finish_seq IS NOT NULL", order: "finish_seq DESC, idx DESC", limit: limit)
+    }
+
+    /// The first `limit` prompts waiting for a mesh, in prompt order (meshing prompts have no
+    /// finish sequence yet, so this is the order of the status index: no sort, no scan).
+    public func meshQueue(limit: Int) throws -> [Prompt] {
+        try prompts(matching: "status = 'meshing'", order: "finish_seq, idx", limit: limit)
+    }
+
+    /// Up to `limit` prompts in one of `statuses` after prompt index `index` (for walking a whole
+    /// job in bounded chunks). `+status` keeps SQLite off the status index: a chunk is a walk
+    /// along the prompts from `index`, not a sort of every prompt of those statuses.
+    public func prompts(status statuses: Set<PromptStatus>, afterIndex index: Int, limit: Int) throws -> [Prompt] {
+        let list = statuses.map(\.rawValue).sorted()
+        return try prompts(matching: "idx > ? AND +status IN (\(list.map { _ in "?" }.joined(separator: ", ")))",
+                           StatementArguments([index]) + StatementArguments(list), limit: limit)
+    }
+
+    /// Up to `limit` finished prompts in the order they finished (one without a sequence, which
+    /// no write path leaves, first), after `position`: the finish sequence and index of the
+    /// last prompt of the previous chunk; nil for the first chunk.
+    public func finishedPrompts(after position: (sequence: Int?, index: Int)?, limit: Int) throws -> [Prompt] {
+        // `+status`: walk the finish-sequence index from `position` (a chunk costs its own
+        // rows), instead of the status index, which would sort every finished prompt per chunk.
+        let finished = "+status IN ('done', 'failed')"
+        switch position {
+        case nil:
+            return try prompts(matching: finished, order: "finish_seq, idx", limit: limit)
+        case .some((nil, let index)):
+            return try prompts(matching: "\(finished) AND ((finish_seq IS NULL AND idx > ?) OR finish_seq IS NOT NULL)", [index],
+                               order: "finish_seq, idx", limit: limit)
+        case .some((let sequence?, let index)):
+            return try prompts(matching: "\(finished) AND (finish_seq, idx) > (?, ?)", [sequence, index], order: "finish_seq, idx", limit: limit)
+        }
+    }
+
+    /// The prompts whose index lies in `range` (a page of the report).
+    public func prompts(indexRange range: Range<Int>) throws -> [Prompt] {
+        try prompts(matching: "idx >= ? AND idx < ?", [range.lowerBound, range.upperBound])
+    }
+
+    /// The prompt indexes finished after finish sequence `sequence`, and the newest sequence seen.
+    public func finishedIndexes(after sequence: Int) throws -> (indexes: [Int], newest: Int) {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY idx", arguments: arguments).map { try Self.prompt($0, path: path) }
+            var newest = sequence, indexes: [Int] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT idx, finish_seq FROM prompts WHERE finish_seq > ? ORDER BY finish_seq", arguments: [sequence])
+            while let row = try rows.next() {
+                indexes.append(row[0])
+                newest = max(newest, row[1])
+            }
+            return (indexes, newest)
+        }
+    }
+
+    /// The SQL stays here: callers ask by status or id.
+    func prompts(matching condition: String, _ arguments: StatementArguments = [], order: String = "idx", limit: Int? = nil) throws -> [Prompt] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \($0)" } ?? ""),
+                             arguments: arguments).map { try Self.prompt($0, path: path) }
         }
     }
 
@@ -290,24 +396,49 @@ public final class JobStore {
         /// done prompts waiting for a remesh (`remeshing`, counted there and not as done).
         public var total = 0, done = 0, failed = 0, pending = 0, meshing = 0, remeshing = 0
         public var shardsQueued = 0, shardsRunning = 0
+
+        /// `status`: a prompt status, or `remeshing` (JobStore.promptKey).
+        mutating func add(prompts n: Int, status: String) {
+            total += n
+            if status == "remeshing" {
+                remeshing += n
+                pending += n
+                return
+            }
+            switch PromptStatus(rawValue: status) {
+            case .done: done += n
+            case .failed: failed += n
+            case .meshing: meshing += n; pending += n
+            default: pending += n
+            }
+        }
+
+        mutating func add(shards n: Int, status: String) {
+            switch ShardStatus(rawValue: status) {
+            case .queued: shardsQueued += n
+            case .running: shardsRunning += n
+            default: break
+            }
+        }
     }
 
+    /// From the counters the triggers keep (v4-counters): a few rows, whatever the job's size.
     public func counts() throws -> Counts {
         try read { db in
             var c = Counts()
-            for row in try Row.fetchAll(db, sql: "SELECT status, remesh = \(RemeshState.waiting.rawValue) AS remeshing, COUNT(*) AS n FROM prompts GROUP BY status, remeshing") {
-                let n: Int = row["n"]
-                c.total += n
-                switch PromptStatus(rawValue: row["status"]) {
-                case .done where row["remeshing"] as Bool: c.remeshing = n; c.pending += n
-                case .done: c.done = n
-                case .failed: c.failed = n
-                case .meshing: c.meshing = n; c.pending += n
-                default: c.pending += n
-                }
+            for row in try Row.fetchAll(db, sql: "SELECT entity, status, n FROM status_counts") {
+                if (row["entity"] as String) == "shard" { c.add(shards: row["n"], status: row["status"]) } else { c.add(prompts: row["n"], status: row["status"]) }
             }
-            c.shardsQueued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE status = 'queued'") ?? 0
-            c.shardsRunning = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shards WHERE status = 'running'") ?? 0
+            return c
+        }
+    }
+
+    /// The same counts by scanning every row: what the counters must always equal (tests).
+    func countsByScan() throws -> Counts {
+        try read { db in
+            var c = Counts()
+            for row in try Row.fetchAll(db, sql: "SELECT \(Self.promptKey("")) AS status, COUNT(*) AS n FROM prompts GROUP BY 1") { c.add(prompts: row["n"], status: row["status"]) }
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM shards GROUP BY status") { c.add(shards: row["n"], status: row["status"]) }
             return c
         }
     }
@@ -494,10 +625,23 @@ public final class JobStore {
     }
 
     public func outputs(promptID: String) throws -> [Output] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM outputs WHERE prompt_id = ? ORDER BY kind", arguments: [promptID]).map {
-                Output(kind: $0["kind"], path: $0["path"], sha256: $0["sha256"], bytes: $0["bytes"])
+        try outputs(promptIDs: [promptID])[promptID] ?? []
+    }
+
+    /// The outputs of several prompts in one read (a chunk of a resume, a page of the report).
+    public func outputs(promptIDs: [String]) throws -> [String: [Output]] {
+        guard !promptIDs.isEmpty else { return [:] }
+        return try read { db in
+            var byPrompt: [String: [Output]] = [:]
+            // Chunks of 500 stay far below SQLite's limit on bound variables.
+            for start in stride(from: 0, to: promptIDs.count, by: 500) {
+                let ids = Array(promptIDs[start..<min(start + 500, promptIDs.count)])
+                let sql = "SELECT * FROM outputs WHERE prompt_id IN (\(ids.map { _ in "?" }.joined(separator: ", "))) ORDER BY prompt_id, kind"
+                for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)) {
+                    byPrompt[row["prompt_id"], default: []].append(Output(kind: row["kind"], path: row["path"], sha256: row["sha256"], bytes: row["bytes"]))
+                }
             }
+            return byPrompt
         }
     }
 

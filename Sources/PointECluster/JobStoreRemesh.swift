@@ -43,8 +43,8 @@ extension JobStore {
     }
 
     /// Done prompts waiting for their new meshes, in prompt order.
-    public func promptsAwaitingRemesh() throws -> [Prompt] {
-        try prompts(matching: "status = 'done' AND remesh = ?", [RemeshState.waiting.rawValue])
+    public func promptsAwaitingRemesh(limit: Int? = nil) throws -> [Prompt] {
+        try prompts(matching: "status = 'done' AND remesh = ?", [RemeshState.waiting.rawValue], limit: limit)
     }
 
     /// Done prompts whose remesh failed past the budget: they keep their previous meshes.

@@ -17,18 +17,43 @@ public struct Manifest {
 
     /// The line of one prompt (nil while it is pending).
     public func line(_ prompt: JobStore.Prompt) throws -> Data? {
-        guard let line = try ManifestLine(prompt, outputs: store.outputs(promptID: prompt.id)) else { return nil }
+        try line(prompt, outputs: store.outputs(promptID: prompt.id))
+    }
+
+    func line(_ prompt: JobStore.Prompt, outputs: [JobStore.Output]) throws -> Data? {
+        guard let line = ManifestLine(prompt, outputs: outputs) else { return nil }
         var data = try ManifestLine.encoder.encode(line)
         data.append(UInt8(ascii: "\n"))
         return data
     }
 
-    /// Rewrites manifest.jsonl from the store (finished prompts in the order they finished).
-    public func rewrite() throws {
-        let finished = try store.prompts(status: [.done, .failed]).sorted { ($0.finishSequence ?? 0, $0.index) < ($1.finishSequence ?? 0, $1.index) }
-        var data = Data()
-        for prompt in finished { if let line = try line(prompt) { data.append(line) } }
-        try AtomicFile.write(data, to: directory.manifestLines)
+    /// Prompts per chunk of a rewrite: memory stays bounded whatever the job's size.
+    static let rewriteChunk = 2000
+
+    /// Rewrites manifest.jsonl from the store (finished prompts in the order they finished),
+    /// streamed chunk by chunk into the atomic file: a job of any size costs one pass over its
+    /// finished prompts and a chunk's worth of memory. Returns the number of lines.
+    @discardableResult
+    public func rewrite() throws -> Int {
+        var lines = 0
+        try AtomicFile.write(to: directory.manifestLines) { append in
+            var position: (sequence: Int?, index: Int)?
+            while true {
+                let chunk = try store.finishedPrompts(after: position, limit: Self.rewriteChunk)
+                guard let last = chunk.last else { break }
+                position = (last.finishSequence, last.index)
+                let outputs = try store.outputs(promptIDs: chunk.map(\.id))
+                var data = Data()
+                for prompt in chunk {
+                    if let line = try line(prompt, outputs: outputs[prompt.id] ?? []) {
+                        data.append(line)
+                        lines += 1
+                    }
+                }
+                try data.withUnsafeBytes { try append($0) }
+            }
+        }
+        return lines
     }
 
     /// Appends one prompt's line durably (write + fsync).

@@ -1,10 +1,10 @@
 import Foundation
 import PointECheckpoint
 
-/// `index.html` of a job directory: a static page (no server, no external assets) with a
-/// thumbnail grid of every prompt, its preview, links to its files, settings, timings and
-/// failures. Written atomically, so a browser reloading it mid-job never sees half a page;
-/// while the job runs the page refreshes itself.
+/// A page of a job's static report (no server, no external assets): the job's totals, then
+/// sections of cards (a prompt's preview, links to its files, settings, timings, failure) and
+/// links to the report's other pages. Written atomically, so a browser reloading it mid-job
+/// never sees half a page; while the job runs the page refreshes itself.
 public struct JobReport: Sendable {
     public struct Entry: Sendable {
         public enum Status: String, Sendable { case done, failed, pending, running }
@@ -34,35 +34,102 @@ public struct JobReport: Sendable {
         }
     }
 
-    public var title: String
-    public var entries: [Entry]
-    /// Job-wide settings (models, steps, guidance...).
-    public var settings: [(String, String)]
-    public var finished: Bool
-
-    public init(title: String, entries: [Entry], settings: [(String, String)] = [], finished: Bool) {
-        self.title = title
-        self.entries = entries
-        self.settings = settings
-        self.finished = finished
+    /// The job's totals (from the job store's counters, not from the entries shown).
+    public struct Totals: Sendable {
+        public var total: Int
+        public var done: Int
+        public var failed: Int
+        public init(total: Int, done: Int, failed: Int) {
+            self.total = total
+            self.done = done
+            self.failed = failed
+        }
     }
 
+    /// A heading with a grid of cards (the latest results, the failures, one page of prompts).
+    public struct Section: Sendable {
+        public var heading: String
+        public var note: String?
+        public var entries: [Entry]
+        public init(heading: String, note: String? = nil, entries: [Entry]) {
+            self.heading = heading
+            self.note = note
+            self.entries = entries
+        }
+    }
+
+    /// A link between the pages of a report; without a path it is shown as plain text (a page
+    /// that does not exist yet).
+    public struct Link: Sendable {
+        public var label: String
+        public var path: String?
+        public init(label: String, path: String?) {
+            self.label = label
+            self.path = path
+        }
+    }
+
+    public var title: String
+    public var totals: Totals
+    /// Job-wide settings (models, steps, guidance...).
+    public var settings: [(String, String)]
+    public var sections: [Section]
+    /// Navigation (to the other pages of the report), shown above the sections.
+    public var links: [Link]
+    public var finished: Bool
+    /// Whether the page reloads itself (by default while the job runs; pages that are rewritten
+    /// only when their own prompts change do not).
+    public var refreshes: Bool
+    /// Where this page lies below the job directory ("report" for report/page-1.html): every
+    /// path in a report is relative to the job directory, and a `<base>` makes it so.
+    public var location: String
+    /// Images load as they scroll into view (long pages).
+    public var lazyImages: Bool
+
+    public init(title: String, totals: Totals, settings: [(String, String)] = [], sections: [Section], links: [Link] = [],
+                finished: Bool, refreshes: Bool? = nil, location: String = "", lazyImages: Bool = false) {
+        self.title = title
+        self.totals = totals
+        self.settings = settings
+        self.sections = sections
+        self.links = links
+        self.finished = finished
+        self.refreshes = refreshes ?? !finished
+        self.location = location
+        self.lazyImages = lazyImages
+    }
+
+    /// One page of these entries, with totals counted from them (small reports).
+    public init(title: String, entries: [Entry], settings: [(String, String)] = [], finished: Bool) {
+        let totals = Totals(total: entries.count, done: entries.filter { $0.status == .done }.count, failed: entries.filter { $0.status == .failed }.count)
+        self.init(title: title, totals: totals, settings: settings, sections: [Section(heading: "Prompts", entries: entries)], finished: finished)
+    }
+
+    /// index.html of the job directory.
     public func write(toJobDirectory directory: String) throws {
-        try AtomicFile.write(Data(html().utf8), to: (directory as NSString).appendingPathComponent("index.html"))
+        try write(to: (directory as NSString).appendingPathComponent("index.html"))
+    }
+
+    public func write(to path: String) throws {
+        try AtomicFile.write(Data(html().utf8), to: path)
     }
 
     public func html() -> String {
-        let done = entries.filter { $0.status == .done }.count
-        let failed = entries.filter { $0.status == .failed }.count
+        let depth = location.split(separator: "/").count
         var page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
+        \(depth > 0 ? "<base href=\"\(String(repeating: "../", count: depth))\">" : "")
         <title>\(escape(title))</title>
-        \(finished ? "" : "<meta http-equiv=\"refresh\" content=\"10\">")
+        \(refreshes ? "<meta http-equiv=\"refresh\" content=\"10\">" : "")
         <style>
         body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
         h1 { font-size: 1.4em; margin: 0 0 .3em; }
-        .summary, .settings { color: #555; margin-bottom: .6em; }
+        h2 { font-size: 1.1em; margin: 1.2em 0 .4em; }
+        .summary, .settings, .note { color: #555; margin-bottom: .6em; }
+        nav { margin: .4em 0 .8em; }
+        nav a, nav span { display: inline-block; margin: 0 .8em .3em 0; }
+        nav span { color: #999; }
         .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 14px; }
         .card { border: 1px solid #ddd; border-radius: 6px; padding: 8px; background: #fafafa; }
         .card.failed { border-color: #d66; background: #fff4f4; }
@@ -73,18 +140,27 @@ public struct JobReport: Sendable {
         .error { font-size: 12px; color: #b00; white-space: pre-wrap; }
         a { color: #0366d6; margin-right: .6em; }
         </style></head>
-        <body data-images-total="\(entries.filter { $0.preview != nil }.count)">
+        <body data-images-total="\(sections.reduce(0) { $0 + $1.entries.filter { $0.preview != nil }.count })">
         <h1>\(escape(title))</h1>
-        <div class="summary">\(entries.count) prompts: \(done) done, \(failed) failed, \(entries.count - done - failed) not finished\(finished ? "" : " (job running; this page refreshes every 10 s)")</div>
+        <div class="summary">\(totals.total) prompts: \(totals.done) done, \(totals.failed) failed, \(totals.total - totals.done - totals.failed) not finished\(refreshes ? " (job running; this page refreshes every 10 s)" : finished ? "" : " (job running)")</div>
 
         """
         if !settings.isEmpty {
             page += "<div class=\"settings\">" + settings.map { "\(escape($0.0)): \(escape($0.1))" }.joined(separator: " &middot; ") + "</div>\n"
         }
-        page += "<div class=\"grid\">\n"
-        for entry in entries { page += card(entry) }
+        if !links.isEmpty {
+            page += "<nav>" + links.map { link in
+                link.path.map { "<a href=\"\(escapeURL($0))\">\(escape(link.label))</a>" } ?? "<span>\(escape(link.label))</span>"
+            }.joined(separator: "\n") + "</nav>\n"
+        }
+        for section in sections {
+            page += "<h2>\(escape(section.heading))</h2>\n"
+            if let note = section.note { page += "<div class=\"note\">\(escape(note))</div>\n" }
+            page += "<div class=\"grid\">\n"
+            for entry in section.entries { page += card(entry) }
+            page += "</div>\n"
+        }
         page += """
-        </div>
         <script>
         // Lets tests (and curious users) see whether every preview loaded.
         window.addEventListener("load", function () {
@@ -102,7 +178,7 @@ public struct JobReport: Sendable {
     func card(_ entry: Entry) -> String {
         var html = "<div class=\"card \(entry.status.rawValue)\" id=\"\(escape(entry.id))\">"
         if let preview = entry.preview {
-            html += "<a href=\"\(escapeURL(preview))\"><img class=\"preview\" src=\"\(escapeURL(preview))\" alt=\"\(escape(entry.prompt))\"></a>"
+            html += "<a href=\"\(escapeURL(preview))\"><img class=\"preview\"\(lazyImages ? " loading=\"lazy\"" : "") src=\"\(escapeURL(preview))\" alt=\"\(escape(entry.prompt))\"></a>"
         } else {
             html += "<div class=\"noimg\">\(entry.status == .failed ? "failed" : "no preview yet")</div>"
         }

@@ -21,7 +21,7 @@ struct StatusCommand: ParsableCommand {
             let c = try store.counts()
             print("job \(try store.info().jobID) in \(directory.path)")
             print("prompts: \(c.done)/\(c.total) done, \(c.failed) failed, \(c.pending) pending (\(c.meshing) of them to mesh); shards: \(c.shardsQueued) queued, \(c.shardsRunning) running")
-            for prompt in try store.prompts(status: [.failed]).prefix(20) { print("  failed \(prompt.id): \(prompt.error ?? "")") }
+            for prompt in try store.latestFinished(limit: 20, status: .failed) { print("  failed \(prompt.id): \(prompt.error ?? "")") }
             address = (try? String(contentsOfFile: directory.addressFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let address, !address.isEmpty else { return }

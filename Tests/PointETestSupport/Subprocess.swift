@@ -26,7 +26,9 @@ public final class Subprocess: @unchecked Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // O_APPEND: a child's processes (Chromium's) share this file; without it one's stderr
+        // lines can overwrite another's stdout (the dumped DOM) at the shared offset.
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Only 0, 1 and 2 reach the child: no test-process sockets or pipes leak into it.
         pointe_spawn_close_from(&actions, 3)
