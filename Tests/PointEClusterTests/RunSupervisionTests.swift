@@ -30,8 +30,9 @@ final class RunSupervisionTests: ProcessTestCase {
         let dir = ClusterTestSupport.temporaryDirectory("supervise-worker")
         let prompts = try writePrompts(8, in: dir)
         let directory = JobDirectory(dir + "/job")
-        // One prompt at a time: after the first result the worker is inside its first shard.
-        let run = try start(runArguments(prompts, directory, meshing: false) + ["--batch", "1"], log: dir + "/run.log")
+        // One shard of 8 prompts sampled one at a time: after the first result the worker is
+        // surely inside it (with 2-prompt shards the kill could land between shards).
+        let run = try start(runArguments(prompts, directory, meshing: false) + ["--batch", "1", "--shard-size", "8"], log: dir + "/run.log")
         try waitFor("a first result") { manifestLineCount(directory) >= 1 }
         let victim = try XCTUnwrap(child("worker", of: run), "no worker process under pointe run")
         kill(victim, SIGKILL)
