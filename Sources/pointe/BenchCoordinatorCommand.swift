@@ -108,7 +108,7 @@ struct BenchCoordinator: ParsableCommand {
         var samples: [(seconds: Double, stored: Int)] = []
         var address = "", drainAsked = false
         let began = Clock.now
-        try coordinator.run(onListening: { bound in
+        _ = try coordinator.run(onListening: { bound in
             address = bound
             probe.start(address)
             for _ in 0..<peers {
