@@ -66,7 +66,9 @@ final class DurabilityTests: ProcessTestCase {
         try assertComplete(directory, prompts: 8)
         XCTAssertEqual(Set(try ClusterTestSupport.manifestLines(directory).compactMap { $0["worker"] as? String }), ["steady-worker"])
         XCTAssertTrue(log.contains("peers get a fresh timeout"), log)
-        XCTAssertFalse(log.contains("lost steady-"), "the coordinator took its peers for lost after its own freeze:\n\(log)")
+        // Not timed out for the coordinator's own silence. (A send into a connection the freeze
+        // dropped may still drop that session; the same process says hello again and goes on.)
+        XCTAssertFalse(log.contains("no message from steady-"), "the coordinator took its peers for lost after its own freeze:\n\(log)")
         // Results sent into connections that dropped during the freeze are re-queued, not waited for.
         let lost = try JobStore(path: directory.store).attempts().filter { $0.outcome == .lost }.count
         print("coordinator frozen 70 s: finished 8/8 with the same worker and mesher; \(lost) shard(s) re-queued for results lost in transit")
