@@ -116,12 +116,11 @@ public struct ParityCheck {
     /// Report lines in `pointe parity`'s format: a verdict line, then every output (and the
     /// failing or, with `showDebug`, every intermediate `debug.*` tensor).
     public func reportLines(showDebug: Bool) -> [String] {
-        var lines = ["\(fixture): \(passed ? "PASS" : "FAIL")"]
+        var lines = [ParityReport.verdict(fixture, passed: passed)]
         for c in comparisons where !c.isDebug || showDebug || !c.passed {
-            let mark = c.passed ? "ok  " : (c.isDebug ? "diff" : "FAIL")
-            let name = c.name.padding(toLength: max(28, c.name.count), withPad: " ", startingAt: 0)
-            lines.append("  \(mark) \(name)" + String(format: " max|err| %.3e  tol %.3e  max|expected| %.3e",
-                                                     Double(c.maxAbsError), Double(c.tolerance), Double(c.maxAbsExpected)))
+            lines.append(ParityReport.comparison(passed: c.passed, isDebug: c.isDebug, name: c.name, width: 28,
+                                                 detail: String(format: " max|err| %.3e  tol %.3e  max|expected| %.3e",
+                                                                Double(c.maxAbsError), Double(c.tolerance), Double(c.maxAbsExpected))))
         }
         return lines
     }

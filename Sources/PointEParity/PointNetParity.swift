@@ -141,12 +141,10 @@ public struct PointNetParity: Sendable {
 
     /// Report lines in `pointe parity`'s format.
     public func reportLines(showDebug: Bool) -> [String] {
-        var lines = ["\(fixture): \(passed ? "PASS" : "FAIL")"]
+        var lines = [ParityReport.verdict(fixture, passed: passed)]
         for c in comparisons where !c.isDebug || showDebug || !c.passed {
-            let mark = c.passed ? "ok  " : (c.isDebug ? "diff" : "FAIL")
-            let name = c.name.padding(toLength: max(28, c.name.count), withPad: " ", startingAt: 0)
-            lines.append("  \(mark) \(name) \(c.kind.rawValue)"
-                + String(format: " %.3e  tol %.3e  expected %.6g", c.error, c.tolerance, c.expected))
+            lines.append(ParityReport.comparison(passed: c.passed, isDebug: c.isDebug, name: c.name, width: 28,
+                                                 detail: " \(c.kind.rawValue)" + String(format: " %.3e  tol %.3e  expected %.6g", c.error, c.tolerance, c.expected)))
         }
         return lines
     }

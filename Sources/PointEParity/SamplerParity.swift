@@ -181,14 +181,12 @@ public struct SamplerParity {
 extension SamplerParity {
     /// A human-readable report: a verdict line, then one line per comparison.
     public func reportLines() -> [String] {
-        ["\(fixture): \(passed ? "PASS" : "FAIL") (sampler replay)"] + comparisons.map { c in
-            let mark = c.passed ? "ok  " : "FAIL"
-            let name = c.name.padding(toLength: max(34, c.name.count), withPad: " ", startingAt: 0)
-            var line = "  \(mark) \(name)" + String(format: " max|err| %.3e  tol %.3e", Double(c.maxAbsError), Double(c.tolerance))
+        [ParityReport.verdict(fixture, passed: passed, kind: "sampler replay")] + comparisons.map { c in
+            var detail = String(format: " max|err| %.3e  tol %.3e", Double(c.maxAbsError), Double(c.tolerance))
             if let mean = c.meanTolerance {
-                line += String(format: "  mean|err| %.3e  tol %.3e", Double(c.meanAbsError), Double(mean))
+                detail += String(format: "  mean|err| %.3e  tol %.3e", Double(c.meanAbsError), Double(mean))
             }
-            return line
+            return ParityReport.comparison(passed: c.passed, name: c.name, width: 34, detail: detail)
         }
     }
 }

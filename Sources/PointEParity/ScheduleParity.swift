@@ -186,11 +186,10 @@ public struct ScheduleParity: Sendable {
 
     /// A verdict line, then one line per comparison (`pointe parity`'s format).
     public func reportLines() -> [String] {
-        ["\(fixture): \(passed ? "PASS" : "FAIL") (schedules)"] + comparisons.map { c in
-            let name = c.name.padding(toLength: max(44, c.name.count), withPad: " ", startingAt: 0)
+        [ParityReport.verdict(fixture, passed: passed, kind: "schedules")] + comparisons.map { c in
             let numbers = c.kind == .mismatches ? String(format: " %.0f  tol %.0f", c.error, c.tolerance)
                 : String(format: " %.3e  tol %.0e", c.error, c.tolerance)
-            return "  \(c.passed ? "ok  " : "FAIL") \(name) \(c.kind.rawValue)" + numbers + "  (\(c.count) values)"
+            return ParityReport.comparison(passed: c.passed, name: c.name, width: 44, detail: " \(c.kind.rawValue)" + numbers + "  (\(c.count) values)")
         }
     }
 }

@@ -137,9 +137,6 @@ final class LocalPeerPool {
         return nil
     }
 
-    /// Local meshers that can still come (running, or due to restart).
-    var meshersAvailable: Int { slots.filter { $0.role == .mesher && !$0.retired }.count }
-
     /// SIGTERM to every child (workers hand back their shard), then waits for them.
     func stopAll() {
         for slot in slots {
