@@ -60,7 +60,7 @@ public enum Attention {
         let blocksPerHead = (queries + queryBlock - 1) / queryBlock
         let items = batch * heads * blocksPerHead
         let scale = Float(1.0 / Double(headDim).squareRoot())
-        let workers = min(Parallel.coreCount, items)
+        let workers = min(Parallel.threadCount, items)
         let scratch = BlockCache.allocate(workers * queryBlock * keys)
         let rowSums = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock)
         defer {

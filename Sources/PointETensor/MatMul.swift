@@ -2,7 +2,7 @@ import CBLAS
 
 /// Matrix products through OpenBLAS's `cblas_sgemm` (row-major).
 ///
-/// OpenBLAS runs single-threaded; our kernels split each product over the cores themselves.
+/// OpenBLAS runs single-threaded; our kernels split each product over the threads themselves.
 /// With one threading system instead of two, OpenBLAS's worker threads no longer spin
 /// (sched_yield) while our element-wise kernels and attention blocks use the cores, and
 /// attention can run a GEMM per core on independent heads.
@@ -25,31 +25,39 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// The same product on all cores: rows of C (and A) are split into one band per core.
-    /// Only for non-transposed A (the row bands of A are then contiguous row ranges).
+    /// Rows of C per band in `parallelSgemm`. A constant, not the rows divided by the threads:
+    /// OpenBLAS's result for a row depends on how many rows its call has (its kernels block
+    /// and finish a ragged edge differently), so bands sized by the thread count would give
+    /// other bits on another thread count. Fixed bands are the same calls whatever the threads,
+    /// handed out to however many there are. 128 rows cost the full-size products about what
+    /// one band per core did (`pointe bench bands`, README).
+    public static let bandRows = 128
+
+    /// The same product split over the threads in row bands of `bandRows` rows (the last one
+    /// shorter), each its own single-threaded call. Only for non-transposed A (the row bands
+    /// of A are then contiguous row ranges). `bandRows` is a parameter only for the benchmark.
     public static func parallelSgemm(
         transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        bandRows: Int = BLAS.bandRows
     ) {
-        // Bands below ~32 rows lose more in GEMM efficiency than a second core gains.
-        let bands = min(Parallel.coreCount, max(1, m / 32))
-        let rowsPerBand = (m + bands - 1) / bands
+        guard m > 0 else { return }
+        let bands = (m + bandRows - 1) / bandRows
         Parallel.forEach(bands) { band in
-            let start = band * rowsPerBand
-            let rows = min(rowsPerBand, m - start)
-            guard rows > 0 else { return }
+            let start = band * bandRows
+            let rows = min(bandRows, m - start)
             sgemm(transA: false, transB: transB, m: rows, n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c + start * ldc, ldc: ldc)
         }
     }
 
-    /// Runs `body` with OpenBLAS's own threading on all cores (for measuring the library's
+    /// Runs `body` with OpenBLAS's own threading on `Parallel.threadCount` threads (for measuring the library's
     /// peak as a yardstick), then returns to single-threaded OpenBLAS.
     public static func withLibraryThreads<T>(_ body: () throws -> T) rethrows -> T {
         _ = singleThreaded
-        openblas_set_num_threads(Int32(Parallel.coreCount))
+        openblas_set_num_threads(Int32(Parallel.threadCount))
         defer { openblas_set_num_threads(1) }
         return try body()
     }
