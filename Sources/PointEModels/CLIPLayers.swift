@@ -113,14 +113,14 @@ enum CLIPAttention {
 
 extension Tensor {
     /// `nn.Linear` for CLIP's blocks. A prompt has only a handful of tokens: too few rows for
-    /// more than one row band (BLAS.bandRows), and the product is bound by reading the weights,
+    /// more than one row band (BLAS.bandRows(forRows:)), and the product is bound by reading the weights,
     /// so the output features are split instead, in bands of a fixed width: like the row
     /// bands, the same sgemm calls (and so the same bits) whatever the thread count. Larger
     /// inputs take the shared row-band path.
     func clipLinear(weight: Tensor, bias: Tensor) -> Tensor {
         let k = shape.last ?? 0, n = weight.shape[0]
         let m = k == 0 ? 0 : count / k
-        guard m > 0, m < BLAS.bandRows else { return linear(weight: weight, bias: bias) }
+        guard m > 0, BLAS.bandRows(forRows: m) == m else { return linear(weight: weight, bias: bias) }
         precondition(weight.shape == [n, k] && bias.count == n, "clipLinear: input \(shape), weight \(weight.shape), bias \(bias.shape)")
         let out = Tensor(zeros: Array(shape.dropLast()) + [n])
         let x = pointer, w = weight.pointer, b = bias.pointer, o = out.pointer

@@ -25,30 +25,40 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Rows of C per band in `parallelSgemm`. A constant, not the rows divided by the threads:
-    /// OpenBLAS's result for a row depends on how many rows its call has (its kernels block
-    /// and finish a ragged edge differently), so bands sized by the thread count would give
-    /// other bits on another thread count. Fixed bands are the same calls whatever the threads,
-    /// handed out to however many there are. 128 rows cost the full-size products about what
-    /// one band per core did (`pointe bench bands`, README).
-    public static let bandRows = 128
+    /// The tallest row band `parallelSgemm` makes.
+    public static let maxBandRows = 640
 
-    /// The same product split over the threads in row bands of `bandRows` rows (the last one
-    /// shorter), each its own single-threaded call. Only for non-transposed A (the row bands
-    /// of A are then contiguous row ranges). `bandRows` is a parameter only for the benchmark.
+    /// Rows per band of an m-row product, from the shape alone, never from the thread count:
+    /// OpenBLAS's result for a row depends on how many rows its call has (its kernels block and
+    /// finish a ragged edge differently), so bands sized by the threads gave other bits on
+    /// other thread counts. Under 64 rows one band (a second would lose more in sgemm
+    /// efficiency than a thread gains); else the fewest bands of at most `maxRows` rows,
+    /// rounded up to an even count so that two threads (a `pointe run` worker's default)
+    /// share them evenly, all of one height but the last. Up to 1280 rows that is the two
+    /// bands one band per core made on two cores; taller products pay a few percent for their
+    /// extra bands (`pointe bench bands`, README).
+    public static func bandRows(forRows m: Int, maxRows: Int = maxBandRows) -> Int {
+        guard m >= 64 else { return max(1, m) }
+        let bands = 2 * ((m + 2 * maxRows - 1) / (2 * maxRows))
+        return (m + bands - 1) / bands
+    }
+
+    /// The same product split over the threads in row bands (`bandRows(forRows:)`), each its
+    /// own single-threaded call, handed out to however many threads there are. Only for
+    /// non-transposed A (the row bands of A are then contiguous row ranges). `bandRows` is a
+    /// parameter only for the benchmark.
     public static func parallelSgemm(
         transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-        bandRows: Int = BLAS.bandRows
+        bandRows: Int? = nil
     ) {
         guard m > 0 else { return }
-        let bands = (m + bandRows - 1) / bandRows
-        Parallel.forEach(bands) { band in
-            let start = band * bandRows
-            let rows = min(bandRows, m - start)
-            sgemm(transA: false, transB: transB, m: rows, n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
+        let height = bandRows ?? Self.bandRows(forRows: m)
+        Parallel.forEach((m + height - 1) / height) { band in
+            let start = band * height
+            sgemm(transA: false, transB: transB, m: min(height, m - start), n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c + start * ldc, ldc: ldc)
         }
     }
