@@ -16,8 +16,9 @@ final class ThreadCountIdentityTests: XCTestCase {
         return runs.dropFirst().map { run in run.count == runs[0].count ? zip(run, runs[0]).filter { $0 != $1 }.count : -1 }
     }
 
-    /// The tiny upsampler (273 tokens: more than two row bands) and CLIP's text tower on one
-    /// prompt (77 tokens: the column-band path) and two (154: the row-band path).
+    /// The tiny upsampler (273 tokens: two row bands, one per thread before on two threads,
+    /// three on three), CLIP's text tower on one and two prompts (77 and 154 rows: row bands)
+    /// and its image tower (17 tokens: under one band, CLIP's column bands).
     func testForwardPassesAreBitIdenticalOnOneTwoAndThreeThreads() throws {
         let config = try XCTUnwrap(ModelRegistry.tiny("upsample"))
         guard case .diffusion(let upsampler) = try PointEModel.random(config: config, seed: 3).0 else { return XCTFail("upsample is a diffusion model") }
@@ -33,5 +34,8 @@ final class ThreadCountIdentityTests: XCTestCase {
             XCTAssertEqual(try differences { try clip.embedText(prompts, tokenizer: tokenizer) }, [0, 0],
                            "CLIP text, \(prompts.count) prompt(s): values that differ on 2 and on 3 threads from 1 thread")
         }
+        let image = Tensor.gaussian([1, 3, 224, 224], std: 1, seed: 5, stream: 0)
+        XCTAssertEqual(try differences { try clip.embedImagesGrid(image) }, [0, 0],
+                       "CLIP image grid: values that differ on 2 and on 3 threads from 1 thread")
     }
 }
