@@ -5,10 +5,11 @@
 #define POINTE_TARGET __attribute__((target("avx2,fma")))
 #define POINTE_SUFFIX avx2
 // Attention tiles (attention_body.h): a 16-float vector is two of the 16 ymm registers, so
-// 6 x 1 score accumulators or 3 x 2 value accumulators leave room for the operands.
+// 6 x 1 accumulators (12 ymm) leave room for the operands (3 x 2 value tiles spilled to the
+// stack in the inner loop).
 #define POINTE_SCORE_ROWS 6
 #define POINTE_SCORE_PANELS 1
-#define POINTE_VALUE_ROWS 3
-#define POINTE_VALUE_GROUPS 2
+#define POINTE_VALUE_ROWS 6
+#define POINTE_VALUE_GROUPS 1
 #include "kernel_body.h"
 #endif
