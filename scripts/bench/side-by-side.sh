@@ -10,6 +10,10 @@
 # main product, measured in the same `pointe bench forward` run, and the fraction of it pointe
 # reached. The last lines are `case pointe_seconds torch_seconds ratio [sgemm_gflops fraction]`,
 # one per case, for scripts. --quick skips the two long cases (sample, mesh).
+#
+# BENCH_ISA=avx2 runs both sides on their AVX2 code paths on an AVX-512 CPU (pointe's avx2
+# kernels and OpenBLAS's HASWELL ones; PyTorch's ATen, MKL and oneDNN capped at AVX2): the
+# instruction set of an AVX2-only machine, not its caches or clocks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
@@ -27,6 +31,12 @@ swift build -c release --product pointe >&2
 pointe="$(swift build -c release --show-bin-path)/pointe"
 torch=("$venv/bin/python" scripts/bench/torch_bench.py --threads "$threads")
 export OMP_NUM_THREADS="$threads"
+case "${BENCH_ISA:-}" in
+    "") ;;
+    avx2) export POINTE_KERNELS=avx2 OPENBLAS_CORETYPE=HASWELL ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+                 ONEDNN_MAX_CPU_ISA=AVX2 ;;
+    *) echo "side-by-side: BENCH_ISA=$BENCH_ISA: only avx2 (or unset: the CPU's best) is known" >&2; exit 2 ;;
+esac
 
 results=()
 # value KEY < output: the number after KEY at the start of a line.
@@ -53,7 +63,7 @@ forward() {  # case model batch [extra pointe args] -- torch case
         "$(value sgemm_gflops <<< "$out")" "$(value fraction <<< "$out")"
 }
 
-echo "side-by-side on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads" \
+echo "side-by-side on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, ISA ${BENCH_ISA:-best}" \
      "(pointe: OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null || echo '?'); torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"
 forward "base40M-textvec-b2" base40M-textvec 2 base40M-textvec
 forward "base40M-grid-b2" base40M 2 base40M
