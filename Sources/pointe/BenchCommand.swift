@@ -14,9 +14,10 @@ struct BenchCommand: ParsableCommand {
             discussion: """
             Prints ms per forward (median after a warm-up), achieved GFLOP/s from an analytic FLOP \
             count, and OpenBLAS's own sgemm GFLOP/s (its threads on all cores) on the pass's main \
-            product (every layer's MLP input projection: tokens x 4 width x width), measured between \
-            the forward runs so both see the same machine, with the fraction reached. For `sdf`, a \
-            forward is encoding --points points plus decoding --queries queries.
+            product (every layer's MLP input projection: tokens x 4 width x width), measured for about \
+            a second after each forward run so both see the same machine, with the fraction reached \
+            (the median over runs of each run's rate over the sgemm rate measured after it). For \
+            `sdf`, a forward is encoding --points points plus decoding --queries queries.
             """)
 
         @Option(help: "A registered model name (\(ModelRegistry.releasedNames.joined(separator: ", "))).")
@@ -86,13 +87,15 @@ struct BenchCommand: ParsableCommand {
             let median = times.sorted()[times.count / 2]
             let achieved = flops / median / 1e9
             let sgemm = rates.sorted()[rates.count / 2]
+            // Each run against the probe right after it, then the median: drift cancels.
+            let fractions = zip(times, rates).map { flops / $0 / 1e9 / $1 }.sorted()
             print("model \(model) batch \(batch)")
             print(String(format: "forward_ms %.1f", median * 1000))
             print(String(format: "gflop %.1f", flops / 1e9))
             print(String(format: "gflops %.1f", achieved))
             print("main_product \(shape)")
             print(String(format: "sgemm_gflops %.1f", sgemm))
-            print(String(format: "fraction %.2f", achieved / sgemm))
+            print(String(format: "fraction %.2f", fractions[fractions.count / 2]))
             print("kernels \(KernelVariant.active)")
         }
     }
@@ -125,21 +128,31 @@ struct SgemmProbe {
 
     /// On a 2048 x 2048 x 2048 product: the yardstick of benchmarks without one main shape.
     static func measure() -> Double {
-        SgemmProbe(FLOPCount.ProductShape(m: 2048, n: 2048, k: 2048)).measure(runs: 5)
+        SgemmProbe(FLOPCount.ProductShape(m: 2048, n: 2048, k: 2048)).measure(runs: 5, seconds: 0)
     }
 
-    /// GFLOP/s of the median of `runs` products after one warm-up (C = A B^T, as a linear layer).
-    func measure(runs: Int = 3) -> Double {
-        var seconds: [Double] = []
+    /// GFLOP/s over products repeated for at least `seconds` (and `runs` times) after one
+    /// warm-up (C = A B^T, as a linear layer): long enough that a moment's noise averages out.
+    func measure(runs: Int = 3, seconds: Double = 1) -> Double {
+        var total = 0.0, done = 0
         BLAS.withLibraryThreads {
-            for _ in 0..<(runs + 1) {
+            product()
+            while done < runs || total < seconds {
                 let start = DispatchTime.now().uptimeNanoseconds
-                BLAS.sgemm(transA: false, transB: true, m: shape.m, n: shape.n, k: shape.k, a: a.pointer, lda: shape.k,
-                           b: b.pointer, ldb: shape.k, c: c.pointer, ldc: shape.n)
-                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                product()
+                total += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                done += 1
             }
         }
-        return shape.flops / seconds.dropFirst().sorted()[runs / 2] / 1e9
+        // OpenBLAS's idle threads poll (sched_yield) for a while before they sleep; let them
+        // settle so they do not take cycles from the forward run that follows.
+        Thread.sleep(forTimeInterval: 0.3)
+        return shape.flops * Double(done) / total / 1e9
+    }
+
+    private func product() {
+        BLAS.sgemm(transA: false, transB: true, m: shape.m, n: shape.n, k: shape.k, a: a.pointer, lda: shape.k,
+                   b: b.pointer, ldb: shape.k, c: c.pointer, ldc: shape.n)
     }
 }
 
