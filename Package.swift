@@ -30,7 +30,9 @@ let package = Package(
         // same bits. No value-changing fast-math flags here, ever: the kernels rely on exact
         // IEEE rounding (see Sources/CKernels/kernel_body.h); -O3 so debug builds stay usable.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
-        .target(name: "PointETensor", dependencies: ["CBLAS", "CKernels"]),
+        // sched_getaffinity/sched_setaffinity (glibc declares them only under _GNU_SOURCE).
+        .target(name: "CAffinity"),
+        .target(name: "PointETensor", dependencies: ["CBLAS", "CKernels", "CAffinity"]),
         .target(name: "PointECheckpoint", dependencies: ["PointETensor", "CZlib"]),
         .target(name: "PointEModels", dependencies: ["PointETensor", "PointECheckpoint", "CZlib"],
                 // CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz, as the CLIP package ships it).

@@ -66,7 +66,7 @@ enum CLIPAttention {
         let out = Tensor(zeros: [b, t, w])
         let scale = Float(1 / Double(c).squareRoot())
         let items = b * heads
-        let workers = min(Parallel.coreCount, items)
+        let workers = min(Parallel.threadCount, items)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * t)
         defer { scratch.deallocate() }
         let p = qkv.pointer, o = out.pointer
@@ -113,25 +113,30 @@ enum CLIPAttention {
 
 extension Tensor {
     /// `nn.Linear` for CLIP's blocks. A prompt has only a handful of tokens: too few rows for
-    /// one row band per core, and the product is bound by reading the weights, so the output
-    /// features are split over the cores instead. Larger inputs take the shared row-band path.
+    /// more than one row band (BLAS.bandRows(forRows:)), and the product is bound by reading the weights,
+    /// so the output features are split instead, in bands of a fixed width: like the row
+    /// bands, the same sgemm calls (and so the same bits) whatever the thread count. Larger
+    /// inputs take the shared row-band path.
     func clipLinear(weight: Tensor, bias: Tensor) -> Tensor {
         let k = shape.last ?? 0, n = weight.shape[0]
         let m = k == 0 ? 0 : count / k
-        guard m > 0, m < 32 * Parallel.coreCount, Parallel.coreCount > 1 else { return linear(weight: weight, bias: bias) }
+        guard m > 0, BLAS.bandRows(forRows: m) == m else { return linear(weight: weight, bias: bias) }
         precondition(weight.shape == [n, k] && bias.count == n, "clipLinear: input \(shape), weight \(weight.shape), bias \(bias.shape)")
         let out = Tensor(zeros: Array(shape.dropLast()) + [n])
         let x = pointer, w = weight.pointer, b = bias.pointer, o = out.pointer
         for r in 0..<m { (o + r * n).update(from: b, count: n) }
-        let bands = Parallel.coreCount
-        let perBand = (n + bands - 1) / bands
-        Parallel.forEach(bands) { band in
-            let n0 = band * perBand
-            let columns = min(perBand, n - n0)
-            guard columns > 0 else { return }
-            BLAS.sgemm(transA: false, transB: true, m: m, n: columns, k: k, a: x, lda: k,
+        let width = CLIPColumnBands.width
+        Parallel.forEach((n + width - 1) / width) { band in
+            let n0 = band * width
+            BLAS.sgemm(transA: false, transB: true, m: m, n: min(width, n - n0), k: k, a: x, lda: k,
                        b: w + n0 * k, ldb: k, beta: 1, c: o + n0, ldc: n)
         }
         return withExtendedLifetime((weight, bias)) { out }
     }
+}
+
+enum CLIPColumnBands {
+    /// Output features per band of `clipLinear`: ViT-L/14's 768 to 3072 features give 6 to 24
+    /// bands, enough to share evenly over a few threads.
+    static let width = 128
 }

@@ -88,7 +88,7 @@ public enum Attention {
         let blockRows = queryBlockRows(keys: keys)
         let blocksPerHead = (queries + blockRows - 1) / blockRows
         let items = pairs * blocksPerHead
-        let workers = min(Parallel.coreCount, items)
+        let workers = min(Parallel.threadCount, items)
         let scratchCount = Kernels.attentionScratchCount(rows: blockRows, keys: keys, headDim: headDim)
         let scratch = BlockCache.allocate(workers * scratchCount)
         defer { BlockCache.release(scratch, count: workers * scratchCount) }

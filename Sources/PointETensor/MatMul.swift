@@ -2,7 +2,7 @@ import CBLAS
 
 /// Matrix products through OpenBLAS's `cblas_sgemm` (row-major).
 ///
-/// OpenBLAS runs single-threaded; our kernels split each product over the cores themselves.
+/// OpenBLAS runs single-threaded; our kernels split each product over the threads themselves.
 /// With one threading system instead of two, OpenBLAS's worker threads no longer spin
 /// (sched_yield) while our element-wise kernels and attention blocks use the cores, and
 /// attention can run a GEMM per core on independent heads.
@@ -25,31 +25,49 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// The same product on all cores: rows of C (and A) are split into one band per core.
-    /// Only for non-transposed A (the row bands of A are then contiguous row ranges).
+    /// The tallest row band `parallelSgemm` makes.
+    public static let maxBandRows = 640
+
+    /// Rows per band of an m-row product, from the shape alone, never from the thread count:
+    /// OpenBLAS's result for a row depends on how many rows its call has (its kernels block and
+    /// finish a ragged edge differently), so bands sized by the threads gave other bits on
+    /// other thread counts. Under 64 rows one band (a second would lose more in sgemm
+    /// efficiency than a thread gains); else the fewest bands of at most `maxRows` rows,
+    /// rounded up to an even count so that two threads (a `pointe run` worker's default)
+    /// share them evenly, all of one height but the last. Up to 1280 rows that is the two
+    /// bands one band per core made on two cores; taller products pay a few percent for their
+    /// extra bands (`pointe bench bands`, README).
+    public static func bandRows(forRows m: Int, maxRows: Int = maxBandRows) -> Int {
+        guard m >= 64 else { return max(1, m) }
+        let bands = 2 * ((m + 2 * maxRows - 1) / (2 * maxRows))
+        return (m + bands - 1) / bands
+    }
+
+    /// The same product split over the threads in row bands (`bandRows(forRows:)`), each its
+    /// own single-threaded call, handed out to however many threads there are. Only for
+    /// non-transposed A (the row bands of A are then contiguous row ranges). `bandRows` is a
+    /// parameter only for the benchmark.
     public static func parallelSgemm(
         transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        bandRows: Int? = nil
     ) {
-        // Bands below ~32 rows lose more in GEMM efficiency than a second core gains.
-        let bands = min(Parallel.coreCount, max(1, m / 32))
-        let rowsPerBand = (m + bands - 1) / bands
-        Parallel.forEach(bands) { band in
-            let start = band * rowsPerBand
-            let rows = min(rowsPerBand, m - start)
-            guard rows > 0 else { return }
-            sgemm(transA: false, transB: transB, m: rows, n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
+        guard m > 0 else { return }
+        let height = bandRows ?? Self.bandRows(forRows: m)
+        Parallel.forEach((m + height - 1) / height) { band in
+            let start = band * height
+            sgemm(transA: false, transB: transB, m: min(height, m - start), n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c + start * ldc, ldc: ldc)
         }
     }
 
-    /// Runs `body` with OpenBLAS's own threading on all cores (for measuring the library's
+    /// Runs `body` with OpenBLAS's own threading on `Parallel.threadCount` threads (for measuring the library's
     /// peak as a yardstick), then returns to single-threaded OpenBLAS.
     public static func withLibraryThreads<T>(_ body: () throws -> T) rethrows -> T {
         _ = singleThreaded
-        openblas_set_num_threads(Int32(Parallel.coreCount))
+        openblas_set_num_threads(Int32(Parallel.threadCount))
         defer { openblas_set_num_threads(1) }
         return try body()
     }

@@ -21,7 +21,7 @@ struct BenchEvalFeatures: ParsableCommand {
         let evaluator = PointNetEvaluator(model: model)
         let batch = Tensor.gaussian([clouds, points, 3], std: 0.3, seed: 4, stream: 0)
         let inputs = (0..<clouds).map { Array(UnsafeBufferPointer(start: batch.pointer + $0 * points * 3, count: points * 3)) }
-        _ = try evaluator.evaluate(Array(inputs.prefix(min(clouds, Parallel.coreCount))))  // warm-up
+        _ = try evaluator.evaluate(Array(inputs.prefix(min(clouds, Parallel.threadCount))))  // warm-up
         var times: [Double] = []
         for i in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -32,7 +32,7 @@ struct BenchEvalFeatures: ParsableCommand {
         let median = times.sorted()[times.count / 2]
         let flops = model.flops(points: points) * Double(clouds)
         let peak = SgemmProbe.measure()
-        print("clouds \(clouds) points \(points) cores \(Parallel.coreCount)")
+        print("clouds \(clouds) points \(points) threads \(Parallel.threadCount)")
         print(String(format: "seconds %.3f", median))
         print(String(format: "ms_per_cloud %.1f", median * 1000 / Double(clouds)))
         print(String(format: "gflop %.1f", flops / 1e9))

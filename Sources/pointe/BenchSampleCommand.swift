@@ -62,7 +62,7 @@ struct BenchSample: ParsableCommand {
         let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         // Heun: 2 evaluations per step except the last (Euler) one.
         for s in 0..<2 { evaluations[s] = 2 * steps - 1 }
-        print("bench sample: base40M-textvec (guidance 3, batch 2 per evaluation) + upsample, \(steps) steps per stage, batch \(batch), \(Parallel.coreCount) cores")
+        print("bench sample: base40M-textvec (guidance 3, batch 2 per evaluation) + upsample, \(steps) steps per stage, batch \(batch), \(Parallel.threadCount) threads")
         for (s, name) in ["base40M-textvec", "upsample"].enumerated() {
             print(String(format: "%@ evaluations %d network_calls %d stage_s %.2f ms_per_evaluation %.1f",
                          name, evaluations[s], networkCalls[s], stageTime[s], stageTime[s] / Double(evaluations[s]) * 1000))

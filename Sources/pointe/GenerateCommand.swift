@@ -32,6 +32,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
     @Option(help: "Guidance scale (reference: 3; the base stage, and the upsampler for images).") var guidance = SamplingSettings.referenceGuidance
     @Option(help: "How each stage is sampled (reference: heun).") var sampler: SamplerKind = .reference
+    @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
         guard (prompt == nil) != (image == nil) else { throw ValidationError("give either a text prompt or --image FILE") }
@@ -40,6 +41,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
+        try threading.apply()
         let kind: PromptKind = image == nil ? .text : .image
         let settings = SamplingSettings(model: base ?? SamplingSettings.defaultModel(for: kind), upsample: true, steps: steps,
                                         guidance: guidance, sampler: sampler)

@@ -7,8 +7,8 @@ import PointECluster
 /// progress line, until the job ends, is drained, or has to stop.
 struct LocalJobServing {
     var modelsDir: String
-    var workers: Int
-    var meshers: Int
+    /// How many workers and meshers, and each one's threads and CPUs.
+    var placement: LocalPlacement
     /// Options every local worker and mesher gets (CURVE keys, log format).
     var peerArguments: [String]
     /// Options only workers get (batch, models to load at start).
@@ -31,8 +31,8 @@ struct LocalJobServing {
             return stopReason != nil
         }, onListening: { address in
             let common = ["--connect", address, "--models-dir", modelsDir, "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + peerArguments
-            pool.add(.worker, count: workers, arguments: common + workerArguments)
-            pool.add(.mesher, count: meshers, arguments: common)
+            pool.add(.worker, arguments: placement.workerArguments().map { common + workerArguments + $0 })
+            pool.add(.mesher, arguments: placement.mesherArguments().map { common + $0 })
             try pool.startAll()
         }, onProgress: { bar?.update($0) })
         bar?.finish()

@@ -69,8 +69,9 @@ final class LocalPeerPool {
         self.restartBudget = restartBudget
     }
 
-    func add(_ role: Role, count: Int, arguments: [String]) {
-        for _ in 0..<count { slots.append(Slot(role: role, index: slots.filter { $0.role == role }.count, arguments: arguments)) }
+    /// One slot of `role` per element of `arguments` (each slot's own options).
+    func add(_ role: Role, arguments: [[String]]) {
+        for own in arguments { slots.append(Slot(role: role, index: slots.filter { $0.role == role }.count, arguments: own)) }
     }
 
     func startAll() throws {

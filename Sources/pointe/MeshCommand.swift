@@ -29,8 +29,10 @@ struct MeshCommand: ParsableCommand {
     @Option(help: "Coarse-to-fine factor (0: sample every grid point, like the reference).") var coarseToFine = 0
     @Option(help: "Coarse-to-fine: assumed bound on the SDF's gradient (larger is safer, slower).") var lipschitz: Float = 1
     @Flag(help: "Do not colour vertices.") var noColors = false
+    @OptionGroup var threading: ThreadOptions
 
     func run() throws {
+        try threading.apply()
         let format = try TriMesh.FileFormat(path: output)
         guard grid >= 2 else { throw CommandFailure("--grid must be at least 2") }
         guard coarseToFine == 0 || coarseToFine >= 2 else { throw CommandFailure("--coarse-to-fine must be 0 or at least 2") }

@@ -4,6 +4,7 @@ import PointEEngine
 import PointECluster
 import PointEMesh
 import PointEModels
+import PointETensor
 
 struct MesherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,11 +19,13 @@ struct MesherCommand: ParsableCommand {
     @Option(help: "Peer name (default: mesher@HOST:PID:RANDOM).") var name: String?
     @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
+    @OptionGroup var threading: ThreadOptions
     @OptionGroup var security: PeerSecurityOptions
     @OptionGroup var logging: LogOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     func run() throws {
+        try threading.apply()
         try logging.apply()
         var options = WorkerOptions()
         options.connect = connect
@@ -30,6 +33,7 @@ struct MesherCommand: ParsableCommand {
         options.coordinatorTimeoutMs = coordinatorTimeoutMs
         options.transport = try security.transport()
         options.log = ClusterLog(role: "mesher \(getpid())", quiet: quiet)
+        options.log.info("\(Parallel.threadCount) thread(s) on CPUs \(CPUSet.current())")
         let engine = CloudMeshingEngine(models: ModelDirectory(modelsDir))
         loadOrExit("mesher \(options.name)") { try engine.preload() }
         let stop = SignalFlag()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PointECluster
 import PointEEngine
+import PointETensor
 
 struct RemeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +54,8 @@ struct RemeshCommand: ParsableCommand {
         try coordinator.recover()
         let peerArguments = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
-        let serving = LocalJobServing(modelsDir: modelsDir, workers: 0, meshers: meshers, peerArguments: peerArguments, workerArguments: [],
+        let placement = LocalPlacement(cpus: MachineCores.usableCPUs(), split: CoreSplit(workers: 0, threads: 1), meshers: meshers)
+        let serving = LocalJobServing(modelsDir: modelsDir, placement: placement, peerArguments: peerArguments, workerArguments: [],
                                       restartBudget: restartBudget, quiet: quiet)
         let (counts, drained) = try serving.serve(coordinator)
         if drained || counts.remeshing > 0 {

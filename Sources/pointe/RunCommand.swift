@@ -4,6 +4,7 @@ import PointEModels
 import PointEEval
 import PointEEngine
 import PointECluster
+import PointETensor
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
-    @Option(help: "Local worker processes (default: one per 8 cores).") var workers: Int?
+    @Option(help: "Local worker processes (default: the usable cores / --threads; with neither, the usable cores / \(CoreSplit.defaultThreadsPerWorker), the best split `pointe bench throughput` measured).")
+    var workers: Int?
+    @Option(help: "Threads of each local worker, each worker pinned to that many CPUs of its own (default: the usable cores / --workers, at least 1; with neither, \(CoreSplit.defaultThreadsPerWorker)).")
+    var threads: Int?
+    @Option(help: "CPUs this run and its workers use, a list like 0-7 (default: every CPU this process may use, up to its cgroup CPU quota).")
+    var cpus: String?
     @Option(help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
     @Option(help: "Prompts each worker samples together.") var batch = 4
     @Option(help: "Restarts of each local worker or mesher that crashes, before the job stops.") var restartBudget = 5
@@ -32,11 +38,24 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var security: CoordinatorSecurityOptions
     @OptionGroup var logging: LogOptions
 
+    func validate() throws {
+        do { try CoreSplit.check(workers: workers, threads: threads) } catch { throw ValidationError("\(error)") }
+        if let meshers, meshers < 0 { throw ValidationError("--meshers must be 0 or more, not \(meshers)") }
+        if let cpus { do { _ = try CPUSet(parsing: cpus) } catch { throw ValidationError("--cpus: \(error)") } }
+    }
+
     func run() throws {
         try logging.apply()
-        let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 8)
-        guard count >= 0 else { throw CommandFailure("--workers must be >= 0") }
-        if let meshers, meshers < 0 { throw CommandFailure("--meshers must be >= 0") }
+        if let cpus {
+            // Pinning this process pins the workers it starts too (they inherit it), before
+            // each takes its share.
+            do { try CPUSet(parsing: cpus).pinProcess() } catch { throw CommandFailure("--cpus \(cpus): \(error)") }
+        }
+        let usable = MachineCores.usableCPUs()
+        let split = try CoreSplit.resolve(workers: workers, threads: threads, cores: usable.count)
+        // Warned, not refused: the clouds are the same (bit for bit) however the cores are
+        // shared, and a job resumed by the same command on a smaller machine must still run.
+        if split.workers > 0, let why = split.oversubscription(cores: usable.count) { printError("pointe run: warning: \(why)") }
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
@@ -52,7 +71,8 @@ struct RunCommand: ParsableCommand {
         let open = try coordinator.store.prompts(status: [.pending])
         let needs = ModelDirectory.needs(for: open.map { ($0.input.promptKind, $0.settings) }, meshing: false)
         let preload = needs.models.flatMap { ["--preload", $0.rawValue] } + (needs.clip ? ["--clip"] : [])
-        let serving = LocalJobServing(modelsDir: modelsDir, workers: count, meshers: meshCount, peerArguments: childSecurity,
+        let placement = LocalPlacement(cpus: usable, split: split, meshers: meshCount)
+        let serving = LocalJobServing(modelsDir: modelsDir, placement: placement, peerArguments: childSecurity,
                                       workerArguments: ["--batch", String(batch)] + preload, restartBudget: restartBudget, quiet: job.quiet)
         let (counts, drained) = try serving.serve(coordinator)
         if drained {

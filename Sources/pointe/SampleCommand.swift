@@ -30,6 +30,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "How each stage is sampled (ddpm: the ancestral DDPM loop respaced to --steps).") var sampler: SamplerKind = .reference
     @Option(help: "CLIP embedding / grid (.npy) for conditioned models.") var embedding: String?
     @Option(help: "Text prompt (for base40M-textvec; embedded with CLIP from --models-dir).") var prompt: String?
+    @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
         guard output.hasSuffix(".ply") || output.hasSuffix(".npz") else { throw ValidationError("output \(output): use a .ply or .npz file name") }
@@ -39,6 +40,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        try threading.apply()
         let settings = SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)
         let input: PointEEngine.Input
         if let embedding {

@@ -3,6 +3,7 @@ import Foundation
 import PointEEngine
 import PointECluster
 import PointEModels
+import PointETensor
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,11 +27,13 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
     @Flag(help: "Load CLIP at start (it is loaded anyway when the first text or image prompt needs it).") var clip = false
+    @OptionGroup var threading: ThreadOptions
     @OptionGroup var security: PeerSecurityOptions
     @OptionGroup var logging: LogOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
 
     func run() throws {
+        try threading.apply()
         try logging.apply()
         var options = WorkerOptions()
         options.connect = connect
@@ -38,6 +41,7 @@ struct WorkerCommand: ParsableCommand {
         options.coordinatorTimeoutMs = coordinatorTimeoutMs
         options.transport = try security.transport()
         options.log = ClusterLog(role: "worker \(getpid())", quiet: quiet)
+        options.log.info("\(Parallel.threadCount) thread(s) on CPUs \(CPUSet.current())")
         let models = ModelDirectory(modelsDir)
         let engine = PointEEngine(models: models, maxBatch: batch)
         loadOrExit("worker \(options.name)") {

@@ -6,8 +6,8 @@ import PointETestSupport
 import XCTest
 
 /// One engine behind every entry point: the same prompt, seed and settings give a bit-identical
-/// cloud through `pointe generate`, `pointe sample`, `pointe run` (other worker counts, shard
-/// sizes and batches) and a `pointe worker` joining a separate `pointe coordinator`.
+/// cloud through `pointe generate`, `pointe sample`, `pointe run` (other worker counts, thread
+/// counts, shard sizes and batches) and a `pointe worker` joining a separate `pointe coordinator`.
 final class EntryPointIdentityTests: ProcessTestCase {
     var dir = ""
     var models = ""
@@ -54,14 +54,15 @@ final class EntryPointIdentityTests: ProcessTestCase {
 
     func testTextPromptGivesOneCloudEverywhere() throws {
         let text = "a red motorcycle"
-        try pointe("generate", ["generate", text, "--models-dir", models, "--steps", "2", "--seed", "7", "-o", "\(dir)/generate.ply"])
+        // Other thread counts than the run's single-threaded workers: the cloud must not depend on them.
+        try pointe("generate", ["generate", text, "--models-dir", models, "--steps", "2", "--seed", "7", "-o", "\(dir)/generate.ply", "--threads", "3"])
         try pointe("sample", ["sample", "--model", "base40M-textvec", "--upsample", "--prompt", text, "--models-dir", models, "--steps", "2",
                               "--seed", "7", "-o", "\(dir)/sample.ply"])
         // The prompt first, with others around it, so batches and shards really mix prompts.
         let lines = [#"{"prompt": "\#(text)", "seed": 7}"#, #"{"prompt": "a green chair", "seed": 7}"#,
                      #"{"prompt": "a blue car"}"#, #"{"prompt": "a lamp"}"#]
         // Under the portable kernels (the workers inherit POINTE_KERNELS): the cloud must not depend on the CPU.
-        let wide = try runJob("run-wide", lines: lines, ["--model", "base40M-textvec", "--workers", "2", "--shard-size", "1", "--batch", "1"],
+        let wide = try runJob("run-wide", lines: lines, ["--model", "base40M-textvec", "--workers", "2", "--threads", "1", "--shard-size", "1", "--batch", "1"],
                               kernels: "baseline")
         let packed = try runJob("run-packed", lines: lines, ["--model", "base40M-textvec", "--workers", "1", "--shard-size", "4", "--batch", "4"])
 

@@ -46,6 +46,25 @@ class ProcessTestCase: XCTestCase {
         return path
     }
 
+    /// The pids of the `pointe ROLE` processes `parent` started (its children, found in /proc).
+    func children(_ role: String, of parent: Subprocess) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm)": state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, pid_t(fields[1]) == parent.pid else { return nil }
+            let words = commandLine(of: pid)
+            return words.count > 1 && words[1] == role ? pid : nil
+        }.sorted()
+    }
+
+    /// A process's arguments (argv) from /proc.
+    func commandLine(of pid: pid_t) -> [String] {
+        let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+        return cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Keeps a child started elsewhere (e.g. inside a network namespace) for cleanup.
     @discardableResult
     func adopt(_ child: Subprocess) -> Subprocess {

@@ -11,20 +11,8 @@ final class RunSupervisionTests: ProcessTestCase {
          "--steps", "24", "--shard-size", "2", "--workers", "1"] + (meshing ? ["--mesh-formats", "glb", "--mesh-grid", "8"] : ["--mesh-formats", "none"])
     }
 
-    /// The pid of `pointe ROLE` started by the run (a child of its process, found in /proc).
-    func child(_ role: String, of run: Subprocess) -> pid_t? {
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state, then the parent's pid.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, pid_t(fields[1]) == run.pid else { continue }
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            if words.count > 1, words[1] == role { return pid }
-        }
-        return nil
-    }
+    /// The pid of `pointe ROLE` started by the run.
+    func child(_ role: String, of run: Subprocess) -> pid_t? { children(role, of: run).first }
 
     func testAWorkerKilledMidJobIsRestartedAndTheSameRunFinishes() throws {
         let dir = ClusterTestSupport.temporaryDirectory("supervise-worker")
