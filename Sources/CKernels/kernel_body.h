@@ -4,7 +4,8 @@
 // Why the numbers do not depend on the instruction set:
 // * The target is compiled without value-changing fast-math flags (see Package.swift) and with
 //   floating-point contraction off (the pragma below), so a*b+c is a multiply then an add on
-//   every ISA: an FMA on AVX2/AVX-512 would round once instead of twice and change results.
+//   every ISA. Where the code wants one rounding it says so with fma_ (exp's polynomial,
+//   attention's dot products), which every variant computes exactly (see fma_).
 // * Arithmetic runs on 16-float GCC/clang vectors. Clang lowers one such vector to one AVX-512
 //   register, two AVX2 registers or four SSE/NEON registers, but the per-lane operations are
 //   the same IEEE operations either way.
@@ -52,26 +53,37 @@ POINTE_INLINE pointe_vf POINTE_NAME(select_)(pointe_vi mask, pointe_vf a, pointe
     return (pointe_vf)(((pointe_vi)a & mask) | ((pointe_vi)b & ~mask));
 }
 
+/// a * b + c rounded once (a fused multiply-add), the same bits on every variant: AVX2 and
+/// AVX-512 execute it, the baseline gets it from the compiler's fma lowering (libm's correctly
+/// rounded fmaf on a CPU without FMA). Written out wherever the code wants one rounding;
+/// contraction stays off, so nothing else is ever fused.
+POINTE_INLINE pointe_vf POINTE_NAME(fma_)(pointe_vf a, pointe_vf b, pointe_vf c) {
+    return __builtin_elementwise_fma(a, b, c);
+}
+
 /// e^x: clamp to the float range, x = n ln2 + r (Cody-Waite: ln 2 split in a part exact in
-/// float and a small correction), a degree-6 Cephes polynomial for e^r, and 2^n built in the
-/// exponent bits. Relative error a few float ulps.
+/// float and a small correction), a degree-6 Cephes polynomial for e^r (Horner in FMAs), and
+/// 2^n built in the exponent bits. Relative error a few float ulps.
 POINTE_INLINE pointe_vf POINTE_NAME(exp_)(pointe_vf x) {
     const pointe_vf lo = POINTE_NAME(splat_)(-87.33654f), hi = POINTE_NAME(splat_)(88.37626f);
     x = POINTE_NAME(select_)(x < lo, lo, x);
     x = POINTE_NAME(select_)(x > hi, hi, x);
     const pointe_vf magic = POINTE_NAME(splat_)(12582912.0f);  // 1.5 * 2^23
     // Adding magic rounds x*log2e to an integer in the low mantissa bits; subtracting it back
-    // gives that integer as a float. Exact only as two separately rounded operations (above).
-    pointe_vf shifted = x * 1.44269504f + magic;
+    // gives that integer as a float. The FMA rounds x*log2e + magic once, so n is the integer
+    // nearest to x*log2e itself; the subtraction is exact as its own operation (never
+    // reassociated into x*log2e: see the pragmas above).
+    pointe_vf shifted = POINTE_NAME(fma_)(x, POINTE_NAME(splat_)(1.44269504f), magic);
     pointe_vf n = shifted - magic;
-    pointe_vf r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    pointe_vf r = POINTE_NAME(fma_)(n, POINTE_NAME(splat_)(-0.693359375f), x);  // n * C1 is exact
+    r = POINTE_NAME(fma_)(n, POINTE_NAME(splat_)(2.12194440e-4f), r);
     pointe_vf p = POINTE_NAME(splat_)(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    pointe_vf y = p * (r * r) + r + 1.0f;
+    p = POINTE_NAME(fma_)(p, r, POINTE_NAME(splat_)(1.3981999507e-3f));
+    p = POINTE_NAME(fma_)(p, r, POINTE_NAME(splat_)(8.3334519073e-3f));
+    p = POINTE_NAME(fma_)(p, r, POINTE_NAME(splat_)(4.1665795894e-2f));
+    p = POINTE_NAME(fma_)(p, r, POINTE_NAME(splat_)(1.6666665459e-1f));
+    p = POINTE_NAME(fma_)(p, r, POINTE_NAME(splat_)(5.0000001201e-1f));
+    pointe_vf y = POINTE_NAME(fma_)(p, r * r, r) + 1.0f;
     pointe_vi bits = (((pointe_vi)shifted - (pointe_vi)magic) + 127) << 23;
     return y * (pointe_vf)bits;
 }
@@ -141,5 +153,7 @@ POINTE_TARGET void POINTE_NAME(pointe_gelu_)(float *p, long n) {
         for (long j = 0; j < rest; j++) p[whole + j] = y[j];
     }
 }
+
+#include "attention_body.h"
 
 #undef POINTE_INLINE

@@ -50,4 +50,19 @@ public enum FLOPCount {
         let perLayer = 2 * q * 10 * w * w + 2 * n * 2 * w * w + 4 * q * n * w
         return Double(batch) * (Double(c.decoderLayers ?? 4) * perLayer + 2 * q * 3 * w + 2 * q * w)
     }
+
+    /// A matrix product's shape: [m, k] x [k, n].
+    public struct ProductShape: Sendable, CustomStringConvertible {
+        public var m: Int, n: Int, k: Int
+        public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+        public var description: String { "\(m)x\(n)x\(k)" }
+        public init(m: Int, n: Int, k: Int) { (self.m, self.n, self.k) = (m, n, k) }
+    }
+
+    /// The product a pass over `rows` tokens of a width-`width` transformer spends most of its
+    /// projection time in: every layer's MLP input projection, rows x 4 width x width (the
+    /// largest product of a layer). Benchmarks hold a pass's rate against sgemm's on it.
+    public static func mainProduct(rows: Int, width: Int) -> ProductShape {
+        ProductShape(m: rows, n: 4 * width, k: width)
+    }
 }

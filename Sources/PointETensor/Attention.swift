@@ -7,12 +7,17 @@ import Foundation
 /// `[k_h0 v_h0 | k_h1 v_h1 | ...]`, each piece `headDim` wide. The reference scales q and k by
 /// 1/sqrt(sqrt(headDim)) each; we fold both into one 1/sqrt(headDim) factor of the product.
 ///
-/// Scores are computed a block of query rows at a time (never the whole T x T matrix), the
-/// blocks of all batch entries and heads spread over the cores (each running single-threaded GEMMs).
+/// Scores are computed a block of query rows at a time (never the whole T x T matrix) by the
+/// fused kernel in Sources/CKernels/attention_body.h, the blocks of all batch entries and heads
+/// spread over the cores.
 public enum Attention {
-    /// Query rows per work item: big enough for efficient GEMMs, small enough that the score
-    /// block (rows x keys floats) stays cache-friendly and that there are items for every core.
-    static let queryBlock = 512
+    /// Bounds of the query rows per work item (see `queryBlockRows`). 64 rows measured fastest
+    /// for the upsampler's 4353 keys on an AVX-512 Xeon (2 MiB L2): 16 and 32 rows pass over
+    /// the packed keys and values more often, 128 and more let the scores leave L2.
+    static let queryBlock = 64
+    static let minimumQueryBlock = 16
+    /// Scores per block at most (1 MiB): for longer key sequences the block gets fewer rows.
+    static let scoreBlockFloats = 1 << 18
 
     struct Layout {
         var base: UnsafeMutablePointer<Float>
@@ -57,45 +62,61 @@ public enum Attention {
     static func run(batch: Int, heads: Int, headDim: Int, queries: Int, keys: Int,
                     q: Layout, k: Layout, v: Layout, out: Layout) {
         guard batch > 0, queries > 0, keys > 0 else { return }
-        let blocksPerHead = (queries + queryBlock - 1) / queryBlock
-        let items = batch * heads * blocksPerHead
         let scale = Float(1.0 / Double(headDim).squareRoot())
-        let workers = min(Parallel.threadCount, items)
-        let scratch = BlockCache.allocate(workers * queryBlock * keys)
-        let rowSums = UnsafeMutablePointer<Float>.allocate(capacity: workers * queryBlock)
+
+        // Keys and values of every (batch entry, head), packed once: all query blocks of a head
+        // read the same packed copy (a GEMM per block would pack them again each time).
+        let pairs = batch * heads
+        let keysCount = Kernels.packedKeysCount(keys: keys, headDim: headDim)
+        let valuesCount = Kernels.packedValuesCount(keys: keys, headDim: headDim)
+        let packedKeys = BlockCache.allocate(pairs * keysCount)
+        let packedValues = BlockCache.allocate(pairs * valuesCount)
         defer {
-            BlockCache.release(scratch, count: workers * queryBlock * keys)
-            rowSums.deallocate()
+            BlockCache.release(packedKeys, count: pairs * keysCount)
+            BlockCache.release(packedValues, count: pairs * valuesCount)
+        }
+        Parallel.forEach(pairs) { pair in
+            let (b, head) = (pair / heads, pair % heads)
+            Kernels.packAttentionKeys(k.base + b * k.batchStride + head * k.headStride, stride: k.rowStride,
+                                      keys: keys, headDim: headDim, into: packedKeys + pair * keysCount)
+            Kernels.packAttentionValues(v.base + b * v.batchStride + head * v.headStride, stride: v.rowStride,
+                                        keys: keys, headDim: headDim, into: packedValues + pair * valuesCount)
         }
 
-        // Each worker takes every `workers`-th item so all of them share the score scratch safely.
+        // Work items: one block of query rows of one head; consecutive items share a head, so
+        // the cores working at the same time read the same packed keys and values.
+        let blockRows = queryBlockRows(keys: keys)
+        let blocksPerHead = (queries + blockRows - 1) / blockRows
+        let items = pairs * blocksPerHead
+        let workers = min(Parallel.threadCount, items)
+        let scratchCount = Kernels.attentionScratchCount(rows: blockRows, keys: keys, headDim: headDim)
+        let scratch = BlockCache.allocate(workers * scratchCount)
+        defer { BlockCache.release(scratch, count: workers * scratchCount) }
+
+        // Each worker takes every `workers`-th item, with its own scratch. An item's outputs
+        // depend only on its rows, so neither the split nor the worker count changes a bit.
         Parallel.forEach(workers) { worker in
-            let scores = scratch + worker * queryBlock * keys
-            let sums = rowSums + worker * queryBlock
             var item = worker
             while item < items {
-                let block = item % blocksPerHead
-                let head = (item / blocksPerHead) % heads
-                let b = item / (blocksPerHead * heads)
-                let row0 = block * queryBlock
-                let rows = min(queryBlock, queries - row0)
-                let qp = q.base + b * q.batchStride + head * q.headStride + row0 * q.rowStride
-                let kp = k.base + b * k.batchStride + head * k.headStride
-                let vp = v.base + b * v.batchStride + head * v.headStride
-                let op = out.base + b * out.batchStride + head * out.headStride + row0 * out.rowStride
-                BLAS.sgemm(transA: false, transB: true, m: rows, n: keys, k: headDim, alpha: scale,
-                           a: qp, lda: q.rowStride, b: kp, ldb: k.rowStride, c: scores, ldc: keys)
-                // Unnormalised exponentials times V, then each output row divided by its sum:
-                // headDim divisions per row instead of a pass over all `keys` scores.
-                for r in 0..<rows { sums[r] = 1 / Kernels.expShiftedSum(scores + r * keys, keys) }
-                BLAS.sgemm(transA: false, transB: false, m: rows, n: headDim, k: keys,
-                           a: scores, lda: keys, b: vp, ldb: v.rowStride, c: op, ldc: out.rowStride)
-                for r in 0..<rows {
-                    let row = op + r * out.rowStride, inv = sums[r]
-                    for c in 0..<headDim { row[c] *= inv }
-                }
+                let (pair, block) = (item / blocksPerHead, item % blocksPerHead)
+                let (b, head) = (pair / heads, pair % heads)
+                let row0 = block * blockRows
+                Kernels.attentionBlock(
+                    q: q.base + b * q.batchStride + head * q.headStride + row0 * q.rowStride, qStride: q.rowStride,
+                    rows: min(blockRows, queries - row0),
+                    packedKeys: packedKeys + pair * keysCount, packedValues: packedValues + pair * valuesCount,
+                    keys: keys, headDim: headDim, scale: scale, scratch: scratch + worker * scratchCount,
+                    out: out.base + b * out.batchStride + head * out.headStride + row0 * out.rowStride,
+                    outStride: out.rowStride)
                 item += workers
             }
         }
+    }
+
+    /// Query rows per work item: the block's scores (rows x keys floats) should stay in a core's
+    /// L2 cache between the score, softmax and value passes, and a block should hold a few
+    /// register tiles of rows.
+    static func queryBlockRows(keys: Int) -> Int {
+        min(queryBlock, max(minimumQueryBlock, scoreBlockFloats / keys / 8 * 8))
     }
 }

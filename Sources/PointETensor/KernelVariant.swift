@@ -95,4 +95,33 @@ public enum Kernels {
     public static func gelu(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         pointe_gelu_variant(KernelVariant.active.rawValue, p, n)
     }
+
+    /// One attention head's keys and values packed for `attentionBlock` (sizes from
+    /// `packedKeysCount` / `packedValuesCount`).
+    @inline(__always)
+    static func packAttentionKeys(_ k: UnsafePointer<Float>, stride: Int, keys: Int, headDim: Int,
+                                  into packed: UnsafeMutablePointer<Float>) {
+        pointe_attention_pack_keys_variant(KernelVariant.active.rawValue, k, stride, keys, headDim, packed)
+    }
+
+    @inline(__always)
+    static func packAttentionValues(_ v: UnsafePointer<Float>, stride: Int, keys: Int, headDim: Int,
+                                    into packed: UnsafeMutablePointer<Float>) {
+        pointe_attention_pack_values_variant(KernelVariant.active.rawValue, v, stride, keys, headDim, packed)
+    }
+
+    static func packedKeysCount(keys: Int, headDim: Int) -> Int { pointe_attention_packed_keys_floats(keys, headDim) }
+    static func packedValuesCount(keys: Int, headDim: Int) -> Int { pointe_attention_packed_values_floats(keys, headDim) }
+    static func attentionScratchCount(rows: Int, keys: Int, headDim: Int) -> Int {
+        pointe_attention_scratch_floats(rows, keys, headDim)
+    }
+
+    /// Softmax attention of `rows` query rows of one head against its packed keys and values.
+    @inline(__always)
+    static func attentionBlock(q: UnsafePointer<Float>, qStride: Int, rows: Int, packedKeys: UnsafePointer<Float>,
+                               packedValues: UnsafePointer<Float>, keys: Int, headDim: Int, scale: Float,
+                               scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        pointe_attention_block_variant(KernelVariant.active.rawValue, q, qStride, rows, packedKeys, packedValues, keys,
+                                       headDim, scale, scratch, out, outStride)
+    }
 }

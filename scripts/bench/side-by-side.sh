@@ -6,8 +6,14 @@
 # Creates .venv-bench (torch==2.13.0+cpu, numpy, scikit-image) on first use, builds pointe in
 # release mode, then for each case runs `pointe bench ...` and scripts/bench/torch_bench.py
 # (our PyTorch versions of the same networks, random weights) and prints both times, the
-# ratio (torch / pointe) and GFLOP/s. The last lines are `case pointe_seconds torch_seconds
-# ratio`, one per case, for scripts. --quick skips the two long cases (sample, mesh).
+# ratio (torch / pointe) and GFLOP/s; for each forward also OpenBLAS's sgemm GFLOP/s on the pass's
+# main product, measured in the same `pointe bench forward` run, and the fraction of it pointe
+# reached. The last lines are `case pointe_seconds torch_seconds ratio [sgemm_gflops fraction]`,
+# one per case, for scripts. --quick skips the two long cases (sample, mesh).
+#
+# BENCH_ISA=avx2 runs both sides on their AVX2 code paths on an AVX-512 CPU (pointe's avx2
+# kernels and OpenBLAS's HASWELL ones; PyTorch's ATen, MKL and oneDNN capped at AVX2): the
+# instruction set of an AVX2-only machine, not its caches or clocks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
@@ -25,18 +31,26 @@ swift build -c release --product pointe >&2
 pointe="$(swift build -c release --show-bin-path)/pointe"
 torch=("$venv/bin/python" scripts/bench/torch_bench.py --threads "$threads")
 export OMP_NUM_THREADS="$threads"
+case "${BENCH_ISA:-}" in
+    "") ;;
+    avx2) export POINTE_KERNELS=avx2 OPENBLAS_CORETYPE=HASWELL ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+                 ONEDNN_MAX_CPU_ISA=AVX2 ;;
+    *) echo "side-by-side: BENCH_ISA=$BENCH_ISA: only avx2 (or unset: the CPU's best) is known" >&2; exit 2 ;;
+esac
 
 results=()
 # value KEY < output: the number after KEY at the start of a line.
 value() { awk -v key="$1" '$1 == key { print $2; exit }'; }
-report() {  # case pointe_s torch_s gflop
-    local ratio pg tg
+report() {  # case pointe_s torch_s gflop [sgemm_gflops fraction]
+    local ratio pg tg yardstick=""
     ratio=$(awk -v p="$2" -v t="$3" 'BEGIN { printf "%.2f", t / p }')
     if [[ -n "$4" ]]; then
         pg=$(awk -v g="$4" -v s="$2" 'BEGIN { printf "%.0f", g / s }'); tg=$(awk -v g="$4" -v s="$3" 'BEGIN { printf "%.0f", g / s }')
     else pg="-"; tg="-"; fi
-    printf '%-28s pointe %9.2f s   torch %9.2f s   torch/pointe %6sx   GFLOP/s pointe %5s torch %5s\n' "$1" "$2" "$3" "$ratio" "$pg" "$tg"
-    results+=("$1 $2 $3 $ratio")
+    [[ -n "${5:-}" ]] && yardstick=$(printf '   sgemm %5.0f  fraction %s' "$5" "$6")
+    printf '%-28s pointe %9.2f s   torch %9.2f s   torch/pointe %6sx   GFLOP/s pointe %5s torch %5s%s\n' \
+        "$1" "$2" "$3" "$ratio" "$pg" "$tg" "$yardstick"
+    results+=("$1 $2 $3 $ratio${5:+ $5 $6}")
 }
 
 forward() {  # case model batch [extra pointe args] -- torch case
@@ -45,10 +59,11 @@ forward() {  # case model batch [extra pointe args] -- torch case
     out=$("$pointe" bench forward --model "$model" --batch "$batch" --runs 3 "$@" 2>/dev/null)
     ms=$(value forward_ms <<< "$out"); gflop=$(value gflop <<< "$out")
     torch_s=$("${torch[@]}" "$torch_case" --runs 3 | value seconds)
-    report "$name" "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')" "$torch_s" "$gflop"
+    report "$name" "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')" "$torch_s" "$gflop" \
+        "$(value sgemm_gflops <<< "$out")" "$(value fraction <<< "$out")"
 }
 
-echo "side-by-side on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads" \
+echo "side-by-side on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, ISA ${BENCH_ISA:-best}" \
      "(pointe: OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null || echo '?'); torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"
 forward "base40M-textvec-b2" base40M-textvec 2 base40M-textvec
 forward "base40M-grid-b2" base40M 2 base40M
@@ -74,5 +89,5 @@ if (( quick == 0 )); then
     fi
 fi
 
-echo "# case pointe_seconds torch_seconds ratio"
+echo "# case pointe_seconds torch_seconds ratio [sgemm_gflops fraction]"
 printf '%s\n' "${results[@]}"

@@ -1,9 +1,10 @@
 #ifndef POINTE_KERNELS_H
 #define POINTE_KERNELS_H
 
-/// The hot element-wise loops, compiled once per instruction set. Every variant computes the
-/// same IEEE operations in the same order on 16-float lanes, so all of them give bit-identical
-/// results (see kernel_body.h); they differ only in how many lanes one instruction covers.
+/// The hot loops (element-wise passes and fused attention), compiled once per instruction set.
+/// Every variant computes the same IEEE operations in the same order on 16-float lanes, so all
+/// of them give bit-identical results (see kernel_body.h); they differ only in how many lanes
+/// one instruction covers.
 ///
 /// Variant numbers (stable; PointETensor's KernelVariant mirrors them).
 enum {
@@ -29,8 +30,29 @@ float pointe_exp_shifted_sum(float *p, long n);
 /// Exact (erf) GELU in place over n floats: 0.5 x (1 + erf(x / sqrt 2)).
 void pointe_gelu(float *p, long n);
 
+/// Attention for one head (see attention_body.h). Keys and values are packed once per head:
+/// `keys` rows of `headDim` floats, `kStride`/`vStride` floats apart, into buffers of
+/// pointe_attention_packed_keys_floats / _values_floats floats.
+void pointe_attention_pack_keys(const float *k, long kStride, long keys, long headDim, float *packed);
+void pointe_attention_pack_values(const float *v, long vStride, long keys, long headDim, float *packed);
+long pointe_attention_packed_keys_floats(long keys, long headDim);
+long pointe_attention_packed_values_floats(long keys, long headDim);
+
+/// out[r][c] = sum_j softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows (qStride and
+/// outStride floats apart) of one head, with `scratch` of pointe_attention_scratch_floats floats.
+/// Each output depends only on its own query row, the keys and the values: not on `rows`, the
+/// tile sizes or the variant. keys >= 1.
+void pointe_attention_block(const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
+                            long keys, long headDim, float scale, float *scratch, float *out, long outStride);
+long pointe_attention_scratch_floats(long rows, long keys, long headDim);
+
 /// The same kernels in one given variant (which must be supported), for tests and benchmarks.
 float pointe_exp_shifted_sum_variant(int variant, float *p, long n);
 void pointe_gelu_variant(int variant, float *p, long n);
+void pointe_attention_pack_keys_variant(int variant, const float *k, long kStride, long keys, long headDim, float *packed);
+void pointe_attention_pack_values_variant(int variant, const float *v, long vStride, long keys, long headDim, float *packed);
+void pointe_attention_block_variant(int variant, const float *q, long qStride, long rows, const float *packedKeys,
+                                    const float *packedValues, long keys, long headDim, float scale, float *scratch,
+                                    float *out, long outStride);
 
 #endif

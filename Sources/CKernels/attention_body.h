@@ -1,0 +1,164 @@
+// One attention head over a block of query rows, fused: scores, softmax and the value product
+// run on a block whose scores stay in cache, against keys and values packed once per head.
+// Included by kernel_body.h (same vectors, same pragmas: contraction and reassociation off).
+//
+// Why this is not two sgemm calls: with head width 64 the score product has K = 64 and the
+// value product N = 64, shapes where a general GEMM spends its time packing its operands
+// (again on every call) and writing a score block that does not fit in cache. Here keys and
+// values are packed once per head and reused by every query block of that head.
+//
+// Why the numbers do not depend on the instruction set (nor on tile sizes or thread count):
+// every score is sum_d q[d] k[d] accumulated in d order with one fused multiply-add per term,
+// every output is sum_j p[j] v[j] accumulated in j order the same way. An FMA rounds once on
+// every ISA: AVX2 and AVX-512 execute it, the baseline variant gets the same correctly rounded
+// result from the compiler's fma lowering (libm's fmaf where the CPU has no FMA). Tiles only
+// choose which outputs are computed together, never the order of one output's additions.
+
+/// Keys of one head packed for the score tiles: 16 keys per panel, panel-major then d-major,
+/// `packed[(key / 16) * headDim * 16 + d * 16 + key % 16]`, keys padded with zeros to a
+/// multiple of 16.
+POINTE_TARGET void POINTE_NAME(pointe_attention_pack_keys_)(
+    const float *k, long kStride, long keys, long headDim, float *packed) {
+    long panels = (keys + POINTE_LANES - 1) / POINTE_LANES;
+    for (long p = 0; p < panels; p++) {
+        float *panel = packed + p * headDim * POINTE_LANES;
+        for (long lane = 0; lane < POINTE_LANES; lane++) {
+            long key = p * POINTE_LANES + lane;
+            if (key < keys) {
+                const float *row = k + key * kStride;
+                for (long d = 0; d < headDim; d++) panel[d * POINTE_LANES + lane] = row[d];
+            } else {
+                for (long d = 0; d < headDim; d++) panel[d * POINTE_LANES + lane] = 0.0f;
+            }
+        }
+    }
+}
+
+/// Values of one head, one row per key, padded with zeros to a multiple of 16 floats.
+POINTE_TARGET void POINTE_NAME(pointe_attention_pack_values_)(
+    const float *v, long vStride, long keys, long headDim, float *packed) {
+    long width = (headDim + POINTE_LANES - 1) / POINTE_LANES * POINTE_LANES;
+    for (long j = 0; j < keys; j++) {
+        memcpy(packed + j * width, v + j * vStride, (size_t)headDim * sizeof(float));
+        for (long c = headDim; c < width; c++) packed[j * width + c] = 0.0f;
+    }
+}
+
+/// scores[r][16 * (p0 + v) + lane] for R query rows and V key panels starting at panel p0.
+POINTE_INLINE void POINTE_NAME(score_tile_)(
+    const int R, const int V, const float *q, long qStride, const float *keyPanels, long headDim,
+    float scale, float *scores, long scoreStride) {
+    pointe_vf acc[POINTE_SCORE_ROWS][POINTE_SCORE_PANELS];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) acc[r][v] = POINTE_NAME(splat_)(0.0f);
+    for (long d = 0; d < headDim; d++) {
+        pointe_vf kv[POINTE_SCORE_PANELS];
+        for (int v = 0; v < V; v++) kv[v] = POINTE_NAME(load_)(keyPanels + (v * headDim + d) * POINTE_LANES);
+        for (int r = 0; r < R; r++) {
+            pointe_vf qd = POINTE_NAME(splat_)(q[r * qStride + d]);
+            for (int v = 0; v < V; v++) acc[r][v] = POINTE_NAME(fma_)(qd, kv[v], acc[r][v]);
+        }
+    }
+    // The scale multiplies the finished dot product, as sgemm's alpha did before.
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++)
+            POINTE_NAME(store_)(scores + r * scoreStride + v * POINTE_LANES, acc[r][v] * scale);
+}
+
+/// acc[r][16 * (c0 + v) + lane] += sum over keys j0..<j1 of p[r][j] * values[j][...], for R
+/// rows and V 16-float column groups; `acc` holds the running sums between key chunks.
+POINTE_INLINE void POINTE_NAME(value_tile_)(
+    const int R, const int V, const float *p, long pStride, const float *values, long width,
+    long j0, long j1, float *acc, long accStride) {
+    pointe_vf a[POINTE_VALUE_ROWS][POINTE_VALUE_GROUPS];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) a[r][v] = POINTE_NAME(load_)(acc + r * accStride + v * POINTE_LANES);
+    for (long j = j0; j < j1; j++) {
+        pointe_vf vv[POINTE_VALUE_GROUPS];
+        for (int v = 0; v < V; v++) vv[v] = POINTE_NAME(load_)(values + j * width + v * POINTE_LANES);
+        for (int r = 0; r < R; r++) {
+            pointe_vf pj = POINTE_NAME(splat_)(p[r * pStride + j]);
+            for (int v = 0; v < V; v++) a[r][v] = POINTE_NAME(fma_)(pj, vv[v], a[r][v]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < V; v++) POINTE_NAME(store_)(acc + r * accStride + v * POINTE_LANES, a[r][v]);
+}
+
+/// Key panels per chunk of the score product and keys per chunk of the value product: a
+/// chunk's packed keys or values (at head width 64: 16 KiB) stay in L1 while every row tile of
+/// the block passes over them.
+#ifndef POINTE_SCORE_CHUNK
+#define POINTE_SCORE_CHUNK 4
+#endif
+#ifndef POINTE_VALUE_CHUNK
+#define POINTE_VALUE_CHUNK 64
+#endif
+
+/// out[r][c] = sum_j softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows of one head.
+/// `scratch` holds rows * (keys rounded up to 16) + rows * (headDim rounded up to 16) + rows
+/// floats (pointe_attention_scratch_floats).
+POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
+    const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
+    long keys, long headDim, float scale, float *scratch, float *out, long outStride) {
+    long panels = (keys + POINTE_LANES - 1) / POINTE_LANES;
+    long scoreStride = panels * POINTE_LANES;
+    long width = (headDim + POINTE_LANES - 1) / POINTE_LANES * POINTE_LANES;
+    long groups = width / POINTE_LANES;
+    float *scores = scratch, *acc = scratch + rows * scoreStride, *inverse = acc + rows * width;
+
+    // Scores, a chunk of key panels at a time (the chunk's packed keys stay in L1 while every
+    // row tile of the block passes over them); padded keys score 0 and are ignored.
+    for (long p0 = 0; p0 < panels; p0 += POINTE_SCORE_CHUNK) {
+        long p1 = p0 + POINTE_SCORE_CHUNK < panels ? p0 + POINTE_SCORE_CHUNK : panels;
+        for (long r0 = 0; r0 < rows; r0 += POINTE_SCORE_ROWS) {
+            long tileRows = rows - r0 < POINTE_SCORE_ROWS ? rows - r0 : POINTE_SCORE_ROWS;
+            for (long p = p0; p < p1; ) {
+                const float *keyPanels = packedKeys + p * headDim * POINTE_LANES;
+                if (tileRows == POINTE_SCORE_ROWS && p + POINTE_SCORE_PANELS <= p1) {
+                    POINTE_NAME(score_tile_)(POINTE_SCORE_ROWS, POINTE_SCORE_PANELS, q + r0 * qStride, qStride,
+                                             keyPanels, headDim, scale, scores + r0 * scoreStride + p * POINTE_LANES,
+                                             scoreStride);
+                    p += POINTE_SCORE_PANELS;
+                } else {
+                    for (long r = r0; r < r0 + tileRows; r++)
+                        POINTE_NAME(score_tile_)(1, 1, q + r * qStride, qStride, keyPanels, headDim, scale,
+                                                 scores + r * scoreStride + p * POINTE_LANES, scoreStride);
+                    p += 1;
+                }
+            }
+        }
+    }
+
+    // Softmax numerators in place (exp of score minus the row's max) and each row's sum.
+    for (long r = 0; r < rows; r++)
+        inverse[r] = 1.0f / POINTE_NAME(pointe_exp_shifted_sum_)(scores + r * scoreStride, keys);
+
+    // Unnormalised numerators times values, a chunk of keys at a time; then each output row
+    // divided by its sum (headDim divisions per row instead of a pass over all scores).
+    memset(acc, 0, (size_t)(rows * width) * sizeof(float));
+    for (long j0 = 0; j0 < keys; j0 += POINTE_VALUE_CHUNK) {
+        long j1 = j0 + POINTE_VALUE_CHUNK < keys ? j0 + POINTE_VALUE_CHUNK : keys;
+        for (long r0 = 0; r0 < rows; r0 += POINTE_VALUE_ROWS) {
+            long tileRows = rows - r0 < POINTE_VALUE_ROWS ? rows - r0 : POINTE_VALUE_ROWS;
+            for (long g = 0; g < groups; ) {
+                if (tileRows == POINTE_VALUE_ROWS && g + POINTE_VALUE_GROUPS <= groups) {
+                    POINTE_NAME(value_tile_)(POINTE_VALUE_ROWS, POINTE_VALUE_GROUPS, scores + r0 * scoreStride, scoreStride,
+                                             packedValues + g * POINTE_LANES, width, j0, j1,
+                                             acc + r0 * width + g * POINTE_LANES, width);
+                    g += POINTE_VALUE_GROUPS;
+                } else {
+                    for (long r = r0; r < r0 + tileRows; r++)
+                        POINTE_NAME(value_tile_)(1, 1, scores + r * scoreStride, scoreStride, packedValues + g * POINTE_LANES,
+                                                 width, j0, j1, acc + r * width + g * POINTE_LANES, width);
+                    g += 1;
+                }
+            }
+        }
+    }
+    for (long r = 0; r < rows; r++) {
+        float *o = out + r * outStride;
+        const float *a = acc + r * width;
+        for (long c = 0; c < headDim; c++) o[c] = a[c] * inverse[r];
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+@testable import PointETensor
+
+/// The fused attention kernel (Sources/CKernels/attention_body.h): the same bits on every
+/// instruction-set variant and whatever block of query rows it is given, and the right numbers
+/// at the released models' head width, with key counts and head widths that are not multiples
+/// of its 16-float vectors.
+final class FusedAttentionTests: XCTestCase {
+    func bits(_ t: Tensor) -> [UInt32] { t.values.map(\.bitPattern) }
+
+    /// "equal", or how many elements differ and the first one (a short failure message).
+    func difference(_ a: [UInt32], _ b: [UInt32]) -> String {
+        guard a.count == b.count else { return "\(a.count) vs \(b.count) elements" }
+        let differing = a.indices.filter { a[$0] != b[$0] }
+        guard let first = differing.first else { return "equal" }
+        return "\(differing.count) of \(a.count) elements differ, first at \(first): "
+            + "\(Float(bitPattern: a[first])) vs \(Float(bitPattern: b[first]))"
+    }
+
+    func testEveryVariantGivesTheSameBits() throws {
+        let original = KernelVariant.active
+        defer { try? KernelVariant.use(original) }
+        // (queries, keys, heads, head width): tails in every dimension the kernel tiles.
+        for (tq, tk, heads, c) in [(70, 37, 2, 24), (131, 300, 1, 64), (9, 1, 3, 5)] {
+            let q = Tensor.gaussian([2, tq, heads * c], std: 1, seed: 21, stream: 0)
+            let kv = Tensor.gaussian([2, tk, 2 * heads * c], std: 1, seed: 21, stream: 1)
+            let qkv = Tensor.gaussian([1, tq, 3 * heads * c], std: 2, seed: 22, stream: 0)
+            var reference: (cross: [UInt32], selfAttention: [UInt32])?
+            for variant in KernelVariant.supported {
+                try KernelVariant.use(variant)
+                let got = (bits(Attention.crossAttention(q: q, kv: kv, heads: heads)),
+                           bits(Attention.selfAttention(qkv: qkv, heads: heads)))
+                if let reference {
+                    XCTAssertEqual(difference(got.0, reference.cross), "equal", "cross-attention \(tq)x\(tk), width \(c), \(variant)")
+                    XCTAssertEqual(difference(got.1, reference.selfAttention), "equal", "self-attention \(tq), width \(c), \(variant)")
+                } else {
+                    reference = got
+                }
+            }
+        }
+    }
+
+    func testBlockOfRowsDoesNotChangeBits() {
+        let (rows, keys, c) = (45, 77, 64)
+        let q = Tensor.gaussian([rows, c], std: 1, seed: 23, stream: 0)
+        let k = Tensor.gaussian([keys, c], std: 1, seed: 23, stream: 1)
+        let v = Tensor.gaussian([keys, c], std: 1, seed: 23, stream: 2)
+        let packedKeys = Tensor(zeros: [Kernels.packedKeysCount(keys: keys, headDim: c)])
+        let packedValues = Tensor(zeros: [Kernels.packedValuesCount(keys: keys, headDim: c)])
+        Kernels.packAttentionKeys(k.pointer, stride: c, keys: keys, headDim: c, into: packedKeys.pointer)
+        Kernels.packAttentionValues(v.pointer, stride: c, keys: keys, headDim: c, into: packedValues.pointer)
+        func attend(blockRows: Int) -> [UInt32] {
+            let out = Tensor(zeros: [rows, c])
+            let scratch = Tensor(zeros: [Kernels.attentionScratchCount(rows: blockRows, keys: keys, headDim: c)])
+            for row0 in stride(from: 0, to: rows, by: blockRows) {
+                Kernels.attentionBlock(q: q.pointer + row0 * c, qStride: c, rows: min(blockRows, rows - row0),
+                                       packedKeys: packedKeys.pointer, packedValues: packedValues.pointer, keys: keys,
+                                       headDim: c, scale: 0.125, scratch: scratch.pointer,
+                                       out: out.pointer + row0 * c, outStride: c)
+            }
+            return bits(out)
+        }
+        let whole = attend(blockRows: rows)
+        for blockRows in [1, 7, 16] {
+            XCTAssertEqual(difference(attend(blockRows: blockRows), whole), "equal", "blocks of \(blockRows) rows")
+        }
+    }
+
+    func testMatchesDoublePrecisionAtReleasedHeadWidth() {
+        // One head of width 64 (every released model's), over several key chunks and a partial one.
+        let (tq, tk, c) = (9, 300, 64)
+        let q = Tensor.gaussian([1, tq, c], std: 1, seed: 24, stream: 0)
+        let kv = Tensor.gaussian([1, tk, 2 * c], std: 1, seed: 24, stream: 1)
+        let y = Attention.crossAttention(q: q, kv: kv, heads: 1)
+        for i in 0..<tq {
+            let scores = (0..<tk).map { j in (0..<c).reduce(0.0) { $0 + Double(q[0, i, $1]) * Double(kv[0, j, $1]) } / 8 }
+            let m = scores.max()!
+            let w = scores.map { exp($0 - m) }
+            let z = w.reduce(0, +)
+            for ch in 0..<c {
+                let expected = (0..<tk).reduce(0.0) { $0 + w[$1] * Double(kv[0, $1, c + ch]) } / z
+                XCTAssertEqual(Double(y[0, i, ch]), expected, accuracy: 2e-6, "row \(i) channel \(ch)")
+            }
+        }
+    }
+}
