@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PointETensor
 
 /// The daemons' log, through swift-log: each line carries the process role and structured
 /// metadata (job id, shard ids, peer, event) besides its message. Lines go to standard error,
@@ -43,20 +44,8 @@ public struct ClusterLog: Sendable {
         set { formatBox.withLock { $0 = newValue } }
     }
 
-    private static let formatBox = LockedValue<Format>(
+    private static let formatBox = Locked<Format>(
         Format(rawValue: ProcessInfo.processInfo.environment["POINTE_LOG_FORMAT"] ?? "") ?? .text)
-}
-
-/// A small lock-protected value (the log format is read from every logging thread).
-final class LockedValue<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
 }
 
 /// Writes one line per record to standard error, in the process's `ClusterLog.format`.

@@ -28,7 +28,7 @@ public final class JobStore {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             db = try DatabaseQueue(path: path, configuration: config)
-            try Self.migrator.migrate(db)
+            try Self.migrate(db)
         } catch let error as DatabaseError {
             throw ClusterError("\(path): job store: \(error.message ?? "\(error)")")
         }
@@ -47,6 +47,23 @@ public final class JobStore {
     private func storeError(_ error: DatabaseError) -> ClusterError {
         let full = error.resultCode == .SQLITE_FULL ? "No space left on device: " : ""
         return ClusterError("\(path): job store: \(full)\(error.message ?? "\(error)")")
+    }
+
+    /// Brings the store's schema up to date. Two processes may open a new store at the same
+    /// moment (a coordinator creating it, `pointe status` or a test reading it): each migration
+    /// runs in its own transaction, so the one that loses a race fails on a table the other just
+    /// made ("already exists") and rolls back; it then retries and finds that migration applied.
+    /// Each retry follows the other process's progress, so the migrations' count bounds them.
+    static func migrate(_ db: DatabaseQueue) throws {
+        let migrator = Self.migrator
+        var attempts = migrator.migrations.count
+        while true {
+            do {
+                return try migrator.migrate(db)
+            } catch let error as DatabaseError where attempts > 0 && (error.message ?? "").contains("already exists") {
+                attempts -= 1
+            }
+        }
     }
 
     static var migrator: DatabaseMigrator {

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import PointECluster
+import PointETensor
 import XCTest
 
 /// What operators use on a running coordinator: Prometheus metrics (HTTP and file) and drain.
@@ -27,7 +28,7 @@ final class OperationsTests: XCTestCase {
     }
 
     static func get(_ url: String) -> (status: Int, body: String)? {
-        let box = LockedValue<(Int, String)?>(nil)
+        let box = Locked<(Int, String)?>(nil)
         let done = DispatchSemaphore(value: 0)
         URLSession.shared.dataTask(with: URL(string: url)!) { data, response, _ in
             if let http = response as? HTTPURLResponse { box.withLock { $0 = (http.statusCode, String(decoding: data ?? Data(), as: UTF8.self)) } }
@@ -41,7 +42,7 @@ final class OperationsTests: XCTestCase {
         let job = try createJob("metrics", prompts: 8, shardSize: 2)
         let port = freePort()
         let file = job.path + "/../metrics.prom"
-        let scraped = LockedValue<[String]>([])
+        let scraped = Locked<[String]>([])
         let (counts, _) = try ClusterTestSupport.runJob(job, workers: 1, configure: {
             $0.metricsPort = port
             $0.metricsFile = file
@@ -76,7 +77,7 @@ final class OperationsTests: XCTestCase {
     func testDrainThenResume() throws {
         let prompts = 40
         let job = try createJob("drain", prompts: prompts, shardSize: 1)
-        let reply = LockedValue<Pointe_Cluster_DrainReply?>(nil)
+        let reply = Locked<Pointe_Cluster_DrainReply?>(nil)
         // The first coordinator must be gone (it holds the job directory's lock) before the resume.
         let (counts, drained): (JobStore.Counts, Bool) = try {
             let (counts, coordinator) = try ClusterTestSupport.runJob(job, workers: 1, batch: 1, alsoOnListening: { address in

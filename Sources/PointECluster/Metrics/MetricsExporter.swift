@@ -1,12 +1,13 @@
 import Foundation
 import PointECheckpoint
+import PointETensor
 
 /// Publishes the coordinator's latest metrics text: served over HTTP (`GET /metrics`) by a
 /// small server thread, and/or rewritten atomically into a file. The coordinator's loop calls
 /// `publish` about once a second; the server only ever reads the last published text, so a
 /// slow or hostile scraper cannot stall the coordinator.
 final class MetricsExporter: @unchecked Sendable {
-    private let latest = LockedValue("")
+    private let latest = Locked("")
     private let file: String?
     private var listener: Int32 = -1
     private(set) var port: Int?
