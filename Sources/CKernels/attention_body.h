@@ -44,10 +44,12 @@ POINTE_TARGET void POINTE_NAME(pointe_attention_pack_values_)(
     }
 }
 
-/// scores[r][16 * (p0 + v) + lane] for R query rows and V key panels starting at panel p0.
+/// scores[r][16 * (p0 + v) + lane] for R query rows and V key panels starting at panel p0, and
+/// each row's running maximum, lane by lane (rowMax[r * 16 + lane]), over the first `counted`
+/// panels (a panel with padded keys is left out: its zeros are not scores).
 POINTE_INLINE void POINTE_NAME(score_tile_)(
     const int R, const int V, const float *q, long qStride, const float *keyPanels, long headDim,
-    float scale, float *scores, long scoreStride) {
+    float scale, float *scores, long scoreStride, float *rowMax, int counted) {
     pointe_vf acc[POINTE_SCORE_ROWS][POINTE_SCORE_PANELS];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < V; v++) acc[r][v] = POINTE_NAME(splat_)(0.0f);
@@ -59,10 +61,17 @@ POINTE_INLINE void POINTE_NAME(score_tile_)(
             for (int v = 0; v < V; v++) acc[r][v] = POINTE_NAME(fma_)(qd, kv[v], acc[r][v]);
         }
     }
-    // The scale multiplies the finished dot product, as sgemm's alpha did before.
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < V; v++)
-            POINTE_NAME(store_)(scores + r * scoreStride + v * POINTE_LANES, acc[r][v] * scale);
+    // The scale multiplies the finished dot product, as sgemm's alpha did before. The maximum
+    // is taken here, while the scores are in registers, instead of in a pass of its own.
+    for (int r = 0; r < R; r++) {
+        pointe_vf m = POINTE_NAME(load_)(rowMax + r * POINTE_LANES);
+        for (int v = 0; v < V; v++) {
+            pointe_vf s = acc[r][v] * scale;
+            POINTE_NAME(store_)(scores + r * scoreStride + v * POINTE_LANES, s);
+            if (v < counted) m = POINTE_NAME(select_)(s > m, s, m);
+        }
+        POINTE_NAME(store_)(rowMax + r * POINTE_LANES, m);
+    }
 }
 
 /// acc[r][16 * (c0 + v) + lane] += sum over keys j0..<j1 of p[r][j] * values[j][...], for R
@@ -96,7 +105,7 @@ POINTE_INLINE void POINTE_NAME(value_tile_)(
 #endif
 
 /// out[r][c] = sum_j softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows of one head.
-/// `scratch` holds rows * (keys rounded up to 16) + rows * (headDim rounded up to 16) + rows
+/// `scratch` holds rows * (keys rounded up to 16) + rows * (headDim rounded up to 16) + 17 rows
 /// floats (pointe_attention_scratch_floats).
 POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
     const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
@@ -105,7 +114,10 @@ POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
     long scoreStride = panels * POINTE_LANES;
     long width = (headDim + POINTE_LANES - 1) / POINTE_LANES * POINTE_LANES;
     long groups = width / POINTE_LANES;
+    long fullPanels = keys / POINTE_LANES;  // panels without padded keys
     float *scores = scratch, *acc = scratch + rows * scoreStride, *inverse = acc + rows * width;
+    float *rowMax = inverse + rows;  // rows x 16 lanes
+    for (long i = 0; i < rows * POINTE_LANES; i++) rowMax[i] = -FLT_MAX;
 
     // Scores, a chunk of key panels at a time (the chunk's packed keys stay in L1 while every
     // row tile of the block passes over them); padded keys score 0 and are ignored.
@@ -115,24 +127,33 @@ POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
             long tileRows = rows - r0 < POINTE_SCORE_ROWS ? rows - r0 : POINTE_SCORE_ROWS;
             for (long p = p0; p < p1; ) {
                 const float *keyPanels = packedKeys + p * headDim * POINTE_LANES;
+                long counted = fullPanels - p;  // of the tile's panels, those without padding
                 if (tileRows == POINTE_SCORE_ROWS && p + POINTE_SCORE_PANELS <= p1) {
                     POINTE_NAME(score_tile_)(POINTE_SCORE_ROWS, POINTE_SCORE_PANELS, q + r0 * qStride, qStride,
                                              keyPanels, headDim, scale, scores + r0 * scoreStride + p * POINTE_LANES,
-                                             scoreStride);
+                                             scoreStride, rowMax + r0 * POINTE_LANES, (int)(counted < 0 ? 0 : counted));
                     p += POINTE_SCORE_PANELS;
                 } else {
                     for (long r = r0; r < r0 + tileRows; r++)
                         POINTE_NAME(score_tile_)(1, 1, q + r * qStride, qStride, keyPanels, headDim, scale,
-                                                 scores + r * scoreStride + p * POINTE_LANES, scoreStride);
+                                                 scores + r * scoreStride + p * POINTE_LANES, scoreStride,
+                                                 rowMax + r * POINTE_LANES, counted > 0);
                     p += 1;
                 }
             }
         }
     }
 
-    // Softmax numerators in place (exp of score minus the row's max) and each row's sum.
-    for (long r = 0; r < rows; r++)
-        inverse[r] = 1.0f / POINTE_NAME(pointe_exp_shifted_sum_)(scores + r * scoreStride, keys);
+    // Softmax numerators in place (exp of score minus the row's max) and each row's sum. The
+    // max: the lanes the score tiles kept, then the keys of a padded last panel (a maximum is
+    // exact in any order, so this is the same number as one pass over the row).
+    for (long r = 0; r < rows; r++) {
+        const float *row = scores + r * scoreStride;
+        float mx = -FLT_MAX;
+        for (int j = 0; j < POINTE_LANES; j++) mx = rowMax[r * POINTE_LANES + j] > mx ? rowMax[r * POINTE_LANES + j] : mx;
+        for (long j = fullPanels * POINTE_LANES; j < keys; j++) mx = row[j] > mx ? row[j] : mx;
+        inverse[r] = 1.0f / POINTE_NAME(exp_shifted_by_sum_)(scores + r * scoreStride, keys, mx);
+    }
 
     // Unnormalised numerators times values, a chunk of keys at a time; then each output row
     // divided by its sum (headDim divisions per row instead of a pass over all scores).

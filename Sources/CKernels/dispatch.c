@@ -6,6 +6,7 @@
 
 float pointe_exp_shifted_sum_baseline(float *p, long n);
 void pointe_gelu_baseline(float *p, long n);
+void pointe_layer_norm_baseline(const float *x, float *y, long rows, long width, const float *w, const float *b, float eps);
 void pointe_attention_pack_keys_baseline(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_baseline(const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_baseline(const float *q, long qStride, long rows, const float *packedKeys,
@@ -14,6 +15,7 @@ void pointe_attention_block_baseline(const float *q, long qStride, long rows, co
 #if defined(__x86_64__)
 float pointe_exp_shifted_sum_avx2(float *p, long n);
 void pointe_gelu_avx2(float *p, long n);
+void pointe_layer_norm_avx2(const float *x, float *y, long rows, long width, const float *w, const float *b, float eps);
 void pointe_attention_pack_keys_avx2(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_avx2(const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_avx2(const float *q, long qStride, long rows, const float *packedKeys,
@@ -21,6 +23,7 @@ void pointe_attention_block_avx2(const float *q, long qStride, long rows, const 
                                   float *scratch, float *out, long outStride);
 float pointe_exp_shifted_sum_avx512(float *p, long n);
 void pointe_gelu_avx512(float *p, long n);
+void pointe_layer_norm_avx512(const float *x, float *y, long rows, long width, const float *w, const float *b, float eps);
 void pointe_attention_pack_keys_avx512(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_avx512(const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_avx512(const float *q, long qStride, long rows, const float *packedKeys,
@@ -93,6 +96,11 @@ void pointe_gelu_variant(int variant, float *p, long n) {
 #define POINTE_PICK(variant, name) ((void)(variant), name##_baseline)
 #endif
 
+void pointe_layer_norm_variant(int variant, const float *x, float *y, long rows, long width, const float *w,
+                               const float *b, float eps) {
+    POINTE_PICK(variant, pointe_layer_norm)(x, y, rows, width, w, b, eps);
+}
+
 void pointe_attention_pack_keys_variant(int variant, const float *k, long kStride, long keys, long headDim, float *packed) {
     POINTE_PICK(variant, pointe_attention_pack_keys)(k, kStride, keys, headDim, packed);
 }
@@ -113,7 +121,7 @@ long pointe_attention_packed_keys_floats(long keys, long headDim) { return (keys
 long pointe_attention_packed_values_floats(long keys, long headDim) { return keys * ((headDim + 15) / 16 * 16); }
 
 long pointe_attention_scratch_floats(long rows, long keys, long headDim) {
-    return rows * ((keys + 15) / 16 * 16) + rows * ((headDim + 15) / 16 * 16) + rows;
+    return rows * ((keys + 15) / 16 * 16) + rows * ((headDim + 15) / 16 * 16) + rows + rows * 16;
 }
 
 float pointe_exp_shifted_sum(float *p, long n) { return pointe_exp_shifted_sum_variant(pointe_kernels_active(), p, n); }

@@ -31,6 +31,7 @@
 #define POINTE_LANES 16
 typedef float pointe_vf __attribute__((vector_size(POINTE_LANES * 4)));
 typedef int32_t pointe_vi __attribute__((vector_size(POINTE_LANES * 4)));
+typedef double pointe_vd __attribute__((vector_size(POINTE_LANES * 8)));
 
 #define POINTE_INLINE static inline __attribute__((always_inline)) POINTE_TARGET
 
@@ -61,13 +62,14 @@ POINTE_INLINE pointe_vf POINTE_NAME(fma_)(pointe_vf a, pointe_vf b, pointe_vf c)
     return __builtin_elementwise_fma(a, b, c);
 }
 
-/// e^x: clamp to the float range, x = n ln2 + r (Cody-Waite: ln 2 split in a part exact in
-/// float and a small correction), a degree-6 Cephes polynomial for e^r (Horner in FMAs), and
-/// 2^n built in the exponent bits. Relative error a few float ulps.
+/// e^x for x <= 0 (or NaN, which stays NaN): every caller exponentiates a non-positive number
+/// (a score minus its row's maximum, GELU's -x^2/2), so only the lower end of the float range
+/// is clamped. x = n ln2 + r (Cody-Waite: ln 2 split in a part exact in float and a small
+/// correction), a degree-6 Cephes polynomial for e^r (Horner in FMAs), and 2^n built in the
+/// exponent bits. Relative error a few float ulps.
 POINTE_INLINE pointe_vf POINTE_NAME(exp_)(pointe_vf x) {
-    const pointe_vf lo = POINTE_NAME(splat_)(-87.33654f), hi = POINTE_NAME(splat_)(88.37626f);
+    const pointe_vf lo = POINTE_NAME(splat_)(-87.33654f);
     x = POINTE_NAME(select_)(x < lo, lo, x);
-    x = POINTE_NAME(select_)(x > hi, hi, x);
     const pointe_vf magic = POINTE_NAME(splat_)(12582912.0f);  // 1.5 * 2^23
     // Adding magic rounds x*log2e to an integer in the low mantissa bits; subtracting it back
     // gives that integer as a float. The FMA rounds x*log2e + magic once, so n is the integer
@@ -107,9 +109,10 @@ POINTE_INLINE pointe_vf POINTE_NAME(gelu_v_)(pointe_vf x) {
     return 0.5f * x * (1.0f + POINTE_NAME(erf_)(x * 0.70710678118654752f));
 }
 
-POINTE_TARGET float POINTE_NAME(pointe_exp_shifted_sum_)(float *p, long n) {
-    long whole = n - n % POINTE_LANES, rest = n - whole;
-    // Max: exact whatever the order, so lanes then a scalar pass suffice.
+/// The largest of p[0..<n] (n >= 1). Exact whatever the order, so lanes then a scalar pass
+/// suffice; NaNs are passed over.
+POINTE_INLINE float POINTE_NAME(max_)(const float *p, long n) {
+    long whole = n - n % POINTE_LANES;
     pointe_vf m = POINTE_NAME(splat_)(-FLT_MAX);
     for (long i = 0; i < whole; i += POINTE_LANES) {
         pointe_vf v = POINTE_NAME(load_)(p + i);
@@ -118,7 +121,12 @@ POINTE_TARGET float POINTE_NAME(pointe_exp_shifted_sum_)(float *p, long n) {
     float mx = -FLT_MAX;
     for (int j = 0; j < POINTE_LANES; j++) mx = m[j] > mx ? m[j] : mx;
     for (long i = whole; i < n; i++) mx = p[i] > mx ? p[i] : mx;
+    return mx;
+}
 
+/// p[i] = exp(p[i] - mx) in place over n floats, mx their maximum; returns the sum of the results.
+POINTE_INLINE float POINTE_NAME(exp_shifted_by_sum_)(float *p, long n, float mx) {
+    long whole = n - n % POINTE_LANES, rest = n - whole;
     const pointe_vf shift = POINTE_NAME(splat_)(mx);
     pointe_vf acc = POINTE_NAME(splat_)(0.0f);
     for (long i = 0; i < whole; i += POINTE_LANES) {
@@ -142,6 +150,10 @@ POINTE_TARGET float POINTE_NAME(pointe_exp_shifted_sum_)(float *p, long n) {
     return acc[0];
 }
 
+POINTE_TARGET float POINTE_NAME(pointe_exp_shifted_sum_)(float *p, long n) {
+    return POINTE_NAME(exp_shifted_by_sum_)(p, n, POINTE_NAME(max_)(p, n));
+}
+
 POINTE_TARGET void POINTE_NAME(pointe_gelu_)(float *p, long n) {
     long whole = n - n % POINTE_LANES, rest = n - whole;
     for (long i = 0; i < whole; i += POINTE_LANES)
@@ -151,6 +163,53 @@ POINTE_TARGET void POINTE_NAME(pointe_gelu_)(float *p, long n) {
         for (long j = 0; j < rest; j++) v[j] = p[whole + j];
         pointe_vf y = POINTE_NAME(gelu_v_)(v);
         for (long j = 0; j < rest; j++) p[whole + j] = y[j];
+    }
+}
+
+/// The 16 lanes of a double vector added in one fixed tree: 16 -> 8 -> 4 -> 2 -> 1.
+POINTE_INLINE double POINTE_NAME(lane_sum_d_)(pointe_vd acc) {
+    for (int width = POINTE_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) acc[j] = acc[j] + acc[j + width];
+    return acc[0];
+}
+
+/// PyTorch's LayerNorm over rows of `width` floats: y = (x - mean) / sqrt(var + eps) * w + b,
+/// the biased variance. The statistics are two passes in double (the mean, then the squared
+/// deviations from it), which keeps them within float rounding of PyTorch's Welford reduction;
+/// each pass adds element i into lane i % 16 and then adds the lanes in a fixed tree, so the
+/// order of additions is the code's, not the vector width's. The row itself is float:
+/// ((x - mean) * inv) * w + b, four roundings, no FMA.
+POINTE_TARGET void POINTE_NAME(pointe_layer_norm_)(
+    const float *x, float *y, long rows, long width, const float *w, const float *b, float eps) {
+    long whole = width - width % POINTE_LANES, rest = width - whole;
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * width;
+        float *dst = y + r * width;
+        pointe_vd sum = {0};
+        for (long i = 0; i < whole; i += POINTE_LANES)
+            sum += __builtin_convertvector(POINTE_NAME(load_)(row + i), pointe_vd);
+        for (long j = 0; j < rest; j++) sum[j] += (double)row[whole + j];
+        double mean = POINTE_NAME(lane_sum_d_)(sum) / (double)width;
+
+        pointe_vd sq = {0};
+        const pointe_vd shift = sq + mean;
+        for (long i = 0; i < whole; i += POINTE_LANES) {
+            pointe_vd d = __builtin_convertvector(POINTE_NAME(load_)(row + i), pointe_vd) - shift;
+            sq += d * d;
+        }
+        for (long j = 0; j < rest; j++) {
+            double d = (double)row[whole + j] - mean;
+            sq[j] += d * d;
+        }
+        double variance = POINTE_NAME(lane_sum_d_)(sq) / (double)width;
+        const float inv = (float)(1.0 / __builtin_sqrt(variance + (double)eps));
+        const float m = (float)mean;
+
+        for (long i = 0; i < whole; i += POINTE_LANES) {
+            pointe_vf v = (POINTE_NAME(load_)(row + i) - m) * inv;
+            POINTE_NAME(store_)(dst + i, v * POINTE_NAME(load_)(w + i) + POINTE_NAME(load_)(b + i));
+        }
+        for (long i = whole; i < width; i++) dst[i] = (row[i] - m) * inv * w[i] + b[i];
     }
 }
 

@@ -39,9 +39,7 @@ public struct MLP: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = cFc(x)
-        h.geluInPlace()
-        return cProj(h)
+        cProj(x.linear(weight: cFc.weight, bias: cFc.bias, activation: .gelu))
     }
 }
 
@@ -77,8 +75,10 @@ public struct ResidualAttentionBlock: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x.copy()
-        h.addInPlace(attn(ln1(h)))
+        // attn(...) + x is x + attn(...) (float addition commutes): the sum lands in the
+        // attention output, so the residual stream is never copied.
+        let h = attn(ln1(x))
+        h.addInPlace(x)
         h.addInPlace(mlp(ln2(h)))
         return h
     }

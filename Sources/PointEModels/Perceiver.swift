@@ -43,8 +43,9 @@ public struct ResidualCrossAttentionBlock: Sendable {
     public func keysValues(data: Tensor) -> Tensor { attn.keysValues(ln2(data)) }
 
     public func callAsFunction(_ x: Tensor, keysValues kv: Tensor) -> Tensor {
-        let h = x.copy()
-        h.addInPlace(attn(ln1(h), keysValues: kv))
+        // As ResidualAttentionBlock: the sum lands in the attention output (addition commutes).
+        let h = attn(ln1(x), keysValues: kv)
+        h.addInPlace(x)
         h.addInPlace(mlp(ln3(h)))
         return h
     }

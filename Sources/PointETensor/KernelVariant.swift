@@ -96,6 +96,13 @@ public enum Kernels {
         pointe_gelu_variant(KernelVariant.active.rawValue, p, n)
     }
 
+    /// LayerNorm of `rows` rows of `width` floats from x into y (statistics in double).
+    @inline(__always)
+    public static func layerNorm(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
+        pointe_layer_norm_variant(KernelVariant.active.rawValue, x, y, rows, width, weight, bias, eps)
+    }
+
     /// One attention head's keys and values packed for `attentionBlock` (sizes from
     /// `packedKeysCount` / `packedValuesCount`).
     @inline(__always)

@@ -45,21 +45,27 @@ public enum BLAS {
 
     /// The same product split over the threads in row bands (`bandRows(forRows:)`), each its
     /// own single-threaded call, handed out to however many threads there are. Only for
-    /// non-transposed A (the row bands of A are then contiguous row ranges). `bandRows` is a
-    /// parameter only for the benchmark.
+    /// non-transposed A (the row bands of A are then contiguous row ranges). `before` and
+    /// `after` run on a band's rows of C right before and after its product, on the same
+    /// thread, while those rows are still in that core's caches (a bias written into C, an
+    /// activation applied to the result): row-wise work, so the bands cannot change a result.
+    /// `bandRows` is a parameter only for the benchmark.
     public static func parallelSgemm(
         transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-        bandRows: Int? = nil
+        bandRows: Int? = nil,
+        before: ((Range<Int>) -> Void)? = nil, after: ((Range<Int>) -> Void)? = nil
     ) {
         guard m > 0 else { return }
         let height = bandRows ?? Self.bandRows(forRows: m)
         Parallel.forEach((m + height - 1) / height) { band in
-            let start = band * height
-            sgemm(transA: false, transB: transB, m: min(height, m - start), n: n, k: k, alpha: alpha, a: a + start * lda, lda: lda,
-                  b: b, ldb: ldb, beta: beta, c: c + start * ldc, ldc: ldc)
+            let rows = band * height..<min(m, band * height + height)
+            before?(rows)
+            sgemm(transA: false, transB: transB, m: rows.count, n: n, k: k, alpha: alpha, a: a + rows.lowerBound * lda,
+                  lda: lda, b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            after?(rows)
         }
     }
 
@@ -73,29 +79,49 @@ public enum BLAS {
     }
 }
 
+/// What `Tensor.linear` applies to its result, fused into the product's row bands.
+public enum LinearActivation: Sendable {
+    case none
+    /// Exact (erf) GELU, as `Tensor.geluInPlace`.
+    case gelu
+}
+
 extension Tensor {
-    /// PyTorch `nn.Linear`: y = x W^T + b over the last dimension. `weight` is [out, in].
-    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+    /// PyTorch `nn.Linear`: y = x W^T + b over the last dimension, then `activation`. `weight`
+    /// is [out, in].
+    public func linear(weight: Tensor, bias: Tensor?, activation: LinearActivation = .none) -> Tensor {
         let inFeatures = shape.last ?? 0
         precondition(weight.rank == 2 && weight.shape[1] == inFeatures,
                      "linear: input \(shape) does not match weight \(weight.shape)")
         let outFeatures = weight.shape[0]
-        let rows = inFeatures == 0 ? 0 : count / inFeatures
+        let rows = shape.dropLast().reduce(1, *)
         // Every element is written below unless there is nothing to multiply (empty input).
         let outShape = Array(shape.dropLast()) + [outFeatures]
         let out = inFeatures == 0 ? Tensor(zeros: outShape) : Tensor(uninitialized: outShape)
-        var beta: Float = 0
+        let o = out.pointer
+        // The bias is written into each band of C just before its product adds x W^T to it
+        // (beta 1): bias + product, one rounding, as PyTorch's addmm.
+        var fillBias: ((Range<Int>) -> Void)?
         if let bias {
             precondition(bias.count == outFeatures, "linear: bias \(bias.shape) for \(outFeatures) outputs")
-            let o = out.pointer, b = bias.pointer
-            Parallel.forChunks(rows, minimumPerChunk: max(1, 65536 / max(1, outFeatures))) { range in
-                for r in range { (o + r * outFeatures).update(from: b, count: outFeatures) }
+            let b = bias.pointer
+            fillBias = { rows in
+                for r in rows { (o + r * outFeatures).update(from: b, count: outFeatures) }
             }
-            beta = 1
+        }
+        var activate: ((Range<Int>) -> Void)?
+        switch activation {
+        case .none: break
+        case .gelu: activate = { rows in Kernels.gelu(o + rows.lowerBound * outFeatures, rows.count * outFeatures) }
+        }
+        if inFeatures == 0 {  // nothing to multiply: the bias (or zeros), activated
+            fillBias?(0..<rows)
+            activate?(0..<rows)
+            return out
         }
         BLAS.parallelSgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
                            a: pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                           beta: beta, c: out.pointer, ldc: outFeatures)
+                           beta: bias == nil ? 0 : 1, c: o, ldc: outFeatures, before: fillBias, after: activate)
         return out
     }
 

@@ -67,6 +67,36 @@ final class FusedAttentionTests: XCTestCase {
         }
     }
 
+    func testRowMaximumLeavesOutPaddedKeys() {
+        // Every score far below zero (-200 - 0.4 j) and 37 keys, so the last 16-key panel is
+        // padded with keys that score 0: were those zeros taken for the row's maximum, every
+        // exp(score - 0) would underflow to the same floor and the weights would come out
+        // uniform instead of falling by e^-0.4 per key.
+        let (tk, c) = (37, 16)
+        let q = Tensor(shape: [1, 1, c], values: [Float](repeating: 10, count: c))
+        var kvValues = [Float]()
+        for j in 0..<tk {
+            kvValues += [Float](repeating: -(5 + 0.01 * Float(j)), count: c)  // keys
+            kvValues += (0..<c).map { Float(sin(Double(j * c + $0))) }      // values
+        }
+        let kv = Tensor(shape: [1, tk, 2 * c], values: kvValues)
+        let original = KernelVariant.active
+        defer { try? KernelVariant.use(original) }
+        for variant in KernelVariant.supported {
+            try? KernelVariant.use(variant)
+            let y = Attention.crossAttention(q: q, kv: kv, heads: 1)
+            let scores = (0..<tk).map { j in (0..<c).reduce(0.0) { $0 + Double(q[0, 0, $1]) * Double(kv[0, j, $1]) } / 4 }
+            let m = scores.max()!
+            let w = scores.map { exp($0 - m) }
+            let z = w.reduce(0, +)
+            for ch in 0..<c {
+                let expected = (0..<tk).reduce(0.0) { $0 + w[$1] * Double(kv[0, $1, c + ch]) } / z
+                // Scores near -200 carry float rounding of ~1e-5 each; uniform weights would be off by ~0.1.
+                XCTAssertEqual(Double(y[0, 0, ch]), expected, accuracy: 2e-4, "\(variant) channel \(ch)")
+            }
+        }
+    }
+
     func testMatchesDoublePrecisionAtReleasedHeadWidth() {
         // One head of width 64 (every released model's), over several key chunks and a partial one.
         let (tq, tk, c) = (9, 300, 64)

@@ -19,6 +19,22 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testLinearActivationIsTheSameAsActivatingAfterwards() {
+        // 300 rows: several row bands, each activated by its own thread right after its product.
+        let x = random([300, 24], seed: 7), w = random([40, 24], seed: 8), b = random([40], seed: 9)
+        let separate = x.linear(weight: w, bias: b)
+        separate.geluInPlace()
+        let fused = x.linear(weight: w, bias: b, activation: .gelu)
+        XCTAssertEqual(fused.values.map(\.bitPattern), separate.values.map(\.bitPattern))
+    }
+
+    func testLinearWithNoInputFeaturesIsItsBias() {
+        // x W^T of an empty inner dimension is zero, so each row is the bias (as nn.Linear).
+        let x = Tensor(zeros: [3, 0]), w = Tensor(zeros: [2, 0]), b = Tensor(shape: [2], values: [1.5, -2])
+        XCTAssertEqual(x.linear(weight: w, bias: b).values, [1.5, -2, 1.5, -2, 1.5, -2])
+        XCTAssertEqual(x.linear(weight: w, bias: nil).values, [0, 0, 0, 0, 0, 0])
+    }
+
     func testLayerNormNormalisesEachRow() {
         let x = random([4, 33], seed: 4).scaled(3, plus: 2)
         let w = random([33], seed: 5), b = random([33], seed: 6)

@@ -70,6 +70,37 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// LayerNorm rows of `width` floats, through one variant.
+    func layerNorm(_ variant: KernelVariant, _ x: [Float], width: Int, weight: [Float], bias: [Float]) -> [Float] {
+        var y = [Float](repeating: .nan, count: x.count)
+        y.withUnsafeMutableBufferPointer { out in
+            pointe_layer_norm_variant(variant.rawValue, x, out.baseAddress!, x.count / width, width, weight, bias, 1e-5)
+        }
+        return y
+    }
+
+    func testLayerNormOfEachVariantMatchesDoublePrecision() {
+        for variant in KernelVariant.supported {
+            for width in lengths + [512] {
+                // Rows far from zero mean, so a statistic in float (or a wrong shift) would show.
+                let x = (0..<3 * width).map { Float(40 + 7 * sin(Double($0) * 0.61)) }
+                let weight = activations(width), bias = scores(width).map { $0 / 30 }
+                let y = layerNorm(variant, x, width: width, weight: weight, bias: bias)
+                for r in 0..<3 {
+                    let row = x[r * width..<(r + 1) * width].map(Double.init)
+                    let mean = row.reduce(0, +) / Double(width)
+                    let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width)
+                    for i in 0..<width {
+                        let expected = (row[i] - mean) / (variance + 1e-5).squareRoot()
+                            * Double(weight[i]) + Double(bias[i])
+                        XCTAssertEqual(Double(y[r * width + i]), expected, accuracy: 2e-5 * max(1, abs(expected)),
+                                       "\(variant) width \(width) row \(r) i \(i)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The property the parity fixtures rely on: a cloud does not depend on the CPU it ran on.
     func testAllVariantsGiveIdenticalBits() {
         let variants = KernelVariant.supported
@@ -82,7 +113,10 @@ final class KernelVariantTests: XCTestCase {
                 expResults.append(s)
                 geluResults.append(g)
             }
+            let x = activations(2 * n).map { $0 * 3 + 1 }, weight = scores(n), bias = activations(n)
+            let normalised = variants.map { layerNorm($0, x, width: n, weight: weight, bias: bias) }
             for i in 1..<variants.count {
+                XCTAssertEqual(normalised[i].map(\.bitPattern), normalised[0].map(\.bitPattern), "layerNorm \(variants[i]) n=\(n)")
                 XCTAssertEqual(sums[i].bitPattern, sums[0].bitPattern, "sum \(variants[i]) vs \(variants[0]) n=\(n)")
                 XCTAssertEqual(expResults[i].map(\.bitPattern), expResults[0].map(\.bitPattern), "exp \(variants[i]) n=\(n)")
                 XCTAssertEqual(geluResults[i].map(\.bitPattern), geluResults[0].map(\.bitPattern), "gelu \(variants[i]) n=\(n)")

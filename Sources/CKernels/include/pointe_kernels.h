@@ -30,6 +30,11 @@ float pointe_exp_shifted_sum(float *p, long n);
 /// Exact (erf) GELU in place over n floats: 0.5 x (1 + erf(x / sqrt 2)).
 void pointe_gelu(float *p, long n);
 
+/// PyTorch LayerNorm over `rows` rows of `width` floats (x and y may be the same buffer; w and b
+/// hold `width` floats): statistics in double, see kernel_body.h.
+void pointe_layer_norm_variant(int variant, const float *x, float *y, long rows, long width, const float *w,
+                               const float *b, float eps);
+
 /// Attention for one head (see attention_body.h). Keys and values are packed once per head:
 /// `keys` rows of `headDim` floats, `kStride`/`vStride` floats apart, into buffers of
 /// pointe_attention_packed_keys_floats / _values_floats floats.
