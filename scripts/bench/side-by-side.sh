@@ -9,7 +9,8 @@
 # ratio (torch / pointe) and GFLOP/s; for each forward also OpenBLAS's sgemm GFLOP/s on the pass's
 # main product, measured in the same `pointe bench forward` run, and the fraction of it pointe
 # reached. The last lines are `case pointe_seconds torch_seconds ratio [sgemm_gflops fraction]`,
-# one per case, for scripts. --quick skips the two long cases (sample, mesh).
+# one per case, for scripts. --quick skips the two long cases (sample, mesh). Each forward case
+# runs BENCH_ROUNDS (default 2) alternating rounds of pointe then PyTorch and reports medians.
 #
 # BENCH_ISA=avx2 runs both sides on their AVX2 code paths on an AVX-512 CPU (pointe's avx2
 # kernels and OpenBLAS's HASWELL ones; PyTorch's ATen, MKL and oneDNN capped at AVX2): the
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/../.."
 quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
 threads="${BENCH_THREADS:-$(nproc)}"
 steps="${BENCH_SAMPLE_STEPS:-4}"
+rounds="${BENCH_ROUNDS:-2}"  # turns each side takes per forward case (see forward)
 cloud="${BENCH_CLOUD:-../shared/data/pc_corgi.npz}"
 venv=.venv-bench
 
@@ -41,9 +43,9 @@ esac
 results=()
 # value KEY < output: the number after KEY at the start of a line.
 value() { awk -v key="$1" '$1 == key { print $2; exit }'; }
-report() {  # case pointe_s torch_s gflop [sgemm_gflops fraction]
+report() {  # case pointe_s torch_s gflop [sgemm_gflops fraction [ratio]]
     local ratio pg tg yardstick=""
-    ratio=$(awk -v p="$2" -v t="$3" 'BEGIN { printf "%.2f", t / p }')
+    ratio=$(awk -v p="$2" -v t="$3" -v r="${7:-}" 'BEGIN { printf "%.2f", r != "" ? r : t / p }')
     if [[ -n "$4" ]]; then
         pg=$(awk -v g="$4" -v s="$2" 'BEGIN { printf "%.0f", g / s }'); tg=$(awk -v g="$4" -v s="$3" 'BEGIN { printf "%.0f", g / s }')
     else pg="-"; tg="-"; fi
@@ -53,14 +55,27 @@ report() {  # case pointe_s torch_s gflop [sgemm_gflops fraction]
     results+=("$1 $2 $3 $ratio${5:+ $5 $6}")
 }
 
-forward() {  # case model batch [extra pointe args] -- torch case
+# median of the numbers given as arguments (the lower middle one of an even count)
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+forward() {  # case model batch torch_case [extra pointe args]
+    # pointe and PyTorch take turns, $rounds times: a VM whose speed drifts over minutes slows
+    # both sides of a round alike. Each column is the median over the rounds, the ratio the
+    # median of the rounds' own ratios.
     local name=$1 model=$2 batch=$3 torch_case=$4; shift 4
-    local out ms gflop torch_s
-    out=$("$pointe" bench forward --model "$model" --batch "$batch" --runs 3 "$@" 2>/dev/null)
-    ms=$(value forward_ms <<< "$out"); gflop=$(value gflop <<< "$out")
-    torch_s=$("${torch[@]}" "$torch_case" --runs 3 | value seconds)
-    report "$name" "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')" "$torch_s" "$gflop" \
-        "$(value sgemm_gflops <<< "$out")" "$(value fraction <<< "$out")"
+    local out gflop round pointe_s torch_s ratios=() pointes=() torches=() sgemms=() fractions=()
+    for ((round = 0; round < rounds; round++)); do
+        out=$("$pointe" bench forward --model "$model" --batch "$batch" --runs 3 "$@" 2>/dev/null)
+        gflop=$(value gflop <<< "$out")
+        pointe_s=$(awk -v m="$(value forward_ms <<< "$out")" 'BEGIN { printf "%.3f", m / 1000 }')
+        torch_s=$("${torch[@]}" "$torch_case" --runs 3 | value seconds)
+        pointes+=("$pointe_s"); torches+=("$torch_s")
+        ratios+=("$(awk -v p="$pointe_s" -v t="$torch_s" 'BEGIN { printf "%.3f", t / p }')")
+        sgemms+=("$(value sgemm_gflops <<< "$out")"); fractions+=("$(value fraction <<< "$out")")
+    done
+    (( rounds > 1 )) && echo "$name rounds: torch/pointe ${ratios[*]}, fraction ${fractions[*]}" >&2
+    report "$name" "$(median "${pointes[@]}")" "$(median "${torches[@]}")" "$gflop" \
+        "$(median "${sgemms[@]}")" "$(median "${fractions[@]}")" "$(median "${ratios[@]}")"
 }
 
 echo "side-by-side on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, ISA ${BENCH_ISA:-best}" \
