@@ -105,8 +105,9 @@ POINTE_INLINE void POINTE_NAME(value_tile_)(
 #endif
 
 /// out[r][c] = sum_j softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows of one head.
-/// `scratch` holds rows * (keys rounded up to 16) + rows * (headDim rounded up to 16) + 17 rows
-/// floats (pointe_attention_scratch_floats).
+/// `scratch` holds rows * (keys rounded up to 16) + rows * (headDim rounded up to 16) + rows * 17
+/// floats (pointe_attention_scratch_floats): scores, value sums, each row's inverse sum and its
+/// 16 lane maxima.
 POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
     const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
     long keys, long headDim, float scale, float *scratch, float *out, long outStride) {
@@ -148,11 +149,14 @@ POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
     // max: the lanes the score tiles kept, then the keys of a padded last panel (a maximum is
     // exact in any order, so this is the same number as one pass over the row).
     for (long r = 0; r < rows; r++) {
-        const float *row = scores + r * scoreStride;
-        float mx = -FLT_MAX;
-        for (int j = 0; j < POINTE_LANES; j++) mx = rowMax[r * POINTE_LANES + j] > mx ? rowMax[r * POINTE_LANES + j] : mx;
-        for (long j = fullPanels * POINTE_LANES; j < keys; j++) mx = row[j] > mx ? row[j] : mx;
-        inverse[r] = 1.0f / POINTE_NAME(exp_shifted_by_sum_)(scores + r * scoreStride, keys, mx);
+        float *row = scores + r * scoreStride;
+        float mx = POINTE_NAME(max_)(rowMax + r * POINTE_LANES, POINTE_LANES);
+        long counted = fullPanels * POINTE_LANES;
+        if (counted < keys) {
+            float tail = POINTE_NAME(max_)(row + counted, keys - counted);
+            mx = tail > mx ? tail : mx;
+        }
+        inverse[r] = 1.0f / POINTE_NAME(exp_shifted_by_sum_)(row, keys, mx);
     }
 
     // Unnormalised numerators times values, a chunk of keys at a time; then each output row
