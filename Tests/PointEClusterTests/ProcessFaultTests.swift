@@ -6,12 +6,16 @@ import XCTest
 /// Faults that need real processes: the `pointe` executable (built next to this test bundle)
 /// runs the coordinator and workers, and the test SIGKILLs them mid-job.
 final class ProcessFaultTests: ProcessTestCase {
-    /// 24 steps make a prompt take a few tenths of a second, so a test that acts on the first
-    /// result still finds the worker inside its first shard on a loaded machine (with 3 steps a
-    /// whole 4-prompt shard took 0.3 s and the SIGTERM could land between shards).
-    func coordinatorArguments(_ prompts: String, _ directory: JobDirectory, _ address: String) -> [String] {
+    /// 48 steps make a tiny-model prompt take about 0.15 s in a debug build (24 steps took 70 ms
+    /// after the C attention kernels, 2026-12), and a test that must act while a worker is inside
+    /// a shard does not rely on the time between two prompts: it puts the whole job in one shard
+    /// (`shardSize` = the prompt count), so the first result leaves seven prompts (about a
+    /// second) to land the signal in. With 4-prompt shards a SIGTERM after the first
+    /// result could arrive between shards on a loaded machine (CI saw it: both attempts
+    /// completed, nothing handed back).
+    func coordinatorArguments(_ prompts: String, _ directory: JobDirectory, _ address: String, shardSize: Int = 4) -> [String] {
         ["coordinator", prompts, "-o", directory.path, "--bind", address, "--model", "base40M-uncond", "--no-upsample",
-         "--steps", "24", "--shard-size", "4", "--peer-timeout-ms", "2000", "--mesh-formats", "none", "--quiet"]
+         "--steps", "48", "--shard-size", "\(shardSize)", "--peer-timeout-ms", "2000", "--mesh-formats", "none", "--quiet"]
     }
 
     func workerArguments(_ address: String) -> [String] {
@@ -100,19 +104,19 @@ final class ProcessFaultTests: ProcessTestCase {
 
     func testWorkerKilledMidShard() throws {
         let dir = ClusterTestSupport.temporaryDirectory("killworker")
-        let prompts = try writePrompts(12, in: dir)
+        let prompts = try writePrompts(8, in: dir)
         let directory = JobDirectory(dir + "/job")
         let address = try freeAddress()
-        let coordinator = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator.log")
+        let coordinator = try start(coordinatorArguments(prompts, directory, address, shardSize: 8), log: dir + "/coordinator.log")
         let victim = try start(workerArguments(address), log: dir + "/victim.log")
-        // Kill the only worker once its first result has landed: it is inside its first shard.
+        // Kill the only worker once its first result has landed: it is inside the job's one shard.
         try waitFor("a first result") { manifestLineCount(directory) >= 1 }
         victim.signal(SIGKILL)
         try victim.wait(timeout: 30)
         _ = try start(workerArguments(address), log: dir + "/worker.log")
         try waitFor("the coordinator to finish") { !coordinator.isRunning }
         XCTAssertEqual(coordinator.exitStatus, 0, (try? String(contentsOfFile: dir + "/coordinator.log", encoding: .utf8)) ?? "")
-        try assertComplete(directory, prompts: 12)
+        try assertComplete(directory, prompts: 8)
         let outcomes = try JobStore(path: directory.store).attempts().compactMap(\.outcome)
         XCTAssertTrue(outcomes.contains(.lost), "no shard was re-queued from the killed worker: \(outcomes)")
     }
@@ -123,7 +127,7 @@ final class ProcessFaultTests: ProcessTestCase {
         let prompts = try writePrompts(8, in: dir)
         let directory = JobDirectory(dir + "/job")
         let address = try freeAddress()
-        let coordinator = try start(coordinatorArguments(prompts, directory, address), log: dir + "/coordinator.log")
+        let coordinator = try start(coordinatorArguments(prompts, directory, address, shardSize: 8), log: dir + "/coordinator.log")
         let leaving = try start(workerArguments(address), log: dir + "/leaving.log")
         try waitFor("a first result") { manifestLineCount(directory) >= 1 }
         leaving.signal(SIGTERM)
