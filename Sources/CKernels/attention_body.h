@@ -104,24 +104,31 @@ POINTE_INLINE void POINTE_NAME(value_tile_)(
 #define POINTE_VALUE_CHUNK 64
 #endif
 
-/// out[r][c] = sum_j softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows of one head.
+/// out[r][c] = sum_{j < n_r} softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows of one
+/// head, where row r sees the first n_r = min(keys, visible + r) keys: visible = keys for
+/// attention over all keys, the first row's position + 1 for a causal mask (CLIP's text tower).
 /// `scratch` holds rows * (keys rounded up to 16) + rows * (headDim rounded up to 16) + rows * 17
 /// floats (pointe_attention_scratch_floats): scores, value sums, each row's inverse sum and its
 /// 16 lane maxima.
 POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
     const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
-    long keys, long headDim, float scale, float *scratch, float *out, long outStride) {
-    long panels = (keys + POINTE_LANES - 1) / POINTE_LANES;
+    long keys, long visible, long headDim, float scale, float *scratch, float *out, long outStride) {
+    // Keys the block's last row sees; keys after them are not scored at all.
+    long seen = visible + rows - 1 < keys ? visible + rows - 1 : keys;
+    long panels = (seen + POINTE_LANES - 1) / POINTE_LANES;
     long scoreStride = panels * POINTE_LANES;
     long width = (headDim + POINTE_LANES - 1) / POINTE_LANES * POINTE_LANES;
     long groups = width / POINTE_LANES;
-    long fullPanels = keys / POINTE_LANES;  // panels without padded keys
+    // Panels that every row of the block sees whole (no padded key, no masked key): only
+    // these go into the lane maxima the score tiles keep.
+    long fullPanels = (visible < keys ? visible : keys) / POINTE_LANES;
     float *scores = scratch, *acc = scratch + rows * scoreStride, *inverse = acc + rows * width;
     float *rowMax = inverse + rows;  // rows x 16 lanes
     for (long i = 0; i < rows * POINTE_LANES; i++) rowMax[i] = -FLT_MAX;
 
     // Scores, a chunk of key panels at a time (the chunk's packed keys stay in L1 while every
-    // row tile of the block passes over them); padded keys score 0 and are ignored.
+    // row tile of the block passes over them); padded keys score 0 and, like masked ones, are
+    // left out below.
     for (long p0 = 0; p0 < panels; p0 += POINTE_SCORE_CHUNK) {
         long p1 = p0 + POINTE_SCORE_CHUNK < panels ? p0 + POINTE_SCORE_CHUNK : panels;
         for (long r0 = 0; r0 < rows; r0 += POINTE_SCORE_ROWS) {
@@ -146,24 +153,27 @@ POINTE_TARGET void POINTE_NAME(pointe_attention_block_)(
     }
 
     // Softmax numerators in place (exp of score minus the row's max) and each row's sum. The
-    // max: the lanes the score tiles kept, then the keys of a padded last panel (a maximum is
-    // exact in any order, so this is the same number as one pass over the row).
+    // max: the lanes the score tiles kept, then the row's keys after those panels (a maximum is
+    // exact in any order, so this is the same number as one pass over the row). Keys a row does
+    // not see weigh exactly 0 in the value sums (an FMA adding 0 * v leaves the sum's bits).
     for (long r = 0; r < rows; r++) {
         float *row = scores + r * scoreStride;
+        long n = visible + r < seen ? visible + r : seen;
         float mx = POINTE_NAME(max_)(rowMax + r * POINTE_LANES, POINTE_LANES);
         long counted = fullPanels * POINTE_LANES;
-        if (counted < keys) {
-            float tail = POINTE_NAME(max_)(row + counted, keys - counted);
+        if (counted < n) {
+            float tail = POINTE_NAME(max_)(row + counted, n - counted);
             mx = tail > mx ? tail : mx;
         }
-        inverse[r] = 1.0f / POINTE_NAME(exp_shifted_by_sum_)(row, keys, mx);
+        inverse[r] = 1.0f / POINTE_NAME(exp_shifted_by_sum_)(row, n, mx);
+        for (long j = n; j < seen; j++) row[j] = 0.0f;
     }
 
     // Unnormalised numerators times values, a chunk of keys at a time; then each output row
     // divided by its sum (headDim divisions per row instead of a pass over all scores).
     memset(acc, 0, (size_t)(rows * width) * sizeof(float));
-    for (long j0 = 0; j0 < keys; j0 += POINTE_VALUE_CHUNK) {
-        long j1 = j0 + POINTE_VALUE_CHUNK < keys ? j0 + POINTE_VALUE_CHUNK : keys;
+    for (long j0 = 0; j0 < seen; j0 += POINTE_VALUE_CHUNK) {
+        long j1 = j0 + POINTE_VALUE_CHUNK < seen ? j0 + POINTE_VALUE_CHUNK : seen;
         for (long r0 = 0; r0 < rows; r0 += POINTE_VALUE_ROWS) {
             long tileRows = rows - r0 < POINTE_VALUE_ROWS ? rows - r0 : POINTE_VALUE_ROWS;
             for (long g = 0; g < groups; ) {

@@ -10,7 +10,7 @@ void pointe_layer_norm_baseline(const float *x, float *y, long rows, long width,
 void pointe_attention_pack_keys_baseline(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_baseline(const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_baseline(const float *q, long qStride, long rows, const float *packedKeys,
-                                  const float *packedValues, long keys, long headDim, float scale,
+                                  const float *packedValues, long keys, long visible, long headDim, float scale,
                                   float *scratch, float *out, long outStride);
 #if defined(__x86_64__)
 float pointe_exp_shifted_sum_avx2(float *p, long n);
@@ -19,7 +19,7 @@ void pointe_layer_norm_avx2(const float *x, float *y, long rows, long width, con
 void pointe_attention_pack_keys_avx2(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_avx2(const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_avx2(const float *q, long qStride, long rows, const float *packedKeys,
-                                  const float *packedValues, long keys, long headDim, float scale,
+                                  const float *packedValues, long keys, long visible, long headDim, float scale,
                                   float *scratch, float *out, long outStride);
 float pointe_exp_shifted_sum_avx512(float *p, long n);
 void pointe_gelu_avx512(float *p, long n);
@@ -27,7 +27,7 @@ void pointe_layer_norm_avx512(const float *x, float *y, long rows, long width, c
 void pointe_attention_pack_keys_avx512(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_avx512(const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_avx512(const float *q, long qStride, long rows, const float *packedKeys,
-                                  const float *packedValues, long keys, long headDim, float scale,
+                                  const float *packedValues, long keys, long visible, long headDim, float scale,
                                   float *scratch, float *out, long outStride);
 #endif
 
@@ -110,10 +110,10 @@ void pointe_attention_pack_values_variant(int variant, const float *v, long vStr
 }
 
 void pointe_attention_block_variant(int variant, const float *q, long qStride, long rows, const float *packedKeys,
-                                    const float *packedValues, long keys, long headDim, float scale, float *scratch,
-                                    float *out, long outStride) {
-    POINTE_PICK(variant, pointe_attention_block)(q, qStride, rows, packedKeys, packedValues, keys, headDim, scale,
-                                                 scratch, out, outStride);
+                                    const float *packedValues, long keys, long visible, long headDim, float scale,
+                                    float *scratch, float *out, long outStride) {
+    POINTE_PICK(variant, pointe_attention_block)(q, qStride, rows, packedKeys, packedValues, keys, visible, headDim,
+                                                 scale, scratch, out, outStride);
 }
 
 long pointe_attention_packed_keys_floats(long keys, long headDim) { return (keys + 15) / 16 * 16 * headDim; }
@@ -137,7 +137,8 @@ void pointe_attention_pack_values(const float *v, long vStride, long keys, long 
 }
 
 void pointe_attention_block(const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
-                            long keys, long headDim, float scale, float *scratch, float *out, long outStride) {
-    pointe_attention_block_variant(pointe_kernels_active(), q, qStride, rows, packedKeys, packedValues, keys, headDim,
-                                   scale, scratch, out, outStride);
+                            long keys, long visible, long headDim, float scale, float *scratch, float *out,
+                            long outStride) {
+    pointe_attention_block_variant(pointe_kernels_active(), q, qStride, rows, packedKeys, packedValues, keys, visible,
+                                   headDim, scale, scratch, out, outStride);
 }

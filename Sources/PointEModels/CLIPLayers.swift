@@ -30,11 +30,14 @@ public struct CLIPResidualBlock: Sendable {
     }
 
     func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
-        let h = x.copy()
-        let qkv = ln1(h).clipLinear(weight: inProjWeight, bias: inProjBias)
-        h.addInPlace(CLIPAttention.attend(qkv: qkv, heads: heads, causal: causal).clipLinear(weight: outProj.weight, bias: outProj.bias))
+        let qkv = ln1(x).clipLinear(weight: inProjWeight, bias: inProjBias)
+        // attn(...) + x is x + attn(...) (float addition commutes): the sum lands in the
+        // attention output, so the residual stream is never copied.
+        let h = Attention.selfAttention(qkv: qkv, heads: heads, layout: .qkvBlocks, causal: causal)
+            .clipLinear(weight: outProj.weight, bias: outProj.bias)
+        h.addInPlace(x)
         let m = ln2(h).clipLinear(weight: fc.weight, bias: fc.bias)
-        CLIPAttention.quickGELUInPlace(m)
+        QuickGELU.apply(inPlace: m)
         h.addInPlace(m.clipLinear(weight: proj.weight, bias: proj.bias))
         return h
     }
@@ -55,55 +58,9 @@ public struct CLIPTransformer: Sendable {
     }
 }
 
-enum CLIPAttention {
-    /// Scaled dot-product attention over CLIP's packed [B, T, 3W] projections -> [B, T, W];
-    /// `causal` masks keys after the query (the text tower's mask). One (batch, head) pair per
-    /// work item, each with its own score matrix.
-    static func attend(qkv: Tensor, heads: Int, causal: Bool) -> Tensor {
-        precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0, "CLIP attention: qkv \(qkv.shape), heads \(heads)")
-        let (b, t, w3) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
-        let w = w3 / 3, c = w / heads
-        let out = Tensor(zeros: [b, t, w])
-        let scale = Float(1 / Double(c).squareRoot())
-        let items = b * heads
-        let workers = min(Parallel.threadCount, items)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * t)
-        defer { scratch.deallocate() }
-        let p = qkv.pointer, o = out.pointer
-        Parallel.forEach(workers) { worker in
-            let scores = scratch + worker * t * t
-            var item = worker
-            while item < items {
-                let batch = item / heads, head = item % heads
-                let q = p + batch * t * w3 + head * c
-                BLAS.sgemm(transA: false, transB: true, m: t, n: t, k: c, alpha: scale,
-                           a: q, lda: w3, b: q + w, ldb: w3, c: scores, ldc: t)
-                for r in 0..<t { softmaxRow(scores + r * t, valid: causal ? r + 1 : t, count: t) }
-                BLAS.sgemm(transA: false, transB: false, m: t, n: c, k: t,
-                           a: scores, lda: t, b: q + 2 * w, ldb: w3, c: o + batch * t * w + head * c, ldc: w)
-                item += workers
-            }
-        }
-        return out
-    }
-
-    /// Softmax of the first `valid` entries; the masked rest become exactly 0.
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
-        var maxValue = -Float.infinity
-        for i in 0..<valid { maxValue = max(maxValue, row[i]) }
-        var sum: Float = 0
-        for i in 0..<valid {
-            let e = expf(row[i] - maxValue)
-            row[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<valid { row[i] *= inv }
-        for i in valid..<count { row[i] = 0 }
-    }
-
+enum QuickGELU {
     /// CLIP's QuickGELU: x * sigmoid(1.702 x).
-    static func quickGELUInPlace(_ x: Tensor) {
+    static func apply(inPlace x: Tensor) {
         let p = x.pointer
         Parallel.forChunks(x.count, minimumPerChunk: 8192) { range in
             for i in range { p[i] = p[i] / (1 + expf(-1.702 * p[i])) }

@@ -1,11 +1,12 @@
 import Foundation
 
-/// Multi-head attention in the reference's packed layouts.
+/// Multi-head attention in the reference's packed layouts (`QKVLayout`).
 ///
 /// Point-E packs each head's channels together: a self-attention `c_qkv` output row is
 /// `[q_h0 k_h0 v_h0 | q_h1 k_h1 v_h1 | ...]` and a cross-attention `c_kv` row is
 /// `[k_h0 v_h0 | k_h1 v_h1 | ...]`, each piece `headDim` wide. The reference scales q and k by
-/// 1/sqrt(sqrt(headDim)) each; we fold both into one 1/sqrt(headDim) factor of the product.
+/// 1/sqrt(sqrt(headDim)) each; we fold both into one 1/sqrt(headDim) factor of the product
+/// (CLIP's `nn.MultiheadAttention` scales q by 1/sqrt(headDim): the same single factor).
 ///
 /// Scores are computed a block of query rows at a time (never the whole T x T matrix) by the
 /// fused kernel in Sources/CKernels/attention_body.h, the blocks of all batch entries and heads
@@ -26,17 +27,31 @@ public enum Attention {
         var headStride: Int     // floats between consecutive heads
     }
 
-    /// Self-attention over a packed QKV tensor [B, T, 3*W] -> [B, T, W].
-    public static func selfAttention(qkv: Tensor, heads: Int) -> Tensor {
+    /// Where a head's q, k and v sit in a row of a packed [B, T, 3*W] projection.
+    public enum QKVLayout: Sendable {
+        /// Point-E's `c_qkv`: `[q_h0 k_h0 v_h0 | q_h1 k_h1 v_h1 | ...]`.
+        case perHead
+        /// `nn.MultiheadAttention`'s `in_proj` (CLIP): `[q_h0 q_h1 ... | k_h0 ... | v_h0 ...]`.
+        case qkvBlocks
+    }
+
+    /// Self-attention over a packed QKV tensor [B, T, 3*W] -> [B, T, W]. `causal`: token i
+    /// attends to tokens 0...i only (CLIP's text tower).
+    public static func selfAttention(qkv: Tensor, heads: Int, layout: QKVLayout = .perHead, causal: Bool = false) -> Tensor {
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0, "selfAttention: qkv \(qkv.shape), heads \(heads)")
         let (b, t, w3) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
         let headDim = w3 / (3 * heads)
         let out = Tensor(uninitialized: [b, t, w3 / 3])
         let p = qkv.pointer
-        run(batch: b, heads: heads, headDim: headDim, queries: t, keys: t,
-            q: Layout(base: p, rowStride: w3, batchStride: t * w3, headStride: 3 * headDim),
-            k: Layout(base: p + headDim, rowStride: w3, batchStride: t * w3, headStride: 3 * headDim),
-            v: Layout(base: p + 2 * headDim, rowStride: w3, batchStride: t * w3, headStride: 3 * headDim),
+        // Offsets of q, k and v of head 0, and the step from one head to the next.
+        let (offsets, headStride) = switch layout {
+        case .perHead: ((0, headDim, 2 * headDim), 3 * headDim)
+        case .qkvBlocks: ((0, w3 / 3, 2 * w3 / 3), headDim)
+        }
+        run(batch: b, heads: heads, headDim: headDim, queries: t, keys: t, causal: causal,
+            q: Layout(base: p + offsets.0, rowStride: w3, batchStride: t * w3, headStride: headStride),
+            k: Layout(base: p + offsets.1, rowStride: w3, batchStride: t * w3, headStride: headStride),
+            v: Layout(base: p + offsets.2, rowStride: w3, batchStride: t * w3, headStride: headStride),
             out: Layout(base: out.pointer, rowStride: w3 / 3, batchStride: t * w3 / 3, headStride: headDim))
         return out
     }
@@ -51,7 +66,7 @@ public enum Attention {
         // No keys at all: nothing to attend to, the output stays zero.
         let out = tk == 0 ? Tensor(zeros: [b, tq, w]) : Tensor(uninitialized: [b, tq, w])
         let kp = kv.pointer
-        run(batch: b, heads: heads, headDim: headDim, queries: tq, keys: tk,
+        run(batch: b, heads: heads, headDim: headDim, queries: tq, keys: tk, causal: false,
             q: Layout(base: q.pointer, rowStride: w, batchStride: tq * w, headStride: headDim),
             k: Layout(base: kp, rowStride: 2 * w, batchStride: tk * 2 * w, headStride: 2 * headDim),
             v: Layout(base: kp + headDim, rowStride: 2 * w, batchStride: tk * 2 * w, headStride: 2 * headDim),
@@ -59,7 +74,8 @@ public enum Attention {
         return out
     }
 
-    static func run(batch: Int, heads: Int, headDim: Int, queries: Int, keys: Int,
+    /// `causal` (queries == keys): query row i sees keys 0...i.
+    static func run(batch: Int, heads: Int, headDim: Int, queries: Int, keys: Int, causal: Bool,
                     q: Layout, k: Layout, v: Layout, out: Layout) {
         guard batch > 0, queries > 0, keys > 0 else { return }
         let scale = Float(1.0 / Double(headDim).squareRoot())
@@ -105,7 +121,8 @@ public enum Attention {
                     q: q.base + b * q.batchStride + head * q.headStride + row0 * q.rowStride, qStride: q.rowStride,
                     rows: min(blockRows, queries - row0),
                     packedKeys: packedKeys + pair * keysCount, packedValues: packedValues + pair * valuesCount,
-                    keys: keys, headDim: headDim, scale: scale, scratch: scratch + worker * scratchCount,
+                    keys: keys, visible: causal ? row0 + 1 : keys, headDim: headDim, scale: scale,
+                    scratch: scratch + worker * scratchCount,
                     out: out.base + b * out.batchStride + head * out.headStride + row0 * out.rowStride,
                     outStride: out.rowStride)
                 item += workers

@@ -123,12 +123,13 @@ public enum Kernels {
         pointe_attention_scratch_floats(rows, keys, headDim)
     }
 
-    /// Softmax attention of `rows` query rows of one head against its packed keys and values.
+    /// Softmax attention of `rows` query rows of one head against its packed keys and values;
+    /// row r sees the first min(keys, visible + r) keys (`visible` = keys: all of them).
     @inline(__always)
     static func attentionBlock(q: UnsafePointer<Float>, qStride: Int, rows: Int, packedKeys: UnsafePointer<Float>,
-                               packedValues: UnsafePointer<Float>, keys: Int, headDim: Int, scale: Float,
+                               packedValues: UnsafePointer<Float>, keys: Int, visible: Int, headDim: Int, scale: Float,
                                scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int) {
         pointe_attention_block_variant(KernelVariant.active.rawValue, q, qStride, rows, packedKeys, packedValues, keys,
-                                       headDim, scale, scratch, out, outStride)
+                                       visible, headDim, scale, scratch, out, outStride)
     }
 }

@@ -44,11 +44,13 @@ long pointe_attention_packed_keys_floats(long keys, long headDim);
 long pointe_attention_packed_values_floats(long keys, long headDim);
 
 /// out[r][c] = sum_j softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows (qStride and
-/// outStride floats apart) of one head, with `scratch` of pointe_attention_scratch_floats floats.
-/// Each output depends only on its own query row, the keys and the values: not on `rows`, the
-/// tile sizes or the variant. keys >= 1.
+/// outStride floats apart) of one head, with `scratch` of pointe_attention_scratch_floats floats;
+/// row r attends to the first min(keys, visible + r) keys (visible = keys: all; a causal mask:
+/// the block's first row's position + 1). Each output depends only on its own query row, the keys
+/// it sees and their values: not on `rows`, the tile sizes or the variant. keys, visible >= 1.
 void pointe_attention_block(const float *q, long qStride, long rows, const float *packedKeys, const float *packedValues,
-                            long keys, long headDim, float scale, float *scratch, float *out, long outStride);
+                            long keys, long visible, long headDim, float scale, float *scratch, float *out,
+                            long outStride);
 long pointe_attention_scratch_floats(long rows, long keys, long headDim);
 
 /// The same kernels in one given variant (which must be supported), for tests and benchmarks.
@@ -57,7 +59,7 @@ void pointe_gelu_variant(int variant, float *p, long n);
 void pointe_attention_pack_keys_variant(int variant, const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_variant(int variant, const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_variant(int variant, const float *q, long qStride, long rows, const float *packedKeys,
-                                    const float *packedValues, long keys, long headDim, float scale, float *scratch,
-                                    float *out, long outStride);
+                                    const float *packedValues, long keys, long visible, long headDim, float scale,
+                                    float *scratch, float *out, long outStride);
 
 #endif
