@@ -154,16 +154,36 @@ POINTE_TARGET float POINTE_NAME(pointe_exp_shifted_sum_)(float *p, long n) {
     return POINTE_NAME(exp_shifted_by_sum_)(p, n, POINTE_NAME(max_)(p, n));
 }
 
-POINTE_TARGET void POINTE_NAME(pointe_gelu_)(float *p, long n) {
-    long whole = n - n % POINTE_LANES, rest = n - whole;
-    for (long i = 0; i < whole; i += POINTE_LANES)
-        POINTE_NAME(store_)(p + i, POINTE_NAME(gelu_v_)(POINTE_NAME(load_)(p + i)));
-    if (rest > 0) {
-        pointe_vf v = POINTE_NAME(splat_)(0.0f);
-        for (long j = 0; j < rest; j++) v[j] = p[whole + j];
-        pointe_vf y = POINTE_NAME(gelu_v_)(v);
-        for (long j = 0; j < rest; j++) p[whole + j] = y[j];
-    }
+/// p[i] = f(p[i]) in place over n floats for a vector function f; the tail goes through a
+/// zero-padded vector (same arithmetic), only its valid lanes written back.
+#define POINTE_MAP_IN_PLACE(p, n, f)                                                    \
+    do {                                                                                \
+        long whole_ = (n) - (n) % POINTE_LANES, rest_ = (n) - whole_;                   \
+        for (long i_ = 0; i_ < whole_; i_ += POINTE_LANES)                              \
+            POINTE_NAME(store_)((p) + i_, f(POINTE_NAME(load_)((p) + i_)));              \
+        if (rest_ > 0) {                                                                \
+            pointe_vf v_ = POINTE_NAME(splat_)(0.0f);                                   \
+            for (long j_ = 0; j_ < rest_; j_++) v_[j_] = (p)[whole_ + j_];              \
+            pointe_vf y_ = f(v_);                                                       \
+            for (long j_ = 0; j_ < rest_; j_++) (p)[whole_ + j_] = y_[j_];              \
+        }                                                                               \
+    } while (0)
+
+POINTE_TARGET void POINTE_NAME(pointe_gelu_)(float *p, long n) { POINTE_MAP_IN_PLACE(p, n, POINTE_NAME(gelu_v_)); }
+
+/// CLIP's QuickGELU, x sigmoid(1.702 x). With a = 1.702 x and e = exp(-|a|) (exp_'s domain):
+/// sigmoid(a) = 1 / (1 + e) for a >= 0 and e / (1 + e) for a < 0, the same function without
+/// ever exponentiating a positive number.
+POINTE_INLINE pointe_vf POINTE_NAME(quick_gelu_v_)(pointe_vf x) {
+    const pointe_vi sign = (pointe_vi)POINTE_NAME(splat_)(-0.0f);
+    pointe_vf a = x * 1.702f;
+    pointe_vf e = POINTE_NAME(exp_)((pointe_vf)((pointe_vi)a | sign));  // -|a|
+    pointe_vf s = 1.0f / (1.0f + e);
+    return x * POINTE_NAME(select_)(a < 0.0f, e * s, s);
+}
+
+POINTE_TARGET void POINTE_NAME(pointe_quick_gelu_)(float *p, long n) {
+    POINTE_MAP_IN_PLACE(p, n, POINTE_NAME(quick_gelu_v_));
 }
 
 /// The 16 lanes of a double vector added in one fixed tree: 16 -> 8 -> 4 -> 2 -> 1.

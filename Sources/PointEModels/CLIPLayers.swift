@@ -63,7 +63,7 @@ enum QuickGELU {
     static func apply(inPlace x: Tensor) {
         let p = x.pointer
         Parallel.forChunks(x.count, minimumPerChunk: 8192) { range in
-            for i in range { p[i] = p[i] / (1 + expf(-1.702 * p[i])) }
+            Kernels.quickGELU(p + range.lowerBound, range.count)
         }
     }
 }

@@ -96,6 +96,12 @@ public enum Kernels {
         pointe_gelu_variant(KernelVariant.active.rawValue, p, n)
     }
 
+    /// CLIP's QuickGELU in place, x sigmoid(1.702 x).
+    @inline(__always)
+    public static func quickGELU(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        pointe_quick_gelu_variant(KernelVariant.active.rawValue, p, n)
+    }
+
     /// LayerNorm of `rows` rows of `width` floats from x into y (statistics in double).
     @inline(__always)
     public static func layerNorm(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int,

@@ -70,6 +70,29 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// CLIP's QuickGELU against x sigmoid(1.702 x) in double precision, over the activations,
+    /// both signs far out (where the sigmoid's e^-|a| underflows) and the tail lengths; the same
+    /// bits from every variant.
+    func testQuickGeluOfEachVariantMatchesDoublePrecisionWithTheSameBits() {
+        let extremes: [Float] = [-100, -60, -20, -3, -1e-3, -1e-30, 0, 1e-30, 1e-3, 3, 20, 60, 100, 3e38]
+        for n in lengths {
+            let inputs = activations(n).map { $0 * 4 } + extremes
+            var outputs: [[Float]] = []
+            for variant in KernelVariant.supported {
+                var values = inputs
+                values.withUnsafeMutableBufferPointer { pointe_quick_gelu_variant(variant.rawValue, $0.baseAddress!, $0.count) }
+                for (x, y) in zip(inputs, values) {
+                    let exact = Double(x) / (1 + exp(-1.702 * Double(x)))
+                    XCTAssertEqual(Double(y), exact, accuracy: 1e-6 * max(1, abs(exact)), "\(variant) quickGELU(\(x))")
+                }
+                outputs.append(values)
+            }
+            for i in 1..<outputs.count {
+                XCTAssertEqual(outputs[i].map(\.bitPattern), outputs[0].map(\.bitPattern), "quickGELU \(KernelVariant.supported[i]) n=\(n)")
+            }
+        }
+    }
+
     /// LayerNorm rows of `width` floats, through one variant.
     func layerNorm(_ variant: KernelVariant, _ x: [Float], width: Int, weight: [Float], bias: [Float]) -> [Float] {
         var y = [Float](repeating: .nan, count: x.count)

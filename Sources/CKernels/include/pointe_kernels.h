@@ -56,6 +56,8 @@ long pointe_attention_scratch_floats(long rows, long keys, long headDim);
 /// The same kernels in one given variant (which must be supported), for tests and benchmarks.
 float pointe_exp_shifted_sum_variant(int variant, float *p, long n);
 void pointe_gelu_variant(int variant, float *p, long n);
+/// CLIP's QuickGELU in place over n floats: x sigmoid(1.702 x).
+void pointe_quick_gelu_variant(int variant, float *p, long n);
 void pointe_attention_pack_keys_variant(int variant, const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_variant(int variant, const float *v, long vStride, long keys, long headDim, float *packed);
 void pointe_attention_block_variant(int variant, const float *q, long qStride, long rows, const float *packedKeys,
