@@ -104,6 +104,19 @@ POINTE_INLINE void POINTE_NAME(value_tile_)(
 #define POINTE_VALUE_CHUNK 64
 #endif
 
+/// Query rows the score and value tiles take at once (the least common multiple of their row
+/// counts): a block of a multiple of this many rows never falls back to one-row tiles, which
+/// run at a fraction of the rate (on AVX2, 64-row blocks of 6-row tiles left 4 such rows).
+POINTE_TARGET long POINTE_NAME(pointe_attention_tile_rows_)(void) {
+    long a = POINTE_SCORE_ROWS, b = POINTE_VALUE_ROWS;
+    while (b != 0) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return POINTE_SCORE_ROWS / a * POINTE_VALUE_ROWS;
+}
+
 /// out[r][c] = sum_{j < n_r} softmax_j(scale * q[r] . k[j]) v[j][c] for `rows` query rows of one
 /// head, where row r sees the first n_r = min(keys, visible + r) keys: visible = keys for
 /// attention over all keys, the first row's position + 1 for a causal mask (CLIP's text tower).

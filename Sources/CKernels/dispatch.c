@@ -7,6 +7,7 @@
 float pointe_exp_shifted_sum_baseline(float *p, long n);
 void pointe_gelu_baseline(float *p, long n);
 void pointe_quick_gelu_baseline(float *p, long n);
+long pointe_attention_tile_rows_baseline(void);
 void pointe_layer_norm_baseline(const float *x, float *y, long rows, long width, const float *w, const float *b, float eps);
 void pointe_attention_pack_keys_baseline(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_baseline(const float *v, long vStride, long keys, long headDim, float *packed);
@@ -17,6 +18,7 @@ void pointe_attention_block_baseline(const float *q, long qStride, long rows, co
 float pointe_exp_shifted_sum_avx2(float *p, long n);
 void pointe_gelu_avx2(float *p, long n);
 void pointe_quick_gelu_avx2(float *p, long n);
+long pointe_attention_tile_rows_avx2(void);
 void pointe_layer_norm_avx2(const float *x, float *y, long rows, long width, const float *w, const float *b, float eps);
 void pointe_attention_pack_keys_avx2(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_avx2(const float *v, long vStride, long keys, long headDim, float *packed);
@@ -26,6 +28,7 @@ void pointe_attention_block_avx2(const float *q, long qStride, long rows, const 
 float pointe_exp_shifted_sum_avx512(float *p, long n);
 void pointe_gelu_avx512(float *p, long n);
 void pointe_quick_gelu_avx512(float *p, long n);
+long pointe_attention_tile_rows_avx512(void);
 void pointe_layer_norm_avx512(const float *x, float *y, long rows, long width, const float *w, const float *b, float eps);
 void pointe_attention_pack_keys_avx512(const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_avx512(const float *v, long vStride, long keys, long headDim, float *packed);
@@ -113,6 +116,8 @@ void pointe_attention_pack_values_variant(int variant, const float *v, long vStr
 }
 
 void pointe_quick_gelu_variant(int variant, float *p, long n) { POINTE_PICK(variant, pointe_quick_gelu)(p, n); }
+
+long pointe_attention_tile_rows_variant(int variant) { return POINTE_PICK(variant, pointe_attention_tile_rows)(); }
 
 void pointe_attention_block_variant(int variant, const float *q, long qStride, long rows, const float *packedKeys,
                                     const float *packedValues, long keys, long visible, long headDim, float scale,

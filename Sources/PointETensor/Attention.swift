@@ -14,7 +14,8 @@ import Foundation
 public enum Attention {
     /// Bounds of the query rows per work item (see `queryBlockRows`). 64 rows measured fastest
     /// for the upsampler's 4353 keys on an AVX-512 Xeon (2 MiB L2): 16 and 32 rows pass over
-    /// the packed keys and values more often, 128 and more let the scores leave L2.
+    /// the packed keys and values more often, 128 and more let the scores leave L2. On AVX2
+    /// (6-row tiles) 60 and 48 rows beat 64 by 4-7% (one core, 4353 keys, 3 interleaved rounds).
     static let queryBlock = 64
     static let minimumQueryBlock = 16
     /// Scores per block at most (1 MiB): for longer key sequences the block gets fewer rows.
@@ -131,9 +132,11 @@ public enum Attention {
     }
 
     /// Query rows per work item: the block's scores (rows x keys floats) should stay in a core's
-    /// L2 cache between the score, softmax and value passes, and a block should hold a few
-    /// register tiles of rows.
-    static func queryBlockRows(keys: Int) -> Int {
-        min(queryBlock, max(minimumQueryBlock, scoreBlockFloats / keys / 8 * 8))
+    /// L2 cache between the score, softmax and value passes, and a block should be whole
+    /// register tiles of rows (`tileRows`, the variant's: 8 on AVX-512, 6 on AVX2), since rows
+    /// left over go through one-row tiles. (The rows of a block never change a bit.)
+    static func queryBlockRows(keys: Int, tileRows: Int = Kernels.attentionTileRows) -> Int {
+        let rows = min(queryBlock, max(minimumQueryBlock, scoreBlockFloats / keys))
+        return max(tileRows, rows / tileRows * tileRows)
     }
 }

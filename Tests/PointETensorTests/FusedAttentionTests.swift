@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import PointETensor
+import CKernels
 
 /// The fused attention kernel (Sources/CKernels/attention_body.h): the same bits on every
 /// instruction-set variant and whatever block of query rows it is given, and the right numbers
@@ -69,6 +70,21 @@ final class FusedAttentionTests: XCTestCase {
             for blockRows in [1, 7, 16] {
                 XCTAssertEqual(difference(attend(blockRows: blockRows, causal: causal), whole), "equal",
                                "blocks of \(blockRows) rows, causal \(causal)")
+            }
+        }
+    }
+
+    /// Blocks are whole tiles of the variant's rows (no one-row tiles but in a head's last
+    /// block), within the bounds, for short and long key sequences.
+    func testQueryBlocksAreWholeTilesOfRows() {
+        for variant in KernelVariant.supported {
+            let tileRows = pointe_attention_tile_rows_variant(variant.rawValue)
+            XCTAssertGreaterThan(tileRows, 0, "\(variant)")
+            for keys in [1, 77, 1025, 4353, 20000, 1 << 20] {
+                let rows = Attention.queryBlockRows(keys: keys, tileRows: tileRows)
+                XCTAssertEqual(rows % tileRows, 0, "\(variant), \(keys) keys: \(rows) rows")
+                XCTAssertLessThanOrEqual(rows, Attention.queryBlock, "\(variant), \(keys) keys")
+                XCTAssertGreaterThan(rows, Attention.minimumQueryBlock - tileRows, "\(variant), \(keys) keys")
             }
         }
     }

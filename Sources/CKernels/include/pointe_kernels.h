@@ -60,6 +60,8 @@ void pointe_gelu_variant(int variant, float *p, long n);
 void pointe_quick_gelu_variant(int variant, float *p, long n);
 void pointe_attention_pack_keys_variant(int variant, const float *k, long kStride, long keys, long headDim, float *packed);
 void pointe_attention_pack_values_variant(int variant, const float *v, long vStride, long keys, long headDim, float *packed);
+/// Query rows the variant's attention tiles take at once: blocks of a multiple of it run fastest.
+long pointe_attention_tile_rows_variant(int variant);
 void pointe_attention_block_variant(int variant, const float *q, long qStride, long rows, const float *packedKeys,
                                     const float *packedValues, long keys, long visible, long headDim, float scale,
                                     float *scratch, float *out, long outStride);
