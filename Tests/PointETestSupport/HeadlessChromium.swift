@@ -11,14 +11,16 @@ public enum HeadlessChromium {
     public static func renderedDOM(of page: URL) throws -> String? {
         guard let chromium = executable else { return nil }
         var output = ""
-        // Under load Chromium's headless mode now and then exits 0 without printing the DOM
-        // (seen on a busy 2-core VM): one more try; a page that never renders still fails.
-        for _ in 0..<2 {
+        // Under load Chromium's headless mode (156, Debian) now and then exits 0 without
+        // printing the DOM: with the CPUs busy, 6 of 30 runs of a job's index.html printed
+        // nothing, and CI lost both of two tries. In one process (--single-process) 0 of 30 did.
+        // Still up to three tries; a page that never renders fails.
+        for _ in 0..<3 {
             let profile = NSTemporaryDirectory() + "pointe-chromium-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: profile) }
             let status: Int32
             (status, output) = try Subprocess.run(chromium, [
-                "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+                "--headless", "--single-process", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
                 "--user-data-dir=\(profile)", "--virtual-time-budget=10000", "--dump-dom", page.absoluteString,
             ], timeout: 120)
             guard status == 0 else { throw SubprocessError("chromium exited with status \(status) on \(page.path):\n\(output)") }
