@@ -37,7 +37,7 @@ public struct CLIPResidualBlock: Sendable {
             .clipLinear(weight: outProj.weight, bias: outProj.bias)
         h.addInPlace(x)
         let m = ln2(h).clipLinear(weight: fc.weight, bias: fc.bias)
-        QuickGELU.apply(inPlace: m)
+        m.quickGELUInPlace()
         h.addInPlace(m.clipLinear(weight: proj.weight, bias: proj.bias))
         return h
     }
@@ -55,16 +55,6 @@ public struct CLIPTransformer: Sendable {
 
     func callAsFunction(_ x: Tensor, causal: Bool) -> Tensor {
         blocks.reduce(x) { h, block in block(h, causal: causal) }
-    }
-}
-
-enum QuickGELU {
-    /// CLIP's QuickGELU: x * sigmoid(1.702 x).
-    static func apply(inPlace x: Tensor) {
-        let p = x.pointer
-        Parallel.forChunks(x.count, minimumPerChunk: 8192) { range in
-            Kernels.quickGELU(p + range.lowerBound, range.count)
-        }
     }
 }
 

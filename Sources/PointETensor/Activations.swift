@@ -8,10 +8,16 @@ extension Tensor {
         return out
     }
 
-    public func geluInPlace() {
+    public func geluInPlace() { mapInPlace(Kernels.gelu) }
+
+    /// CLIP's QuickGELU in place: x sigmoid(1.702 x).
+    public func quickGELUInPlace() { mapInPlace(Kernels.quickGELU) }
+
+    /// An element-wise C kernel over the tensor in place, in chunks spread over the cores.
+    private func mapInPlace(_ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
         let p = pointer
         Parallel.forChunks(count, minimumPerChunk: 8192) { range in
-            Kernels.gelu(p + range.lowerBound, range.count)
+            kernel(p + range.lowerBound, range.count)
         }
     }
 
