@@ -110,30 +110,27 @@ public enum Attention {
         let scratch = BlockCache.allocate(workers * scratchCount)
         defer { BlockCache.release(scratch, count: workers * scratchCount) }
 
-        // Each worker takes every `workers`-th item, with its own scratch. An item's outputs
-        // depend only on its rows, so neither the split nor the worker count changes a bit.
-        Parallel.forEach(workers) { worker in
-            var item = worker
-            while item < items {
-                let (pair, block) = (item / blocksPerHead, item % blocksPerHead)
-                let (b, head) = (pair / heads, pair % heads)
-                let row0 = block * blockRows
-                Kernels.attentionBlock(
-                    q: q.base + b * q.batchStride + head * q.headStride + row0 * q.rowStride, qStride: q.rowStride,
-                    rows: min(blockRows, queries - row0),
-                    packedKeys: packedKeys + pair * keysCount, packedValues: packedValues + pair * valuesCount,
-                    keys: keys, visible: causal ? row0 + 1 : keys, headDim: headDim, scale: scale,
-                    scratch: scratch + worker * scratchCount,
-                    out: out.base + b * out.batchStride + head * out.headStride + row0 * out.rowStride,
-                    outStride: out.rowStride)
-                item += workers
-            }
+        // Each worker, with its own scratch, takes the next item not yet taken (Parallel). An
+        // item's outputs depend only on its rows, so neither the split nor the worker count
+        // changes a bit.
+        Parallel.forEach(items, workers: workers) { worker, item in
+            let (pair, block) = (item / blocksPerHead, item % blocksPerHead)
+            let (b, head) = (pair / heads, pair % heads)
+            let row0 = block * blockRows
+            Kernels.attentionBlock(
+                q: q.base + b * q.batchStride + head * q.headStride + row0 * q.rowStride, qStride: q.rowStride,
+                rows: min(blockRows, queries - row0),
+                packedKeys: packedKeys + pair * keysCount, packedValues: packedValues + pair * valuesCount,
+                keys: keys, visible: causal ? row0 + 1 : keys, headDim: headDim, scale: scale,
+                scratch: scratch + worker * scratchCount,
+                out: out.base + b * out.batchStride + head * out.headStride + row0 * out.rowStride,
+                outStride: out.rowStride)
         }
     }
 
     /// Query rows per work item: the block's scores (rows x keys floats) should stay in a core's
     /// L2 cache between the score, softmax and value passes, and a block should be whole
-    /// register tiles of rows (`tileRows`, the variant's: 8 on AVX-512, 6 on AVX2), since rows
+    /// register tiles of rows (`tileRows`, the variant's: 12 on AVX-512, 6 on AVX2), since rows
     /// left over go through one-row tiles. (The rows of a block never change a bit.)
     static func queryBlockRows(keys: Int, tileRows: Int = Kernels.attentionTileRows) -> Int {
         let rows = min(queryBlock, max(minimumQueryBlock, scoreBlockFloats / keys))

@@ -125,7 +125,7 @@ public enum Kernels {
 
     static func packedKeysCount(keys: Int, headDim: Int) -> Int { pointe_attention_packed_keys_floats(keys, headDim) }
     static func packedValuesCount(keys: Int, headDim: Int) -> Int { pointe_attention_packed_values_floats(keys, headDim) }
-    /// Query rows the active variant's attention tiles take at once (6 on AVX2, 8 on AVX-512).
+    /// Query rows the active variant's attention tiles take at once (6 on AVX2, 12 on AVX-512).
     static var attentionTileRows: Int { pointe_attention_tile_rows_variant(KernelVariant.active.rawValue) }
     static func attentionScratchCount(rows: Int, keys: Int, headDim: Int) -> Int {
         pointe_attention_scratch_floats(rows, keys, headDim)

@@ -40,25 +40,39 @@ public enum Parallel {
     public static func forEach(_ iterations: Int, _ body: (Int) -> Void) {
         guard iterations > 0 else { return }
         let width = min(iterations, threadCount)
+        if width == iterations, width > 1 {
+            withoutActuallyEscaping(body) { escapable in
+                let shared = unsafeBitCast(escapable, to: (@Sendable (Int) -> Void).self)
+                DispatchQueue.concurrentPerform(iterations: iterations) { shared($0) }
+            }
+            return
+        }
+        forEach(iterations, workers: width) { _, i in body(i) }
+    }
+
+    /// Runs `body(worker, i)` for i in 0..<iterations on `workers` threads (at most
+    /// `threadCount`; worker is 0..<workers, for per-thread scratch), each taking the next
+    /// iteration not yet taken until none is left: a thread slowed down (a shared VM's
+    /// neighbour, an interrupt) takes fewer iterations instead of holding up the others at the
+    /// end. Same Sendable reasoning as `forEach(_:_:)`.
+    public static func forEach(_ iterations: Int, workers: Int, _ body: (_ worker: Int, _ iteration: Int) -> Void) {
+        guard iterations > 0 else { return }
+        let width = max(1, min(workers, iterations, threadCount))
         if width == 1 {
-            for i in 0..<iterations { body(i) }
+            for i in 0..<iterations { body(0, i) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            let shared = unsafeBitCast(escapable, to: (@Sendable (Int) -> Void).self)
-            if width == iterations {
-                DispatchQueue.concurrentPerform(iterations: iterations) { shared($0) }
-                return
-            }
+            let shared = unsafeBitCast(escapable, to: (@Sendable (Int, Int) -> Void).self)
             let next = Locked(0)
-            DispatchQueue.concurrentPerform(iterations: width) { _ in
+            DispatchQueue.concurrentPerform(iterations: width) { worker in
                 while true {
                     let i = next.withLock { taken -> Int in
                         defer { taken += 1 }
                         return taken
                     }
                     guard i < iterations else { return }
-                    shared(i)
+                    shared(worker, i)
                 }
             }
         }

@@ -21,6 +21,33 @@ final class ParallelThreadsTests: XCTestCase {
         }
     }
 
+    /// The worker-indexed loop (attention's per-worker scratch): every iteration once, worker
+    /// indices below the worker count, one iteration at a time per worker, and iterations taken
+    /// as workers free up, so a worker whose iterations are slow takes fewer of them (a
+    /// round-robin split would give both workers 20 of the 40).
+    func testWorkerLoopTakesIterationsAsWorkersFreeUp() {
+        Parallel.setThreadCount(2)
+        let state = Locked((seen: [Int](), busy: Set<Int>(), clash: false, perWorker: [0, 0], badWorker: false))
+        Parallel.forEach(40, workers: 2) { worker, i in
+            state.withLock {
+                if worker < 0 || worker >= 2 { $0.badWorker = true; return }
+                $0.clash = $0.clash || $0.busy.contains(worker)
+                $0.busy.insert(worker); $0.seen.append(i); $0.perWorker[worker] += 1
+            }
+            usleep(worker == 0 ? 8000 : 1000)  // worker 0 is the slowed-down core
+            state.withLock { _ = $0.busy.remove(worker) }
+        }
+        let result = state.withLock { $0 }
+        XCTAssertFalse(result.badWorker, "a worker index outside 0..<2")
+        XCTAssertEqual(result.seen.sorted(), Array(0..<40))
+        XCTAssertFalse(result.clash, "one worker ran two iterations at once")
+        XCTAssertLessThan(result.perWorker[0], result.perWorker[1], "iterations per worker \(result.perWorker)")
+        Parallel.setThreadCount(1)
+        var order = [Int]()
+        Parallel.forEach(5, workers: 3) { worker, i in XCTAssertEqual(worker, 0); order.append(i) }
+        XCTAssertEqual(order, Array(0..<5), "one thread: in order on worker 0")
+    }
+
     /// Bands come from the shape alone: one under 64 rows, else an even count of at most 640
     /// rows each.
     func testBandHeightsFollowTheShape() {
