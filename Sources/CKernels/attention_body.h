@@ -102,51 +102,47 @@ POINTE_INLINE void POINTE_NAME(value_tile_)(
 /// interleaved rounds, outputs bit-identical. A score or a value sum is the same FMAs in the same
 /// order in any tile, so the tile sizes never change a bit.
 #if POINTE_SCORE_ROWS > 12 || POINTE_VALUE_ROWS > 12
-#error "the tile switches below go up to 12 rows"
+#error "POINTE_ROW_CASES below goes up to 12 rows"
 #endif
-#define POINTE_TILE_CASE(n, call) \
-    case n:                       \
-        call;                     \
-        break;
-#define POINTE_SCORE_CASE(n)                                                                            \
-    POINTE_TILE_CASE(n, if (n <= POINTE_SCORE_ROWS) {                                                     \
-        if (V == POINTE_SCORE_PANELS)                                                                     \
-            POINTE_NAME(score_tile_)(n <= POINTE_SCORE_ROWS ? n : 1, POINTE_SCORE_PANELS, q, qStride, keyPanels, \
-                                     headDim, scale, scores, scoreStride, rowMax, counted);               \
-        else                                                                                              \
-            POINTE_NAME(score_tile_)(n <= POINTE_SCORE_ROWS ? n : 1, 1, q, qStride, keyPanels, headDim, scale,   \
-                                     scores, scoreStride, rowMax, counted);                               \
-    })
+#define POINTE_ROW_CASES(CASE) \
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
+// A row count above the variant's never comes (tiles are cut at its rows); such a case is
+// compiled with one row so that it stays in the accumulator arrays' bounds.
+#define POINTE_SCORE_CASE(n)                                                                           \
+    case n: {                                                                                          \
+        enum { rows = n <= POINTE_SCORE_ROWS ? n : 1 };                                                \
+        if (V == POINTE_SCORE_PANELS)                                                                  \
+            POINTE_NAME(score_tile_)(rows, POINTE_SCORE_PANELS, q, qStride, keyPanels, headDim, scale, scores, \
+                                     scoreStride, rowMax, counted);                                    \
+        else                                                                                           \
+            POINTE_NAME(score_tile_)(rows, 1, q, qStride, keyPanels, headDim, scale, scores, scoreStride, \
+                                     rowMax, counted);                                                 \
+        break;                                                                                         \
+    }
+#define POINTE_VALUE_CASE(n)                                                                           \
+    case n: {                                                                                          \
+        enum { rows = n <= POINTE_VALUE_ROWS ? n : 1 };                                                \
+        if (V == POINTE_VALUE_GROUPS)                                                                  \
+            POINTE_NAME(value_tile_)(rows, POINTE_VALUE_GROUPS, p, pStride, values, width, j0, j1, acc, accStride); \
+        else                                                                                           \
+            POINTE_NAME(value_tile_)(rows, 1, p, pStride, values, width, j0, j1, acc, accStride);    \
+        break;                                                                                         \
+    }
+/// score_tile_ for R <= POINTE_SCORE_ROWS rows and V = POINTE_SCORE_PANELS or 1 panels.
 POINTE_INLINE void POINTE_NAME(score_tile_rows_)(
     int R, int V, const float *q, long qStride, const float *keyPanels, long headDim, float scale,
     float *scores, long scoreStride, float *rowMax, int counted) {
-    switch (R) {
-        POINTE_SCORE_CASE(1) POINTE_SCORE_CASE(2) POINTE_SCORE_CASE(3) POINTE_SCORE_CASE(4)
-        POINTE_SCORE_CASE(5) POINTE_SCORE_CASE(6) POINTE_SCORE_CASE(7) POINTE_SCORE_CASE(8)
-        POINTE_SCORE_CASE(9) POINTE_SCORE_CASE(10) POINTE_SCORE_CASE(11) POINTE_SCORE_CASE(12)
-    }
+    switch (R) { POINTE_ROW_CASES(POINTE_SCORE_CASE) }
 }
-#define POINTE_VALUE_CASE(n)                                                                             \
-    POINTE_TILE_CASE(n, if (n <= POINTE_VALUE_ROWS) {                                                     \
-        if (V == POINTE_VALUE_GROUPS)                                                                     \
-            POINTE_NAME(value_tile_)(n <= POINTE_VALUE_ROWS ? n : 1, POINTE_VALUE_GROUPS, p, pStride, values,   \
-                                     width, j0, j1, acc, accStride);                                      \
-        else                                                                                              \
-            POINTE_NAME(value_tile_)(n <= POINTE_VALUE_ROWS ? n : 1, 1, p, pStride, values, width, j0, j1, acc, \
-                                     accStride);                                                          \
-    })
+/// value_tile_ for R <= POINTE_VALUE_ROWS rows and V = POINTE_VALUE_GROUPS or 1 column groups.
 POINTE_INLINE void POINTE_NAME(value_tile_rows_)(
     int R, int V, const float *p, long pStride, const float *values, long width, long j0, long j1,
     float *acc, long accStride) {
-    switch (R) {
-        POINTE_VALUE_CASE(1) POINTE_VALUE_CASE(2) POINTE_VALUE_CASE(3) POINTE_VALUE_CASE(4)
-        POINTE_VALUE_CASE(5) POINTE_VALUE_CASE(6) POINTE_VALUE_CASE(7) POINTE_VALUE_CASE(8)
-        POINTE_VALUE_CASE(9) POINTE_VALUE_CASE(10) POINTE_VALUE_CASE(11) POINTE_VALUE_CASE(12)
-    }
+    switch (R) { POINTE_ROW_CASES(POINTE_VALUE_CASE) }
 }
 #undef POINTE_VALUE_CASE
 #undef POINTE_SCORE_CASE
-#undef POINTE_TILE_CASE
+#undef POINTE_ROW_CASES
 
 /// Key panels per chunk of the score product and keys per chunk of the value product: a
 /// chunk's packed keys or values (at head width 64: 16 KiB) stay in L1 while every row tile of
@@ -159,8 +155,8 @@ POINTE_INLINE void POINTE_NAME(value_tile_rows_)(
 #endif
 
 /// Query rows the score and value tiles take at once (the least common multiple of their row
-/// counts): a block of a multiple of this many rows never falls back to one-row tiles, which
-/// run at a fraction of the rate (on AVX2, 64-row blocks of 6-row tiles left 4 such rows).
+/// counts): a block of a multiple of this many rows never falls back to smaller tiles, which
+/// run at a fraction of the rate (on AVX2, 64-row blocks of 6-row tiles left 4 rows over).
 POINTE_TARGET long POINTE_NAME(pointe_attention_tile_rows_)(void) {
     long a = POINTE_SCORE_ROWS, b = POINTE_VALUE_ROWS;
     while (b != 0) {

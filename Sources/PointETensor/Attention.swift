@@ -110,7 +110,7 @@ public enum Attention {
         let scratch = BlockCache.allocate(workers * scratchCount)
         defer { BlockCache.release(scratch, count: workers * scratchCount) }
 
-        // Each worker, with its own scratch, takes the next item not yet taken (Parallel). An
+        // Each worker, with its own scratch, takes the next item not yet taken (Parallel.forEach). An
         // item's outputs depend only on its rows, so neither the split nor the worker count
         // changes a bit.
         Parallel.forEach(items, workers: workers) { worker, item in
@@ -131,7 +131,7 @@ public enum Attention {
     /// Query rows per work item: the block's scores (rows x keys floats) should stay in a core's
     /// L2 cache between the score, softmax and value passes, and a block should be whole
     /// register tiles of rows (`tileRows`, the variant's: 12 on AVX-512, 6 on AVX2), since rows
-    /// left over go through one-row tiles. (The rows of a block never change a bit.)
+    /// left over go through smaller, slower tiles. (The rows of a block never change a bit.)
     static func queryBlockRows(keys: Int, tileRows: Int = Kernels.attentionTileRows) -> Int {
         let rows = min(queryBlock, max(minimumQueryBlock, scoreBlockFloats / keys))
         return max(tileRows, rows / tileRows * tileRows)

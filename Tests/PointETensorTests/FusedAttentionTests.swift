@@ -74,7 +74,7 @@ final class FusedAttentionTests: XCTestCase {
         }
     }
 
-    /// Blocks are whole tiles of the variant's rows (no one-row tiles but in a head's last
+    /// Blocks are whole tiles of the variant's rows (no smaller tiles but in a head's last
     /// block), within the bounds, for short and long key sequences.
     func testQueryBlocksAreWholeTilesOfRows() {
         for variant in KernelVariant.supported {
