@@ -15,12 +15,13 @@
 // choose which outputs are computed together, never the order of one output's additions.
 
 /// Rows ahead that the packers ask the cache for. A head's keys and values are every
-/// (3 x width)-th float of a projection that sgemm has just written (12.6 MB for base40M at
-/// batch 2, so mostly in L3): each row sits in its own 4 KiB page, where the hardware
+/// (3 x width)-th float of a projection that sgemm has just written (12.6 MB for base40M-textvec
+/// at batch 2, so mostly in L3): each row sits in its own 4 KiB page, where the hardware
 /// prefetchers do not follow, and every row was a demand miss. Asking 16 rows ahead packed a
 /// head of 4,097 keys in 0.75 ms instead of 1.31 (one core, medians of 5 interleaved runs;
-/// distances 8 and 32 were slower). A prefetch never changes a value.
+/// distances 4, 8 and 32 were slower). A prefetch never changes a value.
 #define POINTE_PACK_PREFETCH_ROWS 16
+/// Every 64-byte cache line (16 floats) of row[0..<length].
 POINTE_INLINE void POINTE_NAME(prefetch_row_)(const float *row, long length) {
     for (long i = 0; i < length; i += 16) __builtin_prefetch(row + i, 0, 3);
 }
