@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointECloud", "PointEMesh", "PointECheckpoint", "CZlib", "PointEParity", "PointEModels", "PointETensor"]),
         .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointECloud", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels", "PointEParity", "PointEMesh"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointEParity", "PointETensor"]),
-        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECloud", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECloud", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PointEParityTests", dependencies: ["PointETestSupport", "PointEParity"]),
         .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointECloud", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor", "PointEParity"]),
     ]

@@ -15,16 +15,19 @@ public final class JobStore {
     public enum PromptStatus: String, Sendable { case pending, meshing, done, failed }
     public enum ShardStatus: String, Sendable { case queued, running, done, failed }
 
+    /// How long a statement waits for another process's lock on the store before failing.
+    static let busyTimeout: TimeInterval = 5
+
     public init(path: String) throws {
         self.path = path
         do {
             var config = Configuration()
-            config.busyMode = .timeout(5)
+            config.busyMode = .timeout(Self.busyTimeout)
             // WAL with synchronous=NORMAL: one fsync per checkpoint instead of several per
             // commit. A crash of the process loses nothing; a power loss may roll back the last
             // commits, which only re-runs those prompts (outputs are re-verified on resume).
             config.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try Self.switchToWAL(db)
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             db = try DatabaseQueue(path: path, configuration: config)
@@ -50,18 +53,52 @@ public final class JobStore {
     }
 
     /// Brings the store's schema up to date. Two processes may open a new store at the same
-    /// moment (a coordinator creating it, `pointe status` or a test reading it): each migration
-    /// runs in its own transaction, so the one that loses a race fails on a table the other just
-    /// made ("already exists") and rolls back; it then retries and finds that migration applied.
-    /// Each retry follows the other process's progress, so the migrations' count bounds them.
+    /// moment (a coordinator creating it, `pointe status` or a test reading it). GRDB reads
+    /// which migrations are applied before it opens each migration's IMMEDIATE transaction, so
+    /// both may decide to run the same one; the loser then fails inside its transaction (rolled
+    /// back) on what the winner just made, in words that depend on the statement ("table ...
+    /// already exists", "duplicate column name: ..."). So a failure is judged by the store, not
+    /// the words: the winner commits its schema change and its applied-migration row together,
+    /// before the loser's transaction can start, so a lost race always leaves more migrations
+    /// applied than before the attempt, and the loser retries from there. A failure with
+    /// nothing new applied is the store's own fault and is thrown. Every retry needs a newly
+    /// applied migration, so the migrations' count bounds them.
     static func migrate(_ db: DatabaseQueue) throws {
         let migrator = Self.migrator
-        var attempts = migrator.migrations.count
         while true {
+            let applied = try appliedMigrations(db)
             do {
                 return try migrator.migrate(db)
-            } catch let error as DatabaseError where attempts > 0 && (error.message ?? "").contains("already exists") {
-                attempts -= 1
+            } catch let error as DatabaseError {
+                guard try appliedMigrations(db).isStrictSuperset(of: applied) else { throw error }
+            }
+        }
+    }
+
+    /// The migrations applied to the store so far, none for a new one. One read transaction
+    /// asks whether GRDB's table exists and then reads it, so both see the same moment. (GRDB's
+    /// `appliedIdentifiers` reads the table first and asks after a failure, so a table another
+    /// process creates in between turns "new store" into an error.)
+    private static func appliedMigrations(_ db: DatabaseQueue) throws -> Set<String> {
+        try db.read { db in
+            try db.tableExists("grdb_migrations") ? String.fetchSet(db, sql: "SELECT identifier FROM grdb_migrations") : []
+        }
+    }
+
+    /// Turns a new store to WAL (an existing one already is: the mode is kept in the file).
+    /// The switch needs the file to itself; when two new connections hold it shared and both
+    /// ask, SQLite refuses one at once with SQLITE_BUSY instead of calling the busy handler
+    /// (waiting would deadlock), so that one lets go and asks again, for as long as the busy
+    /// timeout would have waited.
+    private static func switchToWAL(_ db: Database) throws {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard mode == "wal" else { throw DatabaseError(message: "could not turn on WAL (journal mode is \(mode ?? "unknown"))") }
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                usleep(10_000)
             }
         }
     }

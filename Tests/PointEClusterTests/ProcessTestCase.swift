@@ -28,12 +28,23 @@ class ProcessTestCase: XCTestCase {
         return address
     }
 
+    /// Polls `condition`; on a timeout the error carries what every child that has already
+    /// exited said last, since a wait that times out is most often a process that died early
+    /// (a coordinator that could not open its store waits for nothing).
     func waitFor(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while try !condition() {
-            guard Date() < deadline else { throw ClusterError("timed out waiting for \(what)") }
+            guard Date() < deadline else { throw ClusterError("timed out waiting for \(what)" + exitedChildrenReport()) }
             usleep(50_000)
         }
+    }
+
+    private func exitedChildrenReport() -> String {
+        children.compactMap { child in
+            guard let status = child.exitStatus else { return nil }
+            let tail = child.output.split(separator: "\n").suffix(5).joined(separator: "\n    ")
+            return "\n  `\(child.command)` exited with \(status), its log (\(child.outputPath)) ends:\n    \(tail)"
+        }.joined()
     }
 
     func manifestLineCount(_ directory: JobDirectory) -> Int {
