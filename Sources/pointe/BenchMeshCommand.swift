@@ -38,8 +38,10 @@ extension BenchCommand {
                 try body()
                 return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             }
-            let bar = TerminalProgress(label: "SDF grid", unit: .count("points"))
-            let progress: (Int, Int) -> Void = { bar.update(done: Double($0), total: Double($1)) }
+            // One bar per timed phase: a bar's clock starts when it is made, so a bar shared by the
+            // dense and coarse-to-fine phases gave the second one the first one's time in its
+            // elapsed, rate and ETA.
+            let denseBar = TerminalProgress(label: "SDF grid", unit: .count("points"))
 
             let cached = SDFGridSampler(model: model, batchSize: batch)
             var encoded: SDFGridSampler.Encoded!
@@ -60,17 +62,20 @@ extension BenchCommand {
                 let chunk = Array(timed[(start * 3)..<(min(timed.count / 3, start + batch) * 3)])
                 denseTime += try seconds { values += try cached.evaluate(chunk, encoded: encoded) }
                 uncachedTime += try seconds { uncachedValues += try perBatch.evaluate(chunk, encoded: perBatchEncoded) }
-                progress(start + chunk.count / 3, timed.count / 3)
+                denseBar.update(done: Double(start + chunk.count / 3), total: Double(timed.count / 3))
             }
-            bar.finish()
+            denseBar.finish()
             let uncachedDiff = zip(uncachedValues, values).map { abs($0 - $1) }.max() ?? 0
 
             printError("coarse-to-fine (factor \(factor)):")
+            let c2fBar = TerminalProgress(label: "SDF grid", unit: .count("points"))
             var c2f: PointCloudMesher.Result!
             let mesher = PointCloudMesher(model: model, gridSize: grid, batchSize: batch, coarseToFine: CoarseToFine(factor: factor),
                                           fillVertexChannels: false)
-            let c2fTime = try seconds { c2f = try mesher.mesh(input, source: cloud ?? "sphere", progress: progress) }
-            bar.finish()
+            let c2fTime = try seconds {
+                c2f = try mesher.mesh(input, source: cloud ?? "sphere") { c2fBar.update(done: Double($0), total: Double($1)) }
+            }
+            c2fBar.finish()
 
             // Meshing stages on the dense volume when it was sampled whole, else on coarse-to-fine's.
             var volume = values.count == total ? VolumeGrid(cubeValues: values, gridSize: grid, sideLength: 1.02) : c2f.volume

@@ -72,7 +72,8 @@ final class TerminalProgress: @unchecked Sendable {
         } else {
             parts.append(format(done))
         }
-        parts.append(rateText(rate))
+        // No rate before anything was done since the first update (it printed "0.0 s each").
+        if rate > 0 { parts.append(rateText(rate)) }
         parts.append(Self.duration(elapsed) + " elapsed")
         if !detail.isEmpty { parts.append(detail) }
         return "\(label): " + parts.joined(separator: "  ")
@@ -93,7 +94,7 @@ final class TerminalProgress: @unchecked Sendable {
     private func rateText(_ rate: Double) -> String {
         switch unit {
         case .bytes: return String(format: "%.1f MB/s", rate / 1e6)
-        case .count: return rate >= 1 ? String(format: "%.1f/s", rate) : String(format: "%.1f s each", rate > 0 ? 1 / rate : 0)
+        case .count: return rate >= 1 ? String(format: "%.1f/s", rate) : String(format: "%.1f s each", 1 / rate)
         }
     }
 
