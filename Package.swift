@@ -47,16 +47,30 @@ let package = Package(
         .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "CBLAS", "CLAPACK"]),
         // The reference-fixture harnesses behind `pointe parity` and the tests (no library depends on it).
         .target(name: "PointEParity", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEval", "PointEImage"]),
-        // Coordinator, workers, wire protocol (generated from proto/pointe.proto), job store.
+        // The service in three rooms over a shared base (docs/ARCHITECTURE.md): a job (SQLite, no
+        // ZeroMQ), the wire (protobuf + ZeroMQ, no SQLite), and the coordinator and peers using both.
+        // The log, the error type and the clock every room uses.
+        .target(name: "PointEClusterBase", dependencies: ["PointETensor", .product(name: "Logging", package: "swift-log")]),
+        // A job: prompt files, settings, the store, the job directory, outputs, manifest, report.
+        .target(name: "PointEJob", dependencies: [
+            "PointEClusterBase", "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEngine",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The wire: protocol (generated from proto/pointe.proto), payload checks, sockets, CURVE.
+        .target(name: "PointEWire", dependencies: [
+            "PointEClusterBase", "PointECloud", "PointEMesh", "PointEModels", "PointEDiffusion", "PointEEngine", "CZeroMQ",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        // The service: coordinator, delivery authority, workers and meshers, status and drain clients.
         .target(name: "PointECluster", dependencies: [
-            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEngine", "CZeroMQ",
-            .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
+            "PointEClusterBase", "PointEJob", "PointEWire",
+            "PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEngine",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointECluster", "PointEParity",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEClusterBase", "PointEJob", "PointEWire", "PointECluster", "PointEParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -70,7 +84,9 @@ let package = Package(
         .testTarget(name: "PointEMeshTests", dependencies: ["PointETestSupport", "PointECloud", "PointEMesh", "PointECheckpoint", "CZlib", "PointEParity", "PointEModels", "PointETensor"]),
         .testTarget(name: "PointEEngineTests", dependencies: ["PointETestSupport", "PointECloud", "PointEEngine", "PointECheckpoint", "PointEDiffusion", "PointEModels", "PointEParity", "PointEMesh"]),
         .testTarget(name: "PointEDiffusionTests", dependencies: ["PointETestSupport", "PointEDiffusion", "PointEMesh", "PointEModels", "PointEParity", "PointETensor"]),
-        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECloud", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PointEClusterTests", dependencies: ["PointETestSupport", "PointECloud", "PointEClusterBase", "PointEJob", "PointEWire", "PointECluster", "PointEEngine", "PointEDiffusion", "PointEModels", "PointECheckpoint", "PointEMesh", "PointETensor", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PointEJobTests", dependencies: ["PointETestSupport", "PointEClusterBase", "PointEJob", "PointEEngine", "PointECloud", "PointEMesh", "PointETensor", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PointEWireTests", dependencies: ["PointETestSupport", "PointEClusterBase", "PointEWire", "CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "PointEParityTests", dependencies: ["PointETestSupport", "PointEParity"]),
         .testTarget(name: "PointEEvalTests", dependencies: ["PointETestSupport", "PointECloud", "PointEEval", "PointEModels", "PointEMesh", "PointECheckpoint", "PointETensor", "PointEParity"]),
     ]

@@ -3,6 +3,9 @@ import Foundation
 import PointECloud
 import PointECheckpoint
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import PointEMesh
 import PointETensor
 import XCTest

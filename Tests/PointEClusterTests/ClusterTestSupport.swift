@@ -3,6 +3,9 @@ import PointEDiffusion
 import PointEEngine
 import PointECheckpoint
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import PointEModels
 import XCTest
 

@@ -1,5 +1,8 @@
 import Foundation
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import XCTest
 
 /// CURVE between a coordinator socket and peers on 127.0.0.1 (the namespace tests repeat this

@@ -1,6 +1,9 @@
 import CZeroMQ
 import Foundation
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import XCTest
 
 /// libzmq sends socket-monitor events from its I/O thread with a blocking send. A monitor

@@ -1,5 +1,8 @@
 import Foundation
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import PointETestSupport
 
 /// What a finished job directory holds, counted rather than asserted so a chaos run can print

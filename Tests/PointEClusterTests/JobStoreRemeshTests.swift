@@ -1,5 +1,7 @@
 import Foundation
 @testable import PointECluster
+@testable import PointEJob
+@testable import PointEWire
 import XCTest
 
 /// The store's side of `pointe remesh` (JobStoreRemesh): a done prompt keeps its mesh outputs

@@ -1,5 +1,8 @@
 import Foundation
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import PointETestSupport
 import XCTest
 

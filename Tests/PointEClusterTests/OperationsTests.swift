@@ -3,6 +3,9 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import PointETensor
 import XCTest
 

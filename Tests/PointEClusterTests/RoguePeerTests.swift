@@ -1,6 +1,9 @@
 import Foundation
 import PointECloud
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import PointEMesh
 import PointETestSupport
 import XCTest

@@ -1,5 +1,8 @@
 import Foundation
 @testable import PointECluster
+@testable import PointEClusterBase
+@testable import PointEJob
+@testable import PointEWire
 import XCTest
 
 /// A worker that leaves just as it asks for work never receives the shard it was given: the

@@ -1,6 +1,7 @@
 import Foundation
 import PointECheckpoint
 import PointETensor
+import PointEClusterBase
 
 /// Publishes the coordinator's latest metrics text: served over HTTP (`GET /metrics`) by a
 /// small server thread, and/or rewritten atomically into a file. The coordinator's loop calls

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PointECheckpoint
 import PointECluster
+import PointEClusterBase
+import PointEJob
 import PointEDiffusion
 import PointEEngine
 import PointEModels
@@ -54,7 +56,7 @@ struct BenchCoordinator: ParsableCommand {
         try prefill(directory, below: prompts - sample)
         // The coordinator would have written the prefilled prompts' pages as they landed.
         let caughtUp = Clock.now
-        let rewritten = try Coordinator.refreshReport(of: directory)
+        let rewritten = try directory.refreshReport()
         print(String(format: "report brought up to date after the prefill (not measured below): %d pages in %.2f s", rewritten, Clock.seconds(since: caughtUp)))
         let end = try measuredRun(directory, models: models, stopAfter: nil)
         end.print("end")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEJob
 import PointEModels
 import PointETensor
 

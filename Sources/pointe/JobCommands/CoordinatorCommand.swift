@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEClusterBase
+import PointEJob
 import PointEDiffusion
 import PointEEngine
 import PointEModels

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEClusterBase
+import PointEJob
 
 /// What `pointe run` and `pointe remesh` share: the opened job's coordinator serving its own
 /// local worker and mesher processes (LocalPeerPool, over the coordinator's endpoint) with one

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEClusterBase
+import PointEJob
+import PointEWire
 import PointEEngine
 import PointETensor
 

@@ -4,6 +4,9 @@ import PointEModels
 import PointEEval
 import PointEEngine
 import PointECluster
+import PointEClusterBase
+import PointEJob
+import PointEWire
 import PointETensor
 
 struct RunCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEWire
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

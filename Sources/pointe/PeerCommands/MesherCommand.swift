@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PointEEngine
 import PointECluster
+import PointEClusterBase
+import PointEWire
 import PointEMesh
 import PointEModels
 import PointETensor

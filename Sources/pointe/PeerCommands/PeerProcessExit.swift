@@ -1,5 +1,6 @@
 import Foundation
 import PointECluster
+import PointEClusterBase
 
 /// Ends a worker or mesher process once its session is over.
 ///

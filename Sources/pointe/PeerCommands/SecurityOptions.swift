@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PointECluster
+import PointEWire
 
 /// CURVE options of a peer (worker, mesher, status, drain): its own key pair and the
 /// coordinator's public key. Without them only loopback endpoints are allowed, unless --insecure.

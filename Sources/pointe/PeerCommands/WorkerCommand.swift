@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PointEEngine
 import PointECluster
+import PointEClusterBase
+import PointEJob
 import PointEModels
 import PointETensor
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PointECluster
+import PointEClusterBase
 
 /// How the daemons write their logs (structured metadata either way).
 struct LogOptions: ParsableArguments {

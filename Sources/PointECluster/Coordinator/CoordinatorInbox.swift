@@ -1,0 +1,63 @@
+import Foundation
+import PointEWire
+
+/// Messages received and not yet handled. Each turn of the run loop moves everything waiting
+/// on the socket in here and answers at once what needs no order: status queries and known
+/// peers' heartbeats. So those wait for at most the one message being handled (one result's
+/// writes), not for a queue of results from every peer, which ZeroMQ would serve them behind.
+/// Every other message keeps its arrival order (a peer's results before its goodbye).
+struct CoordinatorInbox {
+    typealias Message = (peer: Data, body: MessageBody, origin: PeerOrigin)
+    /// At most this many messages are held; past it they wait in the socket (memory stays
+    /// bounded whatever the peers send).
+    static let limit = 1024
+
+    private var items: [Message] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+    var count: Int { items.count - head }
+
+    mutating func append(_ message: Message) { items.append(message) }
+
+    mutating func popFirst() -> Message? {
+        guard head < items.count else { return nil }
+        let message = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 256, head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return message
+    }
+}
+
+extension Coordinator {
+    /// Moves the messages waiting on the socket into the inbox (waiting up to `timeoutMs` for
+    /// the first), handling status queries and known peers' heartbeats as they come.
+    func pump(_ router: RouterEndpoint, timeoutMs: Int) throws {
+        var wait = timeoutMs
+        while inbox.count < CoordinatorInbox.limit, let message = try router.receive(timeoutMs: wait) {
+            wait = 0
+            if answersAtOnce(message.body, from: message.peer) {
+                messagesHandled += 1
+                try handle(message.body, from: message.peer, origin: message.origin, router: router)
+            } else {
+                inbox.append(message)
+            }
+        }
+    }
+
+    /// A status query changes nothing; a heartbeat of a known peer only marks it alive. (An
+    /// unknown peer's heartbeat waits its turn: its hello may be in the inbox.)
+    func answersAtOnce(_ body: MessageBody, from identity: Data) -> Bool {
+        switch body {
+        case .statusQuery: return true
+        case .heartbeat: return peers[identity] != nil
+        default: return false
+        }
+    }
+}

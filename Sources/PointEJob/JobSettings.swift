@@ -1,0 +1,112 @@
+import Foundation
+import PointEDiffusion
+import PointEEngine
+import PointEMesh
+import PointEModels
+import PointEClusterBase
+
+/// How a prompt line is sampled unless it says otherwise: the command line's sampling options.
+/// `model` nil: the model follows the prompt's kind (text -> base40M-textvec, image -> base40M;
+/// see SamplingSettings.defaultModel), so text and image prompts can share a file.
+public struct PromptDefaults: Codable, Equatable, Sendable {
+    public var model: ReleasedModel?
+    public var upsample = true
+    public var steps = SamplingSettings.referenceSteps
+    public var guidance = SamplingSettings.referenceGuidance
+    public var sampler: SamplerKind = .reference
+
+    public init(model: ReleasedModel? = nil, upsample: Bool = true, steps: Int = SamplingSettings.referenceSteps,
+                guidance: Double = SamplingSettings.referenceGuidance, sampler: SamplerKind = .reference) {
+        self.model = model
+        self.upsample = upsample
+        self.steps = steps
+        self.guidance = guidance
+        self.sampler = sampler
+    }
+
+    /// The settings of a prompt of `kind` (nil: an embedding, which takes the text model's
+    /// default unless a model is named; its shape is checked against the model).
+    public func settings(for kind: PromptKind?) -> SamplingSettings {
+        SamplingSettings(model: model ?? SamplingSettings.defaultModel(for: kind ?? .text), upsample: upsample, steps: steps,
+                         guidance: guidance, sampler: sampler)
+    }
+}
+
+/// Everything a job is made with besides its prompts, stored in its job store. Creating a job
+/// fills what the command line did not give from the defaults written here (the one place for
+/// them); reopening a job compares what the command line gave with what the job holds, so a
+/// changed setting is refused instead of silently ignored (see `Given`).
+public struct JobSettings: Codable, Equatable, Sendable {
+    public var seed: UInt64 = 0
+    public var shardSize = 4
+    public var retryBudget = 3
+    public var prompts = PromptDefaults()
+    public var badLines: PromptFile.Policy = .stop
+    public var maxLineBytes = 16 * 1024
+    public var meshFormats: [TriMesh.FileFormat] = [.glb]
+    public var meshGrid = CloudMeshingEngine.Settings.referenceGridSize
+
+    public init() {}
+
+    /// Checks the values no job can run with.
+    public func validate() throws {
+        guard shardSize > 0 else { throw ClusterError("--shard-size must be positive, got \(shardSize)") }
+        guard retryBudget > 0 else { throw ClusterError("--retry-budget must be positive, got \(retryBudget)") }
+        guard maxLineBytes > 0 else { throw ClusterError("--max-line-bytes must be positive, got \(maxLineBytes)") }
+        guard meshGrid >= 2 else { throw ClusterError("--mesh-grid must be at least 2, got \(meshGrid)") }
+        do { try prompts.settings(for: .text).validate() } catch { throw ClusterError("\(error)") }
+    }
+
+    /// What one command line gave (nil: not given), by option name.
+    public struct Given: Sendable {
+        public var seed: UInt64?
+        public var shardSize: Int?
+        public var retryBudget: Int?
+        public var model: ReleasedModel?
+        public var upsample: Bool?
+        public var steps: Int?
+        public var guidance: Double?
+        public var sampler: SamplerKind?
+        public var badLines: PromptFile.Policy?
+        public var maxLineBytes: Int?
+        public var meshFormats: [TriMesh.FileFormat]?
+        public var meshGrid: Int?
+
+        public init() {}
+
+        /// `base` with every given value put in.
+        public func applied(to base: JobSettings = JobSettings()) -> JobSettings {
+            var s = base
+            for option in options { option.apply(&s) }
+            return s
+        }
+
+        /// The given values that differ from the job's, one line each ("--steps 8 (the job has 64)").
+        public func differences(from job: JobSettings) -> [String] {
+            options.compactMap { option in
+                var changed = job
+                option.apply(&changed)
+                return changed == job ? nil : "\(option.flag)\(option.given.isEmpty ? "" : " " + option.given) (the job has \(option.current(job)))"
+            }
+        }
+
+        /// Each given option: its flag, how it reads, where it goes in the settings.
+        private var options: [(flag: String, given: String, apply: (inout JobSettings) -> Void, current: (JobSettings) -> String)] {
+            func formats(_ f: [TriMesh.FileFormat]) -> String { f.isEmpty ? "none" : f.map(\.rawValue).joined(separator: ",") }
+            var list: [(String, String, (inout JobSettings) -> Void, (JobSettings) -> String)] = []
+            if let seed { list.append(("--seed", "\(seed)", { $0.seed = seed }, { "\($0.seed)" })) }
+            if let shardSize { list.append(("--shard-size", "\(shardSize)", { $0.shardSize = shardSize }, { "\($0.shardSize)" })) }
+            if let retryBudget { list.append(("--retry-budget", "\(retryBudget)", { $0.retryBudget = retryBudget }, { "\($0.retryBudget)" })) }
+            if let model { list.append(("--model", model.rawValue, { $0.prompts.model = model }, { $0.prompts.model?.rawValue ?? "the prompt kind's default" })) }
+            if let upsample { list.append((upsample ? "--upsample" : "--no-upsample", "", { $0.prompts.upsample = upsample }, { $0.prompts.upsample ? "--upsample" : "--no-upsample" })) }
+            if let steps { list.append(("--steps", "\(steps)", { $0.prompts.steps = steps }, { "\($0.prompts.steps)" })) }
+            if let guidance { list.append(("--guidance", "\(guidance)", { $0.prompts.guidance = guidance }, { "\($0.prompts.guidance)" })) }
+            if let sampler { list.append(("--sampler", sampler.rawValue, { $0.prompts.sampler = sampler }, { $0.prompts.sampler.rawValue })) }
+            if let badLines { list.append(("--bad-lines", badLines.rawValue, { $0.badLines = badLines }, { $0.badLines.rawValue })) }
+            if let maxLineBytes { list.append(("--max-line-bytes", "\(maxLineBytes)", { $0.maxLineBytes = maxLineBytes }, { "\($0.maxLineBytes)" })) }
+            if let meshFormats { list.append(("--mesh-formats", formats(meshFormats), { $0.meshFormats = meshFormats }, { formats($0.meshFormats) })) }
+            if let meshGrid { list.append(("--mesh-grid", "\(meshGrid)", { $0.meshGrid = meshGrid }, { "\($0.meshGrid)" })) }
+            return list
+        }
+    }
+}
