@@ -48,13 +48,12 @@ final class DeliveryAuthorisationTests: XCTestCase {
         XCTAssertNil(ipc.curveKey)
     }
 
-    /// A coordinator on a job of 4 prompts (shards of 2) and a connected peer socket `w1`, so
-    /// the assignments `handle` sends are delivered.
+    /// A coordinator on a job of 4 prompts (shards of 2) over an in-memory transport with a
+    /// connected peer `w1`, so the assignments `handle` sends are delivered.
     final class Fixture {
         let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("authority") + "/job")
         var coordinator: Coordinator!
-        var router: RouterEndpoint!
-        var peer: DealerEndpoint!
+        var transport: InMemoryTransport!
 
         init(log: ClusterLog) throws {
             try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(4), seed: 1, shardSize: 2, retryBudget: 3, promptFile: "test")
@@ -67,17 +66,12 @@ final class DeliveryAuthorisationTests: XCTestCase {
             options.refusalLimit = 3
             coordinator = try Coordinator(directory: directory, options: options)
             try coordinator.recover()
-            router = try RouterEndpoint(bind: "tcp://127.0.0.1:*", log: log)
-            peer = try DealerEndpoint(connect: router.address, identity: "w1", log: log)
-            // Connected once the router has heard from it.
-            peer.send(.heartbeat(Pointe_Cluster_Heartbeat()))
-            let deadline = Date().addingTimeInterval(5)
-            while try router.receive(timeoutMs: 100) == nil, Date() < deadline {}
+            transport = InMemoryTransport()
+            transport.connect(Data("w1".utf8))
         }
 
         func close() {
-            peer.close()
-            router.close()
+            transport.close()
             coordinator = nil
         }
 
@@ -85,7 +79,7 @@ final class DeliveryAuthorisationTests: XCTestCase {
             var hello = Pointe_Cluster_Hello()
             hello.role = .sampler
             hello.peerName = identity
-            try coordinator.handle(.hello(hello), from: Data(identity.utf8), origin: origin, router: router)
+            try coordinator.handle(.hello(hello), from: Data(identity.utf8), origin: origin, transport: transport)
         }
 
         func cloud(_ prompt: String, shard: UInt64 = 0, attempt: UInt32 = 1, from identity: String, _ origin: PeerOrigin) throws {
@@ -93,7 +87,7 @@ final class DeliveryAuthorisationTests: XCTestCase {
             let cloud = PointCloud(coords: (0..<(n * 3)).map { Float($0) / 100 },
                                    channels: ["R", "G", "B"].map { .init(name: $0, values: [Float](repeating: 0.5, count: n)) })
             let result = Pointe_Cluster_CloudResult(promptID: prompt, shardID: shard, attempt: attempt, cloud: cloud)
-            try coordinator.handle(.cloudResult(result), from: Data(identity.utf8), origin: origin, router: router)
+            try coordinator.handle(.cloudResult(result), from: Data(identity.utf8), origin: origin, transport: transport)
         }
 
         func status(_ prompt: String) throws -> JobStore.PromptStatus? { try coordinator.store.prompt(id: prompt)?.status }
@@ -106,7 +100,7 @@ final class DeliveryAuthorisationTests: XCTestCase {
         defer { job.close() }
         let keyA = PeerOrigin(address: "127.0.0.1", curveKey: "key-of-w1"), keyB = PeerOrigin(address: "127.0.0.1", curveKey: "another-key")
         try job.hello("w1", keyA)
-        try job.coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: Data("w1".utf8), origin: keyA, router: job.router)
+        try job.coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: Data("w1".utf8), origin: keyA, transport: job.transport)
         XCTAssertEqual(job.coordinator.active[0]?.peer, Data("w1".utf8), "w1 was not given shard 0")
         try job.cloud("p00000", from: "w1", keyB)
         XCTAssertEqual(try job.status("p00000"), .pending, "a cloud over another key was stored")
@@ -123,7 +117,7 @@ final class DeliveryAuthorisationTests: XCTestCase {
         let stranger = PeerOrigin(address: ":\(geteuid() &+ 1):0:4242", uid: geteuid() &+ 1)
         try job.hello("w2", stranger)
         XCTAssertNil(job.coordinator.peers[Data("w2".utf8)], "a peer of another user was welcomed")
-        try job.coordinator.handle(.statusQuery(Pointe_Cluster_StatusQuery()), from: Data("w2".utf8), origin: stranger, router: job.router)
+        try job.coordinator.handle(.statusQuery(Pointe_Cluster_StatusQuery()), from: Data("w2".utf8), origin: stranger, transport: job.transport)
         XCTAssertEqual(job.coordinator.authority.refusals[.foreignUser], 2)
     }
 
@@ -135,7 +129,7 @@ final class DeliveryAuthorisationTests: XCTestCase {
         defer { job.close() }
         let origin = PeerOrigin(address: "127.0.0.1")
         try job.hello("w1", origin)
-        try job.coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: Data("w1".utf8), origin: origin, router: job.router)
+        try job.coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: Data("w1".utf8), origin: origin, transport: job.transport)
         job.close()
         try job.open(log: log)
         XCTAssertTrue(job.coordinator.active.isEmpty)

@@ -15,17 +15,16 @@ final class ShardDeliveryTests: XCTestCase {
                                   retryBudget: 1, promptFile: "test")
         let log = ClusterLog(role: "coordinator", quiet: true)
         let coordinator = try Coordinator(directory: directory, options: { var o = CoordinatorOptions(); o.log = log; return o }())
-        let router = try RouterEndpoint(bind: "tcp://127.0.0.1:*", log: log)
-        defer { router.close() }
-        // No socket with this identity is connected: every send to it fails, as it does to a
+        // No peer with this identity is connected: every send to it fails, as it does to a
         // peer whose connection closed after its request was queued.
+        let transport = InMemoryTransport()
         let departed = Data("departed-worker".utf8)
         var hello = Pointe_Cluster_Hello()
         hello.role = .sampler
         hello.peerName = "departed-worker"
         for _ in 0..<3 {
-            try coordinator.handle(.hello(hello), from: departed, router: router)
-            try coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: departed, router: router)
+            try coordinator.handle(.hello(hello), from: departed, transport: transport)
+            try coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: departed, transport: transport)
         }
         let store = try JobStore(path: directory.store)
         XCTAssertEqual(try store.attempts().map(\.outcome), [.undelivered, .undelivered, .undelivered])

@@ -144,20 +144,26 @@ public final class Coordinator {
     public func run(shouldStop: () -> Bool = { false }, onListening: ((String) throws -> Void)? = nil,
                     onProgress: ((JobProgress) -> Void)? = nil) throws -> JobStore.Counts {
         let router = try RouterEndpoint(bind: options.bind, options: options.transport, log: log)
-        defer {
-            droppedMessages = router.dropped
-            router.close()
-        }
+        defer { router.close() }
+        return try serve(over: router, shouldStop: shouldStop, onListening: onListening, onProgress: onProgress)
+    }
+
+    /// `run` over a transport the caller made and closes: the ZeroMQ socket `run` binds, or an
+    /// `InMemoryTransport` a test drives with fake peers.
+    public func serve(over transport: any CoordinatorTransport, shouldStop: () -> Bool = { false },
+                      onListening: ((String) throws -> Void)? = nil,
+                      onProgress: ((JobProgress) -> Void)? = nil) throws -> JobStore.Counts {
+        defer { droppedMessages = transport.dropped }
         let metrics = try MetricsExporter(port: options.metricsPort, file: options.metricsFile, log: log)
         defer { metrics.close() }
         metricsPort = metrics.port
         if let port = metrics.port { log.info("metrics on http://0.0.0.0:\(port)/metrics") }
         var lastMetrics: UInt64 = 0
         func publishMetrics(_ counts: JobStore.Counts) {
-            droppedMessages = router.dropped
+            droppedMessages = transport.dropped
             metrics.publish(metricsText(counts))
         }
-        address = router.address
+        address = transport.address
         try AtomicFile.write(Data((address + "\n").utf8), to: directory.addressFile)
         // Only a live coordinator leaves its address behind (for `pointe status DIR`).
         defer { unlink(directory.addressFile) }
@@ -176,10 +182,10 @@ public final class Coordinator {
         }
         var lastTurn = monotonicMilliseconds()
         while !shouldStop() {
-            try pump(router, timeoutMs: inbox.isEmpty ? 50 : 0)
+            try pump(transport, timeoutMs: inbox.isEmpty ? 50 : 0)
             if let (peer, body, origin) = inbox.popFirst() {
                 messagesHandled += 1
-                try handle(body, from: peer, origin: origin, router: router)
+                try handle(body, from: peer, origin: origin, transport: transport)
             }
             let now = monotonicMilliseconds()
             if now - lastTurn > options.peerTimeoutMs / 2 {
@@ -203,11 +209,11 @@ public final class Coordinator {
                     publishMetrics(counts)
                 }
                 let jobDone = counts.pending == 0 && counts.shardsRunning == 0
-                if !jobDone, drainFinished(router: router) {
+                if !jobDone, drainFinished(transport: transport) {
                     drained = true
                     publishMetrics(counts)
                     onProgress?(progress(counts))
-                    try sayGoodbye(router, reason: "coordinator drained")
+                    try sayGoodbye(transport, reason: "coordinator drained")
                     return counts
                 }
                 report.post(finishedCount: counts.done + counts.failed, jobFinished: jobDone)
@@ -219,7 +225,7 @@ public final class Coordinator {
                     if options.exitWhenDone {
                         publishMetrics(counts)
                         onProgress?(progress(counts))
-                        try sayGoodbye(router, reason: "job finished")
+                        try sayGoodbye(transport, reason: "job finished")
                         return counts
                     }
                 }
@@ -231,20 +237,20 @@ public final class Coordinator {
     /// Tells every peer to stop, then keeps answering for two heartbeat intervals: a peer that
     /// was reconnecting (a cut link, our own restart) is unknown to us but sends a heartbeat
     /// within one interval, and would otherwise wait for its coordinator timeout.
-    func sayGoodbye(_ router: RouterEndpoint, reason: String) throws {
+    func sayGoodbye(_ transport: any CoordinatorTransport, reason: String) throws {
         var bye = Pointe_Cluster_Shutdown()
         bye.reason = reason
-        for peer in peers.keys { router.send(.shutdown(bye), to: peer) }
+        for peer in peers.keys { transport.send(.shutdown(bye), to: peer) }
         let until = monotonicMilliseconds() + 2 * UInt64(options.heartbeatIntervalMs)
         while monotonicMilliseconds() < until {
             // Messages already received first, in order.
-            guard let (identity, body, origin) = try inbox.popFirst() ?? router.receive(timeoutMs: 50),
-                  try admits(body, from: identity, origin: origin, router: router) else { continue }
+            guard let (identity, body, origin) = try inbox.popFirst() ?? transport.receive(timeoutMs: 50),
+                  try admits(body, from: identity, origin: origin, transport: transport) else { continue }
             switch body {
-            case .statusQuery: router.send(.statusReply(try statusReply()), to: identity)
+            case .statusQuery: transport.send(.statusReply(try statusReply()), to: identity)
             case .cloudResult, .meshResult, .errorReport, .shardReturn, .goodbye:
-                try handle(body, from: identity, origin: origin, router: router)  // late results still count
-            default: router.send(.shutdown(bye), to: identity)
+                try handle(body, from: identity, origin: origin, transport: transport)  // late results still count
+            default: transport.send(.shutdown(bye), to: identity)
             }
         }
     }

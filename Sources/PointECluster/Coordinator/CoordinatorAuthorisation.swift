@@ -33,12 +33,12 @@ extension Coordinator {
     }
 
     /// Whether the peer may deliver this; a refusal is counted, logged once and may ban the peer.
-    func mayDeliver(_ delivery: Delivery, from identity: Data, origin: PeerOrigin, router: RouterEndpoint) throws -> Bool {
+    func mayDeliver(_ delivery: Delivery, from identity: Data, origin: PeerOrigin, transport: any CoordinatorTransport) throws -> Bool {
         guard let reason = try refusal(of: delivery, from: identity, origin: origin) else {
             authority.accepted(from: identity)
             return true
         }
-        try refuse("\(delivery)", reason, from: identity, origin: origin, router: router)
+        try refuse("\(delivery)", reason, from: identity, origin: origin, transport: transport)
         return false
     }
 
@@ -63,7 +63,7 @@ extension Coordinator {
 
     /// False for every message of a banned peer (identity or key) and of an ipc:// peer that
     /// runs as another user: they are not acted on at all (a hello is answered with a Refusal).
-    func admits(_ body: MessageBody, from identity: Data, origin: PeerOrigin, router: RouterEndpoint) throws -> Bool {
+    func admits(_ body: MessageBody, from identity: Data, origin: PeerOrigin, transport: any CoordinatorTransport) throws -> Bool {
         let reason: DeliveryRefusal
         if authority.isBanned(identity, key: origin.curveKey, now: monotonicMilliseconds()) {
             reason = .banned
@@ -72,12 +72,12 @@ extension Coordinator {
         } else {
             return true
         }
-        if case .hello = body { sendRefusal(reason.explanation, to: identity, router: router) }
-        try refuse("a \(WireProtocol.name(body)) message", reason, from: identity, origin: origin, router: router)
+        if case .hello = body { sendRefusal(reason.explanation, to: identity, transport: transport) }
+        try refuse("a \(WireProtocol.name(body)) message", reason, from: identity, origin: origin, transport: transport)
         return false
     }
 
-    func refuse(_ what: String, _ reason: DeliveryRefusal, from identity: Data, origin: PeerOrigin, router: RouterEndpoint) throws {
+    func refuse(_ what: String, _ reason: DeliveryRefusal, from identity: Data, origin: PeerOrigin, transport: any CoordinatorTransport) throws {
         let name = peers[identity]?.name ?? PeerName.describe(identity)
         let (first, ban) = authority.refuse(reason, identity: identity, key: origin.curveKey, now: monotonicMilliseconds())
         if first {
@@ -87,15 +87,15 @@ extension Coordinator {
         guard ban else { return }
         log.warning("banned \(name) (\(origin)) for \(options.banSeconds) s after \(options.refusalLimit) refused deliveries in a row",
                     metadata: ["peer": name, "event": "peer-banned"])
-        sendRefusal("banned for \(options.banSeconds) s after \(options.refusalLimit) deliveries of work it was not given", to: identity, router: router)
-        if let key = origin.curveKey { router.refuse(key: key, forMilliseconds: options.banSeconds * 1000) }
+        sendRefusal("banned for \(options.banSeconds) s after \(options.refusalLimit) deliveries of work it was not given", to: identity, transport: transport)
+        if let key = origin.curveKey { transport.refuse(key: key, forMilliseconds: options.banSeconds * 1000) }
         try lose(identity, reason: "banned")
     }
 
-    func sendRefusal(_ reason: String, to identity: Data, router: RouterEndpoint) {
+    func sendRefusal(_ reason: String, to identity: Data, transport: any CoordinatorTransport) {
         var refusal = Pointe_Cluster_Refusal()
         refusal.reason = reason
         refusal.coordinatorProtocolVersion = WireProtocol.version
-        router.send(.refusal(refusal), to: identity)
+        transport.send(.refusal(refusal), to: identity)
     }
 }

@@ -5,12 +5,12 @@ import PointEWire
 /// lets the running ones finish, then tells every peer to stop and returns from `run`. The
 /// job directory stays consistent, so starting the coordinator again resumes the rest.
 extension Coordinator {
-    func startDrain(_ request: Pointe_Cluster_DrainRequest, from identity: Data, router: RouterEndpoint) {
+    func startDrain(_ request: Pointe_Cluster_DrainRequest, from identity: Data, transport: any CoordinatorTransport) {
         var reply = Pointe_Cluster_DrainReply()
         reply.alreadyDraining = draining
         reply.shardsInFlight = UInt32(active.count)
         reply.meshesInFlight = UInt32(meshesInFlight.count)
-        router.send(.drainReply(reply), to: identity)
+        transport.send(.drainReply(reply), to: identity)
         guard !draining else { return }
         draining = true
         let why = request.reason.isEmpty ? "" : " (\(request.reason))"
@@ -19,14 +19,14 @@ extension Coordinator {
     }
 
     /// No work while draining: peers are told to ask again later, not that the job is finished.
-    func refuseWorkWhileDraining(_ identity: Data, router: RouterEndpoint) {
+    func refuseWorkWhileDraining(_ identity: Data, transport: any CoordinatorTransport) {
         var none = Pointe_Cluster_NoWork()
         none.retryAfterMs = 1000
-        router.send(.noWork(none), to: identity)
+        transport.send(.noWork(none), to: identity)
     }
 
     /// True once a drain has nothing left in flight (the caller then tells the peers to stop).
-    func drainFinished(router: RouterEndpoint) -> Bool {
+    func drainFinished(transport: any CoordinatorTransport) -> Bool {
         guard draining, active.isEmpty, meshesInFlight.isEmpty else { return false }
         log.info("drained: every running shard and mesh finished; start the coordinator again to resume", metadata: ["event": "drained"])
         return true

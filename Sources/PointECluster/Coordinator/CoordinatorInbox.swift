@@ -38,13 +38,13 @@ struct CoordinatorInbox {
 extension Coordinator {
     /// Moves the messages waiting on the socket into the inbox (waiting up to `timeoutMs` for
     /// the first), handling status queries and known peers' heartbeats as they come.
-    func pump(_ router: RouterEndpoint, timeoutMs: Int) throws {
+    func pump(_ transport: any CoordinatorTransport, timeoutMs: Int) throws {
         var wait = timeoutMs
-        while inbox.count < CoordinatorInbox.limit, let message = try router.receive(timeoutMs: wait) {
+        while inbox.count < CoordinatorInbox.limit, let message = try transport.receive(timeoutMs: wait) {
             wait = 0
             if answersAtOnce(message.body, from: message.peer) {
                 messagesHandled += 1
-                try handle(message.body, from: message.peer, origin: message.origin, router: router)
+                try handle(message.body, from: message.peer, origin: message.origin, transport: transport)
             } else {
                 inbox.append(message)
             }

@@ -12,14 +12,14 @@ import PointEWire
 /// files only once each parses as the format it claims (MeshPayload); they are written
 /// atomically and checksummed, then the prompt is done and gets its manifest line.
 extension Coordinator {
-    func assignMesh(to identity: Data, router: RouterEndpoint) throws {
+    func assignMesh(to identity: Data, transport: any CoordinatorTransport) throws {
         // New clouds first, then done prompts waiting for a remesh (their meshes of the job's
         // previous mesh settings stand until the new ones are recorded). Every prompt in flight
         // may come first in either queue: one more than those is enough.
         let inFlight = meshesInFlight.count + 1
         let waiting = try store.meshQueue(limit: inFlight).first { meshesInFlight[$0.id] == nil }
         guard let prompt = try waiting ?? store.promptsAwaitingRemesh(limit: inFlight).first(where: { meshesInFlight[$0.id] == nil }) else {
-            return try sendNoWork(to: identity, router: router)
+            return try sendNoWork(to: identity, transport: transport)
         }
         let packed: PackedCloudCache.Packed
         if let received = cloudsAwaitingMesh[prompt.id] {
@@ -31,12 +31,12 @@ extension Coordinator {
             } catch where prompt.awaitingRemesh {
                 // A remesh samples nothing: the prompt keeps its meshes (`pointe run` resamples it).
                 try recordMeshFailure(prompt.id, "its stored cloud cannot be read: \(error)")
-                return try assignMesh(to: identity, router: router)
+                return try assignMesh(to: identity, transport: transport)
             } catch {
                 // The stored cloud is unreadable: sample the prompt again.
                 log.warning("\(error); prompt \(prompt.id) will be sampled again")
                 try store.reopen(promptID: prompt.id)
-                return try assignMesh(to: identity, router: router)
+                return try assignMesh(to: identity, transport: transport)
             }
         }
         var task = Pointe_Cluster_MeshTask()
@@ -50,11 +50,11 @@ extension Coordinator {
         peers[identity]?.meshes.insert(prompt.id)
         peers[identity]?.lastTask = .meshTask(task)
         authority.grantedMesh(of: prompt.id, to: WorkHolder(identity: identity, curveKey: peers[identity]?.origin.curveKey))
-        if !router.send(.meshTask(task), to: identity) { try lose(identity, reason: "cannot send to \(peers[identity]?.name ?? "mesher")") }
+        if !transport.send(.meshTask(task), to: identity) { try lose(identity, reason: "cannot send to \(peers[identity]?.name ?? "mesher")") }
     }
 
-    func storeMesh(_ result: Pointe_Cluster_MeshResult, from identity: Data, origin: PeerOrigin, name: String, router: RouterEndpoint) throws {
-        guard try mayDeliver(.mesh(prompt: result.promptID), from: identity, origin: origin, router: router) else { return }
+    func storeMesh(_ result: Pointe_Cluster_MeshResult, from identity: Data, origin: PeerOrigin, name: String, transport: any CoordinatorTransport) throws {
+        guard try mayDeliver(.mesh(prompt: result.promptID), from: identity, origin: origin, transport: transport) else { return }
         if meshesInFlight[result.promptID] == identity { meshesInFlight[result.promptID] = nil }
         peers[identity]?.meshes.remove(result.promptID)
         guard let prompt = try store.prompt(id: result.promptID), prompt.status == .meshing || prompt.awaitingRemesh else { return }
@@ -106,8 +106,8 @@ extension Coordinator {
         try recordMeshFailure(promptID, reason)
     }
 
-    func meshFailure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, origin: PeerOrigin, router: RouterEndpoint) throws {
-        guard try mayDeliver(.meshFailure(prompt: report.promptID), from: identity, origin: origin, router: router) else { return }
+    func meshFailure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, origin: PeerOrigin, transport: any CoordinatorTransport) throws {
+        guard try mayDeliver(.meshFailure(prompt: report.promptID), from: identity, origin: origin, transport: transport) else { return }
         if meshesInFlight[report.promptID] == identity { meshesInFlight[report.promptID] = nil }
         peers[identity]?.meshes.remove(report.promptID)
         log.warning(report.message)

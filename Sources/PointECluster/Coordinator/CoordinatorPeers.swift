@@ -19,17 +19,17 @@ extension Coordinator {
     /// request) went into a connection that dropped, so the task it was answered with is sent
     /// again, not a second one. A new number means the peer finished everything before it (it
     /// asks only when idle, after all it sent): results it still owes were lost on the way.
-    func answer(_ request: Pointe_Cluster_WorkRequest, from identity: Data, router: RouterEndpoint) throws {
-        guard let peer = peers[identity], request.requestID != 0 else { return try assign(to: identity, router: router) }
+    func answer(_ request: Pointe_Cluster_WorkRequest, from identity: Data, transport: any CoordinatorTransport) throws {
+        guard let peer = peers[identity], request.requestID != 0 else { return try assign(to: identity, transport: transport) }
         if request.requestID == peer.lastRequest, let task = peer.lastTask, stillHeld(task, by: identity) {
             log.info("\(peer.name) asked again (request \(request.requestID), after a reconnect): sent its task again")
-            router.send(task, to: identity)
+            transport.send(task, to: identity)
             return
         }
         if request.requestID != peer.lastRequest { try settleLostDeliveries(of: identity) }
         peers[identity]?.lastRequest = request.requestID
         peers[identity]?.lastTask = nil
-        try assign(to: identity, router: router)
+        try assign(to: identity, transport: transport)
     }
 
     /// Whether the peer still holds the task it was sent (not closed, lost or re-queued since).

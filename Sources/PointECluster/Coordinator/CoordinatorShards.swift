@@ -10,15 +10,15 @@ import PointEWire
 /// The sampling side: shards handed to workers that ask, the clouds they send back (stored
 /// atomically, once per prompt) and the attempts those close.
 extension Coordinator {
-    func assign(to identity: Data, router: RouterEndpoint) throws {
+    func assign(to identity: Data, transport: any CoordinatorTransport) throws {
         guard let peer = peers[identity], peer.role == .sampler || peer.role == .mesher else {
             log.warning("peer \(PeerName.describe(identity)) asked for work but is neither a worker nor a mesher; ignored")
             return
         }
-        if draining { return refuseWorkWhileDraining(identity, router: router) }
-        if peer.role == .mesher { return try assignMesh(to: identity, router: router) }
+        if draining { return refuseWorkWhileDraining(identity, transport: transport) }
+        if peer.role == .mesher { return try assignMesh(to: identity, transport: transport) }
         guard let claim = try store.claimShard(worker: peer.name, holder: WorkHolder(identity: identity, curveKey: peer.origin.curveKey)) else {
-            return try sendNoWork(to: identity, router: router)
+            return try sendNoWork(to: identity, transport: transport)
         }
         log.info("shard \(claim.shardID) attempt \(claim.attempt) (\(claim.prompts.count) prompt(s)) -> \(peer.name)",
                  metadata: ["shard": "\(claim.shardID)", "attempt": "\(claim.attempt)", "peer": peer.name, "event": "shard-assigned"])
@@ -51,10 +51,10 @@ extension Coordinator {
         if outstanding.isEmpty {
             // Nothing sendable: the attempt ends at once (and counts against the budget).
             try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: .error, error: unreadable)
-            try assign(to: identity, router: router)
+            try assign(to: identity, transport: transport)
             return
         }
-        guard router.send(.shardAssignment(message), to: identity) else {
+        guard transport.send(.shardAssignment(message), to: identity) else {
             // The peer left (or its queue is full) as it asked for work: the shard never
             // reached it, so the attempt ends without costing the prompts a retry.
             try closeAttempt(shardID: claim.shardID, attempt: claim.attempt, outcome: .undelivered,
@@ -68,20 +68,20 @@ extension Coordinator {
     }
 
     /// Nothing to hand out now: ask again shortly, or stop when the job has finished.
-    func sendNoWork(to identity: Data, router: RouterEndpoint) throws {
+    func sendNoWork(to identity: Data, transport: any CoordinatorTransport) throws {
         let counts = try store.counts()
         var none = Pointe_Cluster_NoWork()
         none.retryAfterMs = 200
         none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
-        router.send(.noWork(none), to: identity)
+        transport.send(.noWork(none), to: identity)
     }
 
     /// Writes a cloud (atomically, checksummed) and records it, once per prompt, if its sender
     /// holds or held the attempt and the cloud passes its checks; a cloud that does not fails
     /// that prompt of the attempt.
-    func storeCloud(_ result: Pointe_Cluster_CloudResult, from identity: Data, origin: PeerOrigin, name: String, router: RouterEndpoint) throws {
+    func storeCloud(_ result: Pointe_Cluster_CloudResult, from identity: Data, origin: PeerOrigin, name: String, transport: any CoordinatorTransport) throws {
         let shard = Int(result.shardID), attempt = Int(result.attempt)
-        guard try mayDeliver(.cloud(prompt: result.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, router: router),
+        guard try mayDeliver(.cloud(prompt: result.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, transport: transport),
               let prompt = try store.prompt(id: result.promptID) else { return }
         var rejection: String?
         defer { try? resolve(shard: shard, attempt: attempt, promptID: result.promptID, from: identity, error: rejection) }
@@ -113,11 +113,11 @@ extension Coordinator {
         }
     }
 
-    func failure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, origin: PeerOrigin, name: String, router: RouterEndpoint) throws {
+    func failure(_ report: Pointe_Cluster_ErrorReport, from identity: Data, origin: PeerOrigin, name: String, transport: any CoordinatorTransport) throws {
         let shard = Int(report.shardID), attempt = Int(report.attempt)
         if report.promptID.isEmpty {
             // The whole attempt failed (e.g. the worker could not load a model).
-            guard try mayDeliver(.attemptFailure(shard: shard, attempt: attempt), from: identity, origin: origin, router: router),
+            guard try mayDeliver(.attemptFailure(shard: shard, attempt: attempt), from: identity, origin: origin, transport: transport),
                   let a = active[shard], a.peer == identity, a.attempt == attempt else { return }
             log.warning("shard \(shard) attempt \(a.attempt) failed on \(name): \(report.message)",
                         metadata: ["shard": "\(shard)", "attempt": "\(a.attempt)", "peer": name, "event": "shard-failed"])
@@ -126,7 +126,7 @@ extension Coordinator {
             try closeAttempt(shardID: shard, attempt: a.attempt, outcome: .error, error: report.message)
             return
         }
-        guard try mayDeliver(.promptError(prompt: report.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, router: router) else { return }
+        guard try mayDeliver(.promptError(prompt: report.promptID, shard: shard, attempt: attempt), from: identity, origin: origin, transport: transport) else { return }
         log.warning("\(name): \(report.message)")
         try store.notePromptError(id: report.promptID, error: report.message)
         try resolve(shard: shard, attempt: attempt, promptID: report.promptID, from: identity, error: report.message)
