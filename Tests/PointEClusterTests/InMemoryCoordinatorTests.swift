@@ -43,4 +43,63 @@ final class InMemoryCoordinatorTests: XCTestCase {
         let audit = try JobAudit(directory, expectedPrompts: prompts, meshKind: nil)
         XCTAssertTrue(audit.isPerfect, "\(audit)")
     }
+
+    /// A thousand idle workers park their requests and hear nothing more than their heartbeat
+    /// echoes; when a thousand shards are queued at once (their holders leave), every parked
+    /// worker gets one at once, oldest request first, with no NoWork and no re-asking.
+    func testParkedWorkersGetWorkAsSoonAsItIsQueued() throws {
+        let idle = 1000, holding = 1000
+        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("parked") + "/job")
+        try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(holding), seed: 5, shardSize: 1,
+                                  retryBudget: 2, promptFile: "test")
+        var options = CoordinatorOptions()
+        options.log = ClusterLog(role: "coordinator", quiet: true)
+        options.heartbeatIntervalMs = 500
+        let coordinator = try Coordinator(directory: directory, options: options)
+        try coordinator.recover()
+        let transport = InMemoryTransport()
+        let swarm = InMemorySwarm(transport: transport, workers: 0, holders: holding)
+        let late = InMemorySwarm(transport: transport, workers: idle)
+
+        enum Phase { case holdersTakeEverything, idlePark, holdersLeave(since: UInt64), done(seconds: Double, noWork: Int, maxRequest: UInt64) }
+        var phase = Phase.holdersTakeEverything
+        let deadline = Date().addingTimeInterval(240)
+        swarm.start()
+        let counts = try coordinator.serve(over: transport, shouldStop: {
+            // Both swarms read what was sent to their own peers from one transport.
+            for (identity, body) in transport.takeSent() { (swarm.owns(identity) ? swarm : late).answer(body, to: identity) }
+            swarm.runTimers()
+            late.runTimers()
+            switch phase {
+            case .holdersTakeEverything:
+                if swarm.peers.values.allSatisfy({ $0.shards == 1 }) {
+                    late.start()
+                    phase = .idlePark
+                }
+            case .idlePark:
+                if coordinator.peers.count == idle + holding, late.peers.keys.allSatisfy({ coordinator.peers[$0]?.parkedSince != nil }) {
+                    swarm.leave(swarm.holders)
+                    phase = .holdersLeave(since: monotonicMilliseconds())
+                }
+            case .holdersLeave(let since):
+                if late.peers.values.allSatisfy({ $0.shards == 1 }) {
+                    // Each asked once, got its shard, sent its cloud and asked again (request 2).
+                    phase = .done(seconds: Double(monotonicMilliseconds() - since) / 1000, noWork: late.peers.values.reduce(0) { $0 + $1.noWork },
+                                  maxRequest: late.peers.values.map(\.nextRequest).max() ?? 0)
+                }
+            case .done: break
+            }
+            return Date() > deadline
+        })
+        for (identity, body) in transport.takeSent() { (swarm.owns(identity) ? swarm : late).answer(body, to: identity) }
+        transport.close()
+        guard case .done(let seconds, let noWork, let maxRequest) = phase else { return XCTFail("stuck in \(phase): \(counts)") }
+        print("\(idle) parked workers got \(holding) re-queued shards in \(String(format: "%.3f", seconds)) s (debug build)")
+        XCTAssertLessThan(seconds, 30)
+        XCTAssertEqual(noWork, 0, "a parked request was answered with NoWork")
+        XCTAssertEqual(maxRequest, 3, "a parked worker had to ask again")
+        XCTAssertEqual(counts.done, holding, "the job did not finish after the shards went to the parked workers")
+        XCTAssertTrue(late.allShutDown, "parked workers were not told the job ended")
+        XCTAssertEqual(swarm.unexpected + late.unexpected, [])
+    }
 }

@@ -22,6 +22,10 @@ final class InMemorySwarm {
         /// The Welcome's heartbeat interval (0 until welcomed) and when the next beat is due.
         var heartbeatMs: UInt64 = 0
         var beatAt: UInt64 = 0
+        /// Keeps the shards it gets without working on them (until it leaves).
+        var holds = false
+        /// Said goodbye (and was answered).
+        var left = false
     }
 
     let transport: InMemoryTransport
@@ -33,9 +37,26 @@ final class InMemorySwarm {
     /// Timers (re-asks, heartbeats) are looked at every few milliseconds, not at every step.
     private var lastTimerScan: UInt64 = 0
 
-    init(transport: InMemoryTransport, workers: Int) {
+    /// `holders` more workers keep the shards they are given (see `leave`).
+    init(transport: InMemoryTransport, workers: Int, holders: Int = 0) {
         self.transport = transport
-        for i in 0..<workers { peers[Data(String(format: "fake-worker-%05d", i).utf8)] = Peer(name: String(format: "fake-worker-%05d", i)) }
+        for i in 0..<(workers + holders) {
+            let name = String(format: i < workers ? "fake-worker-%05d" : "fake-holder-%05d", i)
+            peers[Data(name.utf8)] = Peer(name: name, holds: i >= workers)
+        }
+    }
+
+    var holders: [Data] { peers.filter { $0.value.holds }.map(\.key).sorted { $0.lexicographicallyPrecedes($1) } }
+    var workers: [Data] { peers.filter { !$0.value.holds }.map(\.key).sorted { $0.lexicographicallyPrecedes($1) } }
+
+    /// The peers say goodbye, as a stopped `pointe worker` does (what they hold goes back to the queue).
+    func leave(_ identities: [Data]) {
+        var bye = Pointe_Cluster_Goodbye()
+        bye.reason = "leaving"
+        for identity in identities {
+            peers[identity]!.shutDown = true
+            transport.deliver(.goodbye(bye), from: identity)
+        }
     }
 
     /// Connects every peer and says hello.
@@ -51,13 +72,21 @@ final class InMemorySwarm {
     }
 
     /// Answers what the coordinator sent (waiting up to `timeoutMs` for something) and sends
-    /// the requests that came due; returns the number of messages handled.
+    /// the requests and heartbeats that came due; returns the number of messages handled.
     @discardableResult
     func step(timeoutMs: Int) -> Int {
         let sent = transport.takeSent(timeoutMs: timeoutMs)
         for (identity, body) in sent { answer(body, to: identity) }
+        runTimers()
+        return sent.count
+    }
+
+    func owns(_ identity: Data) -> Bool { peers[identity] != nil }
+
+    /// Re-asks after a NoWork and heartbeats, looked at every few milliseconds.
+    func runTimers() {
         let now = monotonicMilliseconds()
-        guard now - lastTimerScan >= 5 else { return sent.count }
+        guard now - lastTimerScan >= 5 else { return }
         lastTimerScan = now
         for (identity, peer) in peers where !peer.shutDown {
             if let due = peer.askAt, due <= now { ask(identity) }
@@ -67,7 +96,6 @@ final class InMemorySwarm {
                 transport.deliver(.heartbeat(Pointe_Cluster_Heartbeat()), from: identity)
             }
         }
-        return sent.count
     }
 
     var allShutDown: Bool { peers.values.allSatisfy(\.shutDown) }
@@ -80,7 +108,7 @@ final class InMemorySwarm {
         transport.deliver(.workRequest(request), from: identity)
     }
 
-    private func answer(_ body: MessageBody, to identity: Data) {
+    func answer(_ body: MessageBody, to identity: Data) {
         guard peers[identity] != nil else { return unexpected.append("a message for unknown peer \(PeerName.describe(identity))") }
         switch body {
         case .welcome(let welcome):
@@ -90,6 +118,7 @@ final class InMemorySwarm {
         case .heartbeat: break
         case .shardAssignment(let shard):
             peers[identity]!.shards += 1
+            if peers[identity]!.holds { return }
             for item in shard.prompts {
                 cloudsSent[item.promptID, default: 0] += 1
                 let result = Pointe_Cluster_CloudResult(promptID: item.promptID, shardID: shard.shardID, attempt: shard.attempt, cloud: Self.cloud)
@@ -98,9 +127,13 @@ final class InMemorySwarm {
             ask(identity)
         case .noWork(let none):
             peers[identity]!.noWork += 1
-            if !none.jobFinished { peers[identity]!.askAt = monotonicMilliseconds() + UInt64(none.retryAfterMs) }
+            // A finished job ends the session, as in PeerSession; otherwise ask again later.
+            if none.jobFinished { peers[identity]!.shutDown = true } else { peers[identity]!.askAt = monotonicMilliseconds() + UInt64(none.retryAfterMs) }
         case .shutdown:
             peers[identity]!.shutDown = true
+            transport.disconnect(identity)
+        case .goodbye:
+            peers[identity]!.left = true
             transport.disconnect(identity)
         default:
             unexpected.append("\(WireProtocol.name(body)) to \(peers[identity]!.name)")

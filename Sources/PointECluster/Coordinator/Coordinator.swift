@@ -16,6 +16,9 @@ public struct CoordinatorOptions: Sendable {
     public var transport = TransportOptions()
     /// Return from `run` once every prompt is done or failed (telling peers to exit).
     public var exitWhenDone = true
+    /// A work request with nothing to give waits (parked) at most this long for work before it
+    /// is answered with NoWork (CoordinatorParking.swift).
+    public var longPollMs: UInt64 = 30_000
     /// Prometheus metrics over HTTP on this port (0: any free port; see `Coordinator.metricsPort`).
     public var metricsPort: Int?
     /// Prometheus metrics rewritten (atomically) into this file, e.g. for node_exporter's textfile collector.
@@ -76,6 +79,8 @@ public final class Coordinator {
         /// Its latest numbered work request and the task it was answered with (nil: no work).
         var lastRequest: UInt64 = 0
         var lastTask: MessageBody?
+        /// When its latest work request was parked (nil: not parked; CoordinatorParking.swift).
+        var parkedSince: UInt64?
         var promptsDone = 0
         var meshesDone = 0
         /// When this session joined, for its throughput in the metrics.
@@ -120,6 +125,19 @@ public final class Coordinator {
     var recoveryChangedUnfinished = false
     /// Received messages waiting their turn (CoordinatorInbox.swift).
     var inbox = CoordinatorInbox()
+    /// Work requests waiting for work, oldest first, and the store's write count when they were
+    /// last offered it (CoordinatorParking.swift).
+    var parkedWorkers = ParkedRequests()
+    var parkedMeshers = ParkedRequests()
+    var writesAtLastWake: UInt64 = 0
+    /// Parked requests may have work waiting that the last turn did not hand out (wakeParked
+    /// hands out a bounded batch per turn, so heartbeats and status queries are never starved).
+    var wakePending = false
+    /// The last time the transport had no message left for us: a peer is silent only if
+    /// nothing came from it up to then (messages queued behind a backlog are not silence).
+    var transportDrainedAt = monotonicMilliseconds()
+    /// The job's counts and the store write they were read after (`jobCounts`).
+    var countsCache: (writes: UInt64, counts: JobStore.Counts)?
     /// CPU seconds of the last `run`: its own thread, and the report writer's thread.
     public private(set) var loopCPUSeconds = 0.0
     public private(set) var reportCPUSeconds = 0.0
@@ -182,11 +200,12 @@ public final class Coordinator {
         }
         var lastTurn = monotonicMilliseconds()
         while !shouldStop() {
-            try pump(transport, timeoutMs: inbox.isEmpty ? 50 : 0)
+            try pump(transport, timeoutMs: inbox.isEmpty && !wakePending ? 50 : 0)
             if let (peer, body, origin) = inbox.popFirst() {
                 messagesHandled += 1
                 try handle(body, from: peer, origin: origin, transport: transport)
             }
+            try wakeParked(transport: transport)
             let now = monotonicMilliseconds()
             if now - lastTurn > options.peerTimeoutMs / 2 {
                 // This loop itself did not run (the process was stopped, or starved): its peers'
@@ -198,8 +217,9 @@ public final class Coordinator {
             lastTurn = now
             if now - lastCheck >= 200 {
                 lastCheck = now
-                try expireSilentPeers(now: now)
-                let counts = try store.counts()
+                try expireSilentPeers()
+                try expireParked(now: now, transport: transport)
+                let counts = try jobCounts()
                 if now - lastProgress >= 500 {
                     lastProgress = now
                     onProgress?(progress(counts))
@@ -218,6 +238,7 @@ public final class Coordinator {
                 }
                 report.post(finishedCount: counts.done + counts.failed, jobFinished: jobDone)
                 if jobDone {
+                    try releaseParked(transport: transport)
                     if !summaryWritten {
                         try manifest.writeSummary(elapsedSeconds: Double(now - startTime) / 1000)
                         summaryWritten = true
@@ -231,7 +252,7 @@ public final class Coordinator {
                 }
             }
         }
-        return try store.counts()
+        return try jobCounts()
     }
 
     /// Tells every peer to stop, then keeps answering for two heartbeat intervals: a peer that

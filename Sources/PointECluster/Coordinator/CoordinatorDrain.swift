@@ -5,7 +5,7 @@ import PointEWire
 /// lets the running ones finish, then tells every peer to stop and returns from `run`. The
 /// job directory stays consistent, so starting the coordinator again resumes the rest.
 extension Coordinator {
-    func startDrain(_ request: Pointe_Cluster_DrainRequest, from identity: Data, transport: any CoordinatorTransport) {
+    func startDrain(_ request: Pointe_Cluster_DrainRequest, from identity: Data, transport: any CoordinatorTransport) throws {
         var reply = Pointe_Cluster_DrainReply()
         reply.alreadyDraining = draining
         reply.shardsInFlight = UInt32(active.count)
@@ -13,6 +13,7 @@ extension Coordinator {
         transport.send(.drainReply(reply), to: identity)
         guard !draining else { return }
         draining = true
+        try releaseParked(transport: transport)
         let why = request.reason.isEmpty ? "" : " (\(request.reason))"
         log.info("draining\(why): no new work; waiting for \(active.count) shard(s) and \(meshesInFlight.count) mesh(es) in flight",
                  metadata: ["event": "drain"])

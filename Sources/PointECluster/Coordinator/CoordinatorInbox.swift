@@ -1,4 +1,5 @@
 import Foundation
+import PointEClusterBase
 import PointEWire
 
 /// Messages received and not yet handled. Each turn of the run loop moves everything waiting
@@ -40,8 +41,14 @@ extension Coordinator {
     /// the first), handling status queries and known peers' heartbeats as they come.
     func pump(_ transport: any CoordinatorTransport, timeoutMs: Int) throws {
         var wait = timeoutMs
-        while inbox.count < CoordinatorInbox.limit, let message = try transport.receive(timeoutMs: wait) {
+        while inbox.count < CoordinatorInbox.limit {
+            guard let message = try transport.receive(timeoutMs: wait) else {
+                transportDrainedAt = monotonicMilliseconds()
+                break
+            }
             wait = 0
+            // A message proves its peer alive when it arrives, not when its turn comes.
+            if peers[message.peer] != nil { peers[message.peer]!.lastSeen = monotonicMilliseconds() }
             if answersAtOnce(message.body, from: message.peer) {
                 messagesHandled += 1
                 try handle(message.body, from: message.peer, origin: message.origin, transport: transport)

@@ -93,7 +93,7 @@ extension Coordinator {
     /// the last rebuild is `RemeshManifestFlush.intervalMs` old, or no prompt waits any more.
     func rewriteManifestAfterRemesh() throws {
         let now = monotonicMilliseconds()
-        guard try now - remeshManifest.lastRewriteMs >= RemeshManifestFlush.intervalMs || store.counts().remeshing == 0 else { return }
+        guard try now - remeshManifest.lastRewriteMs >= RemeshManifestFlush.intervalMs || jobCounts().remeshing == 0 else { return }
         try manifest.rewrite()
         for path in remeshManifest.replaced { unlink(directory.file(path)) }
         remeshManifest = RemeshManifestFlush(lastRewriteMs: now)

@@ -36,7 +36,7 @@ extension Coordinator {
         case .statusQuery:
             transport.send(.statusReply(try statusReply()), to: identity)
         case .drainRequest(let request):
-            startDrain(request, from: identity, transport: transport)
+            try startDrain(request, from: identity, transport: transport)
         case .heartbeat(let beat):
             guard touch(identity, now: now, transport: transport) else { return }
             // Echo it: a peer busy with one long task (a grid-128 mesh in a slow build) sends no

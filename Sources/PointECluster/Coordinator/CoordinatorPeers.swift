@@ -3,8 +3,10 @@ import PointEWire
 
 /// Peers that go silent or leave: what they held goes back to the queue.
 extension Coordinator {
-    func expireSilentPeers(now: UInt64) throws {
-        for (identity, peer) in peers where now > peer.lastSeen + options.peerTimeoutMs {
+    /// Peers silent for the timeout up to the last moment we had read everything sent to us
+    /// (a backlog of results in front of a peer's heartbeats is our delay, not its silence).
+    func expireSilentPeers() throws {
+        for (identity, peer) in peers where transportDrainedAt > peer.lastSeen + options.peerTimeoutMs {
             try lose(identity, reason: "no message from \(peer.name) for \(options.peerTimeoutMs) ms")
         }
     }

@@ -67,12 +67,17 @@ extension Coordinator {
         peers[identity]!.lastTask = .shardAssignment(message)
     }
 
-    /// Nothing to hand out now: ask again shortly, or stop when the job has finished.
-    func sendNoWork(to identity: Data, transport: any CoordinatorTransport) throws {
-        let counts = try store.counts()
+    /// Nothing to hand out now: the request is parked until work appears (`park`: false for
+    /// one that already waited), or the peer is told to stop when the job has finished.
+    func sendNoWork(to identity: Data, transport: any CoordinatorTransport, park mayPark: Bool = true) throws {
+        let counts = try jobCounts()
+        let finished = counts.pending == 0 && counts.shardsRunning == 0
+        if mayPark, !finished, let role = peers[identity]?.role {
+            return park(identity, role: role)
+        }
         var none = Pointe_Cluster_NoWork()
         none.retryAfterMs = 200
-        none.jobFinished = counts.pending == 0 && counts.shardsRunning == 0
+        none.jobFinished = finished
         transport.send(.noWork(none), to: identity)
     }
 

@@ -5,7 +5,7 @@ import PointEWire
 /// The answer to `pointe status` (and observers): counts, peers and the latest failures.
 extension Coordinator {
     func statusReply() throws -> Pointe_Cluster_StatusReply {
-        let counts = try store.counts()
+        let counts = try jobCounts()
         let p = progress(counts)
         var reply = Pointe_Cluster_StatusReply()
         reply.jobID = info.jobID

@@ -41,8 +41,14 @@ public final class JobStore {
     /// Every transaction goes through these two, so a failing one names the store, and a full
     /// disk says so in the words of every other write ("No space left on device").
     func write<T>(_ body: (Database) throws -> T) throws -> T {
+        defer { writes &+= 1 }
         do { return try db.write(body) } catch let error as DatabaseError { throw storeError(error) }
     }
+
+    /// Write transactions through this connection so far (committed or not): what the
+    /// coordinator read is still true while this has not moved (it holds the job lock, so no
+    /// other process writes), which spares it a read per message (Coordinator.jobCounts).
+    public private(set) var writes: UInt64 = 0
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try db.read(body) } catch let error as DatabaseError { throw storeError(error) }
