@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "pointe",
             dependencies: [
-                "PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEClusterBase", "PointEJob", "PointEWire", "PointECluster", "PointEParity",
+                "PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEEval", "PointEEngine", "PointEClusterBase", "PointEJob", "PointEWire", "PointECluster", "PointEParity", "CZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import PointECluster
+import PointEClusterBase
+import PointEDiffusion
+import PointEEngine
+import PointEJob
+import PointEWire
+
+/// A real coordinator process (`pointe coordinator`, this binary) and N lightweight peers in
+/// this process (DEALER sockets on one thread, no engine) speaking the real protocol: what the
+/// coordinator costs per peer while they are idle, how fast status queries are answered among
+/// them, whether heartbeats come back late or peers are lost, how long parked work requests take
+/// to get work when it appears, and its CPU per result while shards flow.
+struct BenchSwarm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm",
+        abstract: "N protocol-speaking peers against a real coordinator process: CPU per idle peer, status p50/p99, late heartbeats, lost peers, parked hand-out time.")
+
+    enum Role: String, ExpressibleByArgument, CaseIterable { case worker, mesher }
+
+    @Option(help: "Peers (sockets of this process).") var peers = 1000
+    @Option(help: "What the peers say they are: worker (half hold a shard each, half park; then the holders hand theirs back and shards flow) or mesher (all park: no clouds to mesh).")
+    var role: Role = .worker
+    @Flag(help: "CURVE on every connection (keys made for the run).") var curve = false
+    @Option(help: "Seconds the idle phase is measured.") var idleSeconds = 10.0
+    @Option(help: "Status queries, one every 100 ms, during the idle phase.") var statusQueries = 50
+    @Option(help: "Job directory parent (default: a temporary directory, removed afterwards).") var workDir: String?
+
+    func validate() throws {
+        guard peers >= 2 else { throw ValidationError("--peers must be at least 2 (got \(peers))") }
+        guard idleSeconds > 0 else { throw ValidationError("--idle-seconds must be positive (got \(idleSeconds))") }
+        guard statusQueries >= 1 else { throw ValidationError("--status-queries must be at least 1 (got \(statusQueries))") }
+    }
+
+    func run() throws {
+        let limit = try SwarmProcess.raiseOpenFileLimit(to: UInt64(2 * peers + 256))
+        let root = workDir ?? NSTemporaryDirectory() + "pointe-bench-swarm-\(getpid())"
+        defer { if workDir == nil { try? FileManager.default.removeItem(atPath: root) } }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let directory = JobDirectory(root + "/job")
+        // Workers: one prompt a shard for the half that holds one. Meshers: prompts that never
+        // get a cloud, so every mesher parks.
+        let prompts = role == .worker ? peers / 2 : 1
+        let settings = SamplingSettings(model: .base40MUncond, upsample: false, steps: 1, guidance: 0, sampler: .eulerAncestral)
+        let entries = (0..<prompts).map { PromptEntry(id: String(format: "p%07d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
+        try Coordinator.createJob(at: directory, prompts: entries, seed: 0, shardSize: 1, retryBudget: 3, promptFile: "bench",
+                                  meshFormats: role == .mesher ? [.ply] : [])
+        let keys = curve ? try SwarmProcess.makeKeys(in: root) : nil
+        let coordinator = try SwarmProcess.startCoordinator(job: directory, keys: keys)
+        defer { coordinator.stop() }
+        print("peers \(peers) (\(role.rawValue)s)\(curve ? ", CURVE" : ""), job of \(prompts) prompt(s), open-file limit \(limit), coordinator pid \(coordinator.pid) at \(coordinator.address)")
+
+        let sockets = try SwarmSockets(count: peers, connect: coordinator.address, identityPrefix: "swarm",
+                                       curve: keys.map { ($0.client, $0.server.publicKey) })
+        let status = try SwarmSockets(count: 1, connect: coordinator.address, identityPrefix: "swarm-status",
+                                      curve: keys.map { ($0.client, $0.server.publicKey) })
+        let swarm = SwarmRun(sockets: sockets, role: role == .mesher ? .mesher : .sampler)
+        swarm.helloAll()
+        try drive(swarm, coordinator, "every peer welcomed", timeout: 60 + Double(peers) / 100) { swarm.peers.allSatisfy(\.welcomed) }
+        let holders = role == .worker ? peers / 2 : 0
+        for i in 0..<holders { swarm.ask(i) }
+        try drive(swarm, coordinator, "the holders' shards", timeout: 60 + Double(peers) / 100) { swarm.peers[0..<holders].allSatisfy { $0.shard != nil } }
+        for i in holders..<peers { swarm.ask(i) }
+        // The rest park: give their requests a moment to arrive.
+        try drive(swarm, coordinator, "settling", timeout: 3) { false }
+
+        // Idle: every peer only heartbeats (parked or holding); status queries among them.
+        let idleCPU = coordinator.cpuSeconds()
+        let idleStart = monotonicMilliseconds()
+        var statusTimes: [Double] = []
+        var lastQuery: (sent: UInt64, at: Date)?
+        try drive(swarm, coordinator, "the idle phase", timeout: idleSeconds + 30, extra: {
+            _ = status.receiveAll(0) { body in
+                if case .statusReply = body, let q = lastQuery { statusTimes.append(Date().timeIntervalSince(q.at) * 1000); lastQuery = nil }
+            }
+            if lastQuery == nil || monotonicMilliseconds() - lastQuery!.sent >= 100, statusTimes.count + (lastQuery == nil ? 0 : 1) < statusQueries {
+                if lastQuery == nil {
+                    status.send(.statusQuery(Pointe_Cluster_StatusQuery()), from: 0)
+                    lastQuery = (monotonicMilliseconds(), Date())
+                }
+            }
+        }) { monotonicMilliseconds() - idleStart >= UInt64(idleSeconds * 1000) && statusTimes.count >= statusQueries }
+        let idleSpent = coordinator.cpuSeconds() - idleCPU
+        let idleWall = Double(monotonicMilliseconds() - idleStart) / 1000
+        statusTimes.sort()
+        func pct(_ p: Double) -> Double { statusTimes[min(statusTimes.count - 1, Int(Double(statusTimes.count - 1) * p))] }
+        print(String(format: "idle: coordinator CPU %.1f%% of a core (%.2f s in %.1f s), %.2f µs per peer-second; status p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d queries, %d over 100 ms)",
+                     100 * idleSpent / idleWall, idleSpent, idleWall, 1e6 * idleSpent / idleWall / Double(peers),
+                     pct(0.5), pct(0.99), statusTimes.last ?? 0, statusTimes.count, statusTimes.filter { $0 > 100 }.count))
+
+        if role == .worker {
+            // Hand-out: the holders hand back their shards at once; the parked half gets them.
+            let handoutStart = monotonicMilliseconds()
+            for i in 0..<holders { swarm.handBack(i) }
+            let parked = holders..<peers
+            try drive(swarm, coordinator, "the hand-out to parked peers", timeout: 120) { swarm.peers[parked].allSatisfy { $0.shard != nil } }
+            print(String(format: "hand-out: %d shards queued at once reached %d parked peers in %.3f s", holders, peers - holders,
+                         Double(monotonicMilliseconds() - handoutStart) / 1000))
+            // Flow: every shard's cloud comes back; the job ends.
+            let flowCPU = coordinator.cpuSeconds()
+            let flowStart = monotonicMilliseconds()
+            for i in parked { swarm.deliver(i) }
+            try drive(swarm, coordinator, "the results", timeout: 600) { coordinator.hasExited || swarm.peers.allSatisfy(\.finished) }
+            let flowSpent = coordinator.cpuSeconds(orLast: true) - flowCPU
+            print(String(format: "flow: %d results in %.2f s, coordinator CPU %.2f s: %.2f ms per result", swarm.resultsSent,
+                         Double(monotonicMilliseconds() - flowStart) / 1000, flowSpent, 1000 * flowSpent / Double(max(swarm.resultsSent, 1))))
+        }
+        print(String(format: "heartbeats: %d echoed, p50 %d ms, p99 %d ms, %d later than the %d ms interval; peers lost (asked who they are): %d; NoWork answers: %d; undecodable frames: %d",
+                     swarm.beatLatencies.count, swarm.beatPercentile(0.5), swarm.beatPercentile(0.99), swarm.lateBeats, swarm.heartbeatMs,
+                     swarm.lostPeers, swarm.noWorkAnswers, swarm.undecodable))
+        if !swarm.unexpected.isEmpty { print("unexpected messages: \(swarm.unexpected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))") }
+    }
+
+    /// Runs the swarm until `done` holds, failing with `what` after `timeout` seconds or when
+    /// the coordinator exits first.
+    func drive(_ swarm: SwarmRun, _ coordinator: SwarmProcess, _ what: String, timeout: Double,
+               extra: () -> Void = {}, until done: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !done() {
+            if Date() > deadline {
+                if what == "settling" { return }
+                throw CommandFailure("bench swarm: no \(what) within \(Int(timeout)) s")
+            }
+            if coordinator.hasExited { throw CommandFailure("bench swarm: the coordinator exited (\(coordinator.exitDescription)) while waiting for \(what)") }
+            swarm.pump(now: monotonicMilliseconds())
+            extra()
+            swarm.sockets.waitAny(timeoutMs: 5)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import PointECloud
+import PointEClusterBase
+import PointEWire
+
+/// The peers of `pointe bench swarm`, speaking the real protocol over `SwarmSockets`, and
+/// what they measure of the coordinator they talk to: heartbeat echoes, status round trips,
+/// the time parked requests take to get work, peers it took for lost.
+final class SwarmRun {
+    struct Peer {
+        var welcomed = false
+        var request: UInt64 = 0
+        /// Waiting for an answer to `request`.
+        var asking = false
+        var shard: Pointe_Cluster_ShardAssignment?
+        var shardsReceived = 0
+        var beatSentAt: UInt64?
+        var finished = false
+        var askedWho = false
+    }
+
+    let sockets: SwarmSockets
+    let role: Pointe_Cluster_PeerRole
+    private(set) var peers: [Peer]
+    var heartbeatMs: UInt64 = 1000
+    private(set) var beatLatencies: [UInt64] = []
+    private(set) var lateBeats = 0
+    private(set) var undecodable = 0
+    private(set) var unexpected: [String: Int] = [:]
+    private(set) var noWorkAnswers = 0
+    private(set) var resultsSent = 0
+
+    init(sockets: SwarmSockets, role: Pointe_Cluster_PeerRole) {
+        self.sockets = sockets
+        self.role = role
+        peers = Array(repeating: Peer(), count: sockets.sockets.count)
+    }
+
+    func helloAll() {
+        for i in peers.indices {
+            var hello = Pointe_Cluster_Hello()
+            hello.role = role
+            hello.peerName = "swarm-\(role == .mesher ? "mesher" : "worker")-\(i)"
+            hello.engineVersion = "bench-swarm"
+            hello.batchSize = 1
+            sockets.send(.hello(hello), from: i)
+        }
+    }
+
+    func ask(_ i: Int) {
+        peers[i].request += 1
+        peers[i].asking = true
+        var request = Pointe_Cluster_WorkRequest()
+        request.requestID = peers[i].request
+        request.capacity = 1
+        sockets.send(.workRequest(request), from: i)
+    }
+
+    /// Reads every socket once and sends the heartbeats that are due.
+    func pump(now: UInt64) {
+        for i in peers.indices {
+            undecodable += sockets.receiveAll(i) { handle($0, at: i) }
+            if peers[i].welcomed, !peers[i].finished, peers[i].beatSentAt == nil || now - peers[i].beatSentAt! >= heartbeatMs {
+                var beat = Pointe_Cluster_Heartbeat()
+                beat.sentUnixMs = now  // our own clock, echoed back
+                sockets.send(.heartbeat(beat), from: i)
+                peers[i].beatSentAt = now
+            }
+        }
+    }
+
+    private func handle(_ body: MessageBody, at i: Int) {
+        switch body {
+        case .welcome(let welcome):
+            peers[i].welcomed = true
+            heartbeatMs = UInt64(max(welcome.heartbeatIntervalMs, 10))
+        case .heartbeat(let beat):
+            let latency = monotonicMilliseconds() - min(beat.sentUnixMs, monotonicMilliseconds())
+            beatLatencies.append(latency)
+            if latency > heartbeatMs { lateBeats += 1 }
+        case .shardAssignment(let shard):
+            peers[i].asking = false
+            peers[i].shard = shard
+            peers[i].shardsReceived += 1
+        case .meshTask:
+            peers[i].asking = false
+            peers[i].shardsReceived += 1
+        case .noWork(let none):
+            peers[i].asking = false
+            noWorkAnswers += 1
+            if none.jobFinished { peers[i].finished = true }
+        case .shutdown:
+            peers[i].finished = true
+        case .whoAreYou:
+            peers[i].askedWho = true
+        default:
+            unexpected[WireProtocol.name(body), default: 0] += 1
+        }
+    }
+
+    /// The holder hands its shard back (as a stopping worker does).
+    func handBack(_ i: Int) {
+        guard let shard = peers[i].shard else { return }
+        var back = Pointe_Cluster_ShardReturn()
+        back.shardID = shard.shardID
+        back.attempt = shard.attempt
+        back.reason = "bench swarm: handed back"
+        sockets.send(.shardReturn(back), from: i)
+        peers[i].shard = nil
+    }
+
+    /// Sends one small cloud per prompt of the peer's shard, then asks for more.
+    func deliver(_ i: Int) {
+        guard let shard = peers[i].shard else { return }
+        for item in shard.prompts {
+            let result = Pointe_Cluster_CloudResult(promptID: item.promptID, shardID: shard.shardID, attempt: shard.attempt, cloud: Self.cloud)
+            sockets.send(.cloudResult(result), from: i)
+            resultsSent += 1
+        }
+        peers[i].shard = nil
+        ask(i)
+    }
+
+    var lostPeers: Int { peers.filter(\.askedWho).count }
+
+    func beatPercentile(_ p: Double) -> UInt64 {
+        guard !beatLatencies.isEmpty else { return 0 }
+        let sorted = beatLatencies.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    }
+
+    /// Eight coloured points: passes the coordinator's payload checks at little cost to write.
+    static let cloud = PointCloud(coords: (0..<24).map { Float($0) / 100 },
+                                  channels: ["R", "G", "B"].map { .init(name: $0, values: [Float](repeating: 0.5, count: 8)) })
+}
