@@ -48,16 +48,29 @@ public struct JobSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The settings a job is made with, each one a command-line option of its commands (the
+    /// command line names them; this library does not spell flags).
+    public enum Setting: String, CaseIterable, Sendable {
+        case seed, shardSize, retryBudget, model, upsample, steps, guidance, sampler, badLines, maxLineBytes, meshFormats, meshGrid
+    }
+
+    /// A value no job can run with, by setting.
+    public struct InvalidSetting: Error, CustomStringConvertible, Sendable {
+        public var setting: Setting
+        public var reason: String
+        public var description: String { "\(setting.rawValue) \(reason)" }
+    }
+
     /// Checks the values no job can run with.
     public func validate() throws {
-        guard shardSize > 0 else { throw ClusterError("--shard-size must be positive, got \(shardSize)") }
-        guard retryBudget > 0 else { throw ClusterError("--retry-budget must be positive, got \(retryBudget)") }
-        guard maxLineBytes > 0 else { throw ClusterError("--max-line-bytes must be positive, got \(maxLineBytes)") }
-        guard meshGrid >= 2 else { throw ClusterError("--mesh-grid must be at least 2, got \(meshGrid)") }
+        guard shardSize > 0 else { throw InvalidSetting(setting: .shardSize, reason: "must be positive, got \(shardSize)") }
+        guard retryBudget > 0 else { throw InvalidSetting(setting: .retryBudget, reason: "must be positive, got \(retryBudget)") }
+        guard maxLineBytes > 0 else { throw InvalidSetting(setting: .maxLineBytes, reason: "must be positive, got \(maxLineBytes)") }
+        guard meshGrid >= 2 else { throw InvalidSetting(setting: .meshGrid, reason: "must be at least 2, got \(meshGrid)") }
         do { try prompts.settings(for: .text).validate() } catch { throw ClusterError("\(error)") }
     }
 
-    /// What one command line gave (nil: not given), by option name.
+    /// What one command line gave (nil: not given), by setting.
     public struct Given: Sendable {
         public var seed: UInt64?
         public var shardSize: Int?
@@ -81,31 +94,39 @@ public struct JobSettings: Codable, Equatable, Sendable {
             return s
         }
 
-        /// The given values that differ from the job's, one line each ("--steps 8 (the job has 64)").
-        public func differences(from job: JobSettings) -> [String] {
+        /// A given value that differs from the job's, both as the command line writes them.
+        public struct Difference: Equatable, Sendable {
+            public var setting: Setting
+            public var given: String
+            public var job: String
+        }
+
+        /// The given values that differ from the job's.
+        public func differences(from job: JobSettings) -> [Difference] {
             options.compactMap { option in
                 var changed = job
                 option.apply(&changed)
-                return changed == job ? nil : "\(option.flag)\(option.given.isEmpty ? "" : " " + option.given) (the job has \(option.current(job)))"
+                return changed == job ? nil : Difference(setting: option.setting, given: option.given, job: option.current(job))
             }
         }
 
-        /// Each given option: its flag, how it reads, where it goes in the settings.
-        private var options: [(flag: String, given: String, apply: (inout JobSettings) -> Void, current: (JobSettings) -> String)] {
+        /// Each given option: its setting, how it reads, where it goes in the settings.
+        private var options: [(setting: Setting, given: String, apply: (inout JobSettings) -> Void, current: (JobSettings) -> String)] {
             func formats(_ f: [TriMesh.FileFormat]) -> String { f.isEmpty ? "none" : f.map(\.rawValue).joined(separator: ",") }
-            var list: [(String, String, (inout JobSettings) -> Void, (JobSettings) -> String)] = []
-            if let seed { list.append(("--seed", "\(seed)", { $0.seed = seed }, { "\($0.seed)" })) }
-            if let shardSize { list.append(("--shard-size", "\(shardSize)", { $0.shardSize = shardSize }, { "\($0.shardSize)" })) }
-            if let retryBudget { list.append(("--retry-budget", "\(retryBudget)", { $0.retryBudget = retryBudget }, { "\($0.retryBudget)" })) }
-            if let model { list.append(("--model", model.rawValue, { $0.prompts.model = model }, { $0.prompts.model?.rawValue ?? "the prompt kind's default" })) }
-            if let upsample { list.append((upsample ? "--upsample" : "--no-upsample", "", { $0.prompts.upsample = upsample }, { $0.prompts.upsample ? "--upsample" : "--no-upsample" })) }
-            if let steps { list.append(("--steps", "\(steps)", { $0.prompts.steps = steps }, { "\($0.prompts.steps)" })) }
-            if let guidance { list.append(("--guidance", "\(guidance)", { $0.prompts.guidance = guidance }, { "\($0.prompts.guidance)" })) }
-            if let sampler { list.append(("--sampler", sampler.rawValue, { $0.prompts.sampler = sampler }, { $0.prompts.sampler.rawValue })) }
-            if let badLines { list.append(("--bad-lines", badLines.rawValue, { $0.badLines = badLines }, { $0.badLines.rawValue })) }
-            if let maxLineBytes { list.append(("--max-line-bytes", "\(maxLineBytes)", { $0.maxLineBytes = maxLineBytes }, { "\($0.maxLineBytes)" })) }
-            if let meshFormats { list.append(("--mesh-formats", formats(meshFormats), { $0.meshFormats = meshFormats }, { formats($0.meshFormats) })) }
-            if let meshGrid { list.append(("--mesh-grid", "\(meshGrid)", { $0.meshGrid = meshGrid }, { "\($0.meshGrid)" })) }
+            func onOff(_ b: Bool) -> String { b ? "on" : "off" }
+            var list: [(Setting, String, (inout JobSettings) -> Void, (JobSettings) -> String)] = []
+            if let seed { list.append((.seed, "\(seed)", { $0.seed = seed }, { "\($0.seed)" })) }
+            if let shardSize { list.append((.shardSize, "\(shardSize)", { $0.shardSize = shardSize }, { "\($0.shardSize)" })) }
+            if let retryBudget { list.append((.retryBudget, "\(retryBudget)", { $0.retryBudget = retryBudget }, { "\($0.retryBudget)" })) }
+            if let model { list.append((.model, model.rawValue, { $0.prompts.model = model }, { $0.prompts.model?.rawValue ?? "the prompt kind's default" })) }
+            if let upsample { list.append((.upsample, onOff(upsample), { $0.prompts.upsample = upsample }, { onOff($0.prompts.upsample) })) }
+            if let steps { list.append((.steps, "\(steps)", { $0.prompts.steps = steps }, { "\($0.prompts.steps)" })) }
+            if let guidance { list.append((.guidance, "\(guidance)", { $0.prompts.guidance = guidance }, { "\($0.prompts.guidance)" })) }
+            if let sampler { list.append((.sampler, sampler.rawValue, { $0.prompts.sampler = sampler }, { $0.prompts.sampler.rawValue })) }
+            if let badLines { list.append((.badLines, badLines.rawValue, { $0.badLines = badLines }, { $0.badLines.rawValue })) }
+            if let maxLineBytes { list.append((.maxLineBytes, "\(maxLineBytes)", { $0.maxLineBytes = maxLineBytes }, { "\($0.maxLineBytes)" })) }
+            if let meshFormats { list.append((.meshFormats, formats(meshFormats), { $0.meshFormats = meshFormats }, { formats($0.meshFormats) })) }
+            if let meshGrid { list.append((.meshGrid, "\(meshGrid)", { $0.meshGrid = meshGrid }, { "\($0.meshGrid)" })) }
             return list
         }
     }

@@ -59,7 +59,12 @@ public struct Manifest {
 
     /// Appends one prompt's line durably (write + fsync).
     public func append(_ prompt: JobStore.Prompt) throws {
-        guard let line = try line(prompt) else { return }
+        try append(prompt, outputs: store.outputs(promptID: prompt.id))
+    }
+
+    /// The same with the prompt's outputs in hand (a result just written need not be read back).
+    public func append(_ prompt: JobStore.Prompt, outputs: [JobStore.Output]) throws {
+        guard let line = try line(prompt, outputs: outputs) else { return }
         let fd = open(directory.manifestLines, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         guard fd >= 0 else { throw ClusterError("\(directory.manifestLines): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -42,6 +42,12 @@ final class InMemoryCoordinatorTests: XCTestCase {
         XCTAssertEqual(transport.dropped, 0)
         let audit = try JobAudit(directory, expectedPrompts: prompts, meshKind: nil)
         XCTAssertTrue(audit.isPerfect, "\(audit)")
+        // Each line was made from the outputs in hand as the result landed: it must be the line
+        // the store gives (what a resume rewrites).
+        let written = try String(contentsOfFile: directory.manifestLines, encoding: .utf8).split(separator: "\n").map { $0 + "\n" }
+        let store = try JobStore(path: directory.store)
+        let fromStore = try store.prompts().compactMap { try coordinator.manifest.line($0) }.map { String(decoding: $0, as: UTF8.self) }
+        XCTAssertEqual(Set(written.map(String.init)), Set(fromStore))
     }
 
     /// A thousand idle workers park their requests and hear nothing more than their heartbeat

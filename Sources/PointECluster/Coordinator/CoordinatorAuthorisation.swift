@@ -49,16 +49,29 @@ extension Coordinator {
         switch delivery {
         case .cloud(let prompt, let shard, let attempt), .promptError(let prompt, let shard, let attempt):
             guard peer.role == .sampler else { return .wrongRole }
+            // The common case from memory: a result the running attempt still waits for. The
+            // store answers the rest (late results of an attempt this session or an earlier
+            // coordinator gave out; rogue claims).
+            if holdsRunningAttempt(shard: shard, attempt: attempt, identity: identity, prompt: prompt) { return nil }
             guard try store.prompt(id: prompt)?.shardID == shard,
                   try store.attemptWasGiven(shardID: shard, attempt: attempt, to: holder) else { return .notAssigned }
             return nil
         case .attemptFailure(let shard, let attempt):
             guard peer.role == .sampler else { return .wrongRole }
+            if holdsRunningAttempt(shard: shard, attempt: attempt, identity: identity, prompt: nil) { return nil }
             return try store.attemptWasGiven(shardID: shard, attempt: attempt, to: holder) ? nil : .notAssigned
         case .mesh(let prompt), .meshFailure(let prompt):
             guard peer.role == .mesher else { return .wrongRole }
             return authority.holdsMesh(of: prompt, holder) ? nil : .notMeshHolder
         }
+    }
+
+    /// Whether this session holds the shard's running attempt (and, for a prompt, still owes
+    /// its result). The attempt was claimed for this identity under the key its session said
+    /// hello with, which the caller checked against the message's.
+    func holdsRunningAttempt(shard: Int, attempt: Int, identity: Data, prompt: String?) -> Bool {
+        guard let running = active[shard], running.peer == identity, running.attempt == attempt else { return false }
+        return prompt.map { running.outstanding.contains($0) } ?? true
     }
 
     /// False for every message of a banned peer (identity or key) and of an ipc:// peer that

@@ -114,7 +114,7 @@ extension Coordinator {
             peers[identity]?.promptsDone += 1
             if meshing { cloudsAwaitingMesh.insert(.init(count: result.pointCount, coords: result.coords, colors: result.colors), for: prompt.id) }
             // With meshing, the manifest line waits for the mesh.
-            if !meshing, let done = try store.prompt(id: prompt.id) { try manifest.append(done) }
+            if !meshing, let done = try store.prompt(id: prompt.id) { try manifest.append(done, outputs: outputs) }
         }
     }
 

@@ -57,6 +57,33 @@ struct JobOptions: ParsableArguments {
         return g
     }
 
+    /// The option that gives a job setting (the one place the job's settings meet their flags).
+    static func flag(_ setting: JobSettings.Setting) -> String {
+        switch setting {
+        case .seed: "--seed"
+        case .shardSize: "--shard-size"
+        case .retryBudget: "--retry-budget"
+        case .model: "--model"
+        case .upsample: "--upsample"
+        case .steps: "--steps"
+        case .guidance: "--guidance"
+        case .sampler: "--sampler"
+        case .badLines: "--bad-lines"
+        case .maxLineBytes: "--max-line-bytes"
+        case .meshFormats: "--mesh-formats"
+        case .meshGrid: "--mesh-grid"
+        }
+    }
+
+    /// "--steps 8 (the job has 64)"; the upsampler as its flag pair ("--no-upsample (the job has --upsample)").
+    static func describe(_ difference: JobSettings.Given.Difference) -> String {
+        guard difference.setting != .upsample else {
+            func flag(_ value: String) -> String { value == "on" ? "--upsample" : "--no-upsample" }
+            return "\(flag(difference.given)) (the job has \(flag(difference.job)))"
+        }
+        return "\(flag(difference.setting)) \(difference.given) (the job has \(difference.job))"
+    }
+
     /// What the job will run on, when the caller knows (`pointe run`): its models directory
     /// and mesher count. Files it lacks are then found before anything is created.
     struct LocalPeers {
@@ -76,7 +103,9 @@ struct JobOptions: ParsableArguments {
             guard let prompts else { throw CommandFailure("\(output) holds no job yet: give a prompt file") }
             if addPrompts { log.info("--add-prompts: \(output) holds no job yet; it is made from \(prompts)") }
             let settings = given.applied()
-            do { try settings.validate() } catch { throw CommandFailure("\(error)") }
+            do { try settings.validate() } catch let error as JobSettings.InvalidSetting {
+                throw CommandFailure("\(Self.flag(error.setting)) \(error.reason)")
+            } catch { throw CommandFailure("\(error)") }
             let entries = try readPrompts(prompts, settings: settings, local: local, log: log)
             try checkFiles(entries.map { ($0.input.promptKind, $0.settings) }, settings: settings, local: local)
             let info = try Coordinator.createJob(at: directory, prompts: entries, settings: settings, promptFile: prompts)
@@ -89,7 +118,7 @@ struct JobOptions: ParsableArguments {
             // A job made before its sampling options were stored: those cannot be compared.
             (given.model, given.upsample, given.steps, given.guidance, given.sampler, given.badLines, given.maxLineBytes) = (nil, nil, nil, nil, nil, nil, nil)
         }
-        let differences = given.differences(from: info.settings)
+        let differences = given.differences(from: info.settings).map(Self.describe)
         guard differences.isEmpty else {
             throw CommandFailure("\(output) holds a job made with other settings; give its own (or leave the option out to keep them), or another -o for a new job:\n  "
                                  + differences.joined(separator: "\n  "))
