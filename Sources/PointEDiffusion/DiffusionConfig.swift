@@ -1,8 +1,9 @@
 import Foundation
 
-/// The diffusion settings a released model was trained with (the reference's
-/// `DIFFUSION_CONFIGS` entries): schedule, length, what the network predicts, and the channel
-/// scales/biases that map data units (xyz, RGB 0..255) to the model's [-1, 1] range.
+/// The settings of a Gaussian diffusion (the reference's `DIFFUSION_CONFIGS` entries; a released
+/// model's are `ReleasedModel.diffusionConfig`): schedule, length, what the network predicts,
+/// and the channel scales/biases that map data units (xyz, RGB 0..255) to the model's [-1, 1]
+/// range.
 public struct DiffusionConfig: Sendable, Equatable {
     public var schedule: BetaSchedule
     public var timesteps: Int
@@ -21,23 +22,6 @@ public struct DiffusionConfig: Sendable, Equatable {
         self.channelScales = channelScales
         self.channelBiases = channelBiases
         self.respacing = respacing
-    }
-
-    /// xyz x2; colours 0..255 -> [-1, 1] (x 2/255, - 1).
-    static let pointScales: [Double] = [2.0, 2.0, 2.0, 0.007843137255, 0.007843137255, 0.007843137255]
-    static let pointBiases: [Double] = [0.0, 0.0, 0.0, -1.0, -1.0, -1.0]
-
-    /// The config of a released model by its published name; every base model uses the cosine
-    /// schedule, the upsampler the linear one.
-    public static func released(_ name: String) -> DiffusionConfig? {
-        switch name {
-        case "base40M-imagevec", "base40M-textvec", "base40M-uncond", "base40M", "base300M", "base1B":
-            return DiffusionConfig(schedule: .cosine, channelScales: pointScales, channelBiases: pointBiases)
-        case "upsample":
-            return DiffusionConfig(schedule: .linear, channelScales: pointScales, channelBiases: pointBiases)
-        default:
-            return nil
-        }
     }
 
     /// Refuses settings the diffusion cannot run; `source` names where they came from in errors.

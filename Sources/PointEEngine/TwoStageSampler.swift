@@ -18,22 +18,22 @@ public enum TwoStageSampler {
                             upsampler: PointDiffusionTransformer?) throws -> PointCloudSampler {
         try settings.validate()
         let imageConditioned = base.variant == .clipGrid
-        var stages = [try stage(base, diffusion: settings.model.rawValue, upsampler: false, settings: settings,
+        var stages = [try stage(base, diffusion: settings.model, upsampler: false, settings: settings,
                                 guidance: settings.guidance, keys: base.variant == .clipVector ? "texts" : "*")]
         if settings.upsample {
             guard let upsampler else { throw EngineError("settings ask for the upsampler stage but none was given") }
             if let condCtx = upsampler.config.condCtx, condCtx != base.config.nCtx {
                 throw EngineError("upsample expects \(condCtx) base points; \(settings.model) makes \(base.config.nCtx)")
             }
-            stages.append(try stage(upsampler, diffusion: ReleasedModel.upsample.rawValue, upsampler: true, settings: settings,
+            stages.append(try stage(upsampler, diffusion: .upsample, upsampler: true, settings: settings,
                                     guidance: imageConditioned ? settings.guidance : 0, keys: imageConditioned ? "*" : ""))
         }
         return PointCloudSampler(stages: stages)
     }
 
-    static func stage(_ network: PointDiffusionTransformer, diffusion name: String, upsampler: Bool, settings: SamplingSettings,
+    static func stage(_ network: PointDiffusionTransformer, diffusion model: ReleasedModel, upsampler: Bool, settings: SamplingSettings,
                       guidance: Double, keys: String) throws -> SamplerStage {
-        guard var config = DiffusionConfig.released(name) else { throw EngineError("no diffusion settings are registered for \(name)") }
+        guard var config = model.diffusionConfig else { throw EngineError("\(model) is not a diffusion model") }
         let method = settings.sampler.karrasMethod
         if method == nil { config.respacing = String(settings.steps) }
         let diffusion = try GaussianDiffusion(config: config)

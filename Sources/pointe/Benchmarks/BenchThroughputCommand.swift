@@ -54,7 +54,7 @@ struct BenchThroughput: ParsableCommand {
         try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
         printError("writing full-size random base40M-uncond and upsample into \(models)...")
         for model in [ReleasedModel.base40MUncond, .upsample] {
-            _ = try PointEModel.writeRandom(model.rawValue, config: ModelRegistry.released(model.rawValue)!, seed: 1, directory: models)
+            _ = try PointEModel.writeRandom(model.rawValue, config: model.networkConfig, seed: 1, directory: models)
         }
         let cores = MachineCores.usableCPUs()
         let chosen = splits.isEmpty ? CoreSplit.candidates(cores: cores.count) : splits

@@ -14,7 +14,7 @@ struct ModelsCheckCommand: ParsableCommand {
     @Argument(help: "Checkpoint: PyTorch .pt or .safetensors.") var checkpoint: String
 
     func run() throws {
-        let modelConfig = try ModelRegistry.released(config) ?? ModelConfig.load(config)
+        let modelConfig = try ReleasedModel(rawValue: config)?.networkConfig ?? ModelConfig.load(config)
         let start = DispatchTime.now().uptimeNanoseconds
         let (_, parameters) = try PointEModel.load(config: modelConfig, checkpoint: checkpoint)
         let loaded = DispatchTime.now().uptimeNanoseconds
