@@ -44,10 +44,10 @@ final class BatchIndependenceTests: XCTestCase {
         let sampler = PointCloudSampler(stages: [
             .base(model: base, diffusion: try GaussianDiffusion(config: ReleasedModel.base40MTextvec.diffusionConfig!), numPoints: 64, steps: 3),
             .upsampler(model: up, diffusion: try GaussianDiffusion(config: ReleasedModel.upsample.diffusionConfig!), numPoints: 128,
-                       steps: 3, conditioningKeys: ""),
+                       steps: 3, conditioning: .unconditioned),
         ])
         XCTAssertTrue(sampler.stages[0].isGuided)
-        XCTAssertEqual(sampler.stages[0].karras.sChurn, 3)
+        XCTAssertEqual(sampler.stages[0].loop, .karras(KarrasOptions(steps: 3, sigmaMin: 1e-3, sigmaMax: 120, sChurn: 3)))
         try assertIndependent(sampler, vectorDim: base.config.clipFeatureDim)
     }
 
@@ -56,13 +56,15 @@ final class BatchIndependenceTests: XCTestCase {
         for method in [KarrasMethod.eulerAncestral, .dpm] {
             var stage = SamplerStage.base(model: net, diffusion: try GaussianDiffusion(config: ReleasedModel.base40MUncond.diffusionConfig!),
                                           numPoints: 32, guidanceScale: 0, steps: 4)
-            stage.karras.method = method
+            var karras = KarrasOptions.baseStage(steps: 4)
+            karras.method = method
+            stage.loop = .karras(karras)
             try assertIndependent(PointCloudSampler(stages: [stage]), vectorDim: nil)
         }
         var config = ReleasedModel.base40MUncond.diffusionConfig!
         config.respacing = "6"
         var ddpm = SamplerStage.base(model: net, diffusion: try GaussianDiffusion(config: config), numPoints: 32, guidanceScale: 0)
-        ddpm.useKarras = false
+        ddpm.loop = .ddpm
         var progress: [SamplerProgress] = []
         let sampler = PointCloudSampler(stages: [ddpm])
         _ = try sampler.sample(batchSize: 1, noise: SeededNoise(seeds: [5])) { progress.append($0) }
