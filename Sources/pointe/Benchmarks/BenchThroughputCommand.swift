@@ -89,7 +89,7 @@ struct BenchThroughput: ParsableCommand {
         defer { try? log.close() }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["run", promptFile, "-o", job, "--models-dir", models, "--model", "base40M-uncond", "--steps", String(steps),
+        child.arguments = ["run", promptFile, "-o", job, "--models-dir", models, "--model", ReleasedModel.base40MUncond.rawValue, "--steps", String(steps),
                            "--mesh-formats", "none", "--shard-size", "1", "--batch", "1",
                            "--workers", String(split.workers), "--threads", String(split.threads), "--quiet"]
         child.standardOutput = log
