@@ -1,8 +1,9 @@
 import Foundation
 
-/// The diffusion settings a released model was trained with (the reference's
-/// `DIFFUSION_CONFIGS` entries): schedule, length, what the network predicts, and the channel
-/// scales/biases that map data units (xyz, RGB 0..255) to the model's [-1, 1] range.
+/// The settings of a Gaussian diffusion (the reference's `DIFFUSION_CONFIGS` entries; a released
+/// model's are `ReleasedModel.diffusionConfig`): schedule, length, what the network predicts,
+/// and the channel scales/biases that map data units (xyz, RGB 0..255) to the model's [-1, 1]
+/// range.
 public struct DiffusionConfig: Sendable, Equatable {
     public var schedule: BetaSchedule
     public var timesteps: Int
@@ -23,48 +24,8 @@ public struct DiffusionConfig: Sendable, Equatable {
         self.respacing = respacing
     }
 
-    /// xyz x2; colours 0..255 -> [-1, 1] (x 2/255, - 1).
-    static let pointScales: [Double] = [2.0, 2.0, 2.0, 0.007843137255, 0.007843137255, 0.007843137255]
-    static let pointBiases: [Double] = [0.0, 0.0, 0.0, -1.0, -1.0, -1.0]
-
-    /// The config of a released model by its published name; every base model uses the cosine
-    /// schedule, the upsampler the linear one.
-    public static func released(_ name: String) -> DiffusionConfig? {
-        switch name {
-        case "base40M-imagevec", "base40M-textvec", "base40M-uncond", "base40M", "base300M", "base1B":
-            return DiffusionConfig(schedule: .cosine, channelScales: pointScales, channelBiases: pointBiases)
-        case "upsample":
-            return DiffusionConfig(schedule: .linear, channelScales: pointScales, channelBiases: pointBiases)
-        default:
-            return nil
-        }
-    }
-
-    /// Reads the reference's config dictionary (`schedule`, `timesteps`, `mean_type`,
-    /// `channel_scales`, `channel_biases`, `respacing`). `source` names the file in errors.
-    public static func parse(_ json: JSONValue, source: String) throws -> DiffusionConfig {
-        guard case .object = json else { throw DiffusionError("\(source): diffusion config must be an object") }
-        guard let name = json["schedule"]?.stringValue else { throw DiffusionError("\(source): diffusion config needs \"schedule\"") }
-        guard let schedule = BetaSchedule(rawValue: name) else {
-            throw DiffusionError("\(source): unknown beta schedule \"\(name)\" (known: linear, cosine)")
-        }
-        let timesteps = json["timesteps"]?.intValue ?? 1024
-        let meanType = json["mean_type"]?.stringValue ?? "epsilon"
-        func doubles(_ key: String) throws -> [Double]? {
-            guard let value = json[key], !value.isNull else { return nil }
-            guard let items = value.arrayValue?.compactMap(\.doubleValue), items.count == value.arrayValue?.count else {
-                throw DiffusionError("\(source): \"\(key)\" must be a list of numbers")
-            }
-            return items
-        }
-        let config = DiffusionConfig(schedule: schedule, timesteps: timesteps, meanType: meanType,
-                                     channelScales: try doubles("channel_scales"), channelBiases: try doubles("channel_biases"),
-                                     respacing: json["respacing"]?.stringValue)
-        try config.validate(source: source)
-        return config
-    }
-
-    func validate(source: String) throws {
+    /// Refuses settings the diffusion cannot run; `source` names where they came from in errors.
+    public func validate(source: String) throws {
         guard timesteps > 1 else { throw DiffusionError("\(source): timesteps must be > 1, got \(timesteps)") }
         guard meanType == "epsilon" || meanType == "x_start" else {
             throw DiffusionError("\(source): mean_type \"\(meanType)\" is not supported (epsilon, x_start)")

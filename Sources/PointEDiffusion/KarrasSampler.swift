@@ -2,10 +2,12 @@ import Foundation
 import PointETensor
 
 /// The Karras-style samplers of the reference (`k_diffusion.py`): Heun (Algorithm 2 of Karras
-/// et al. 2022, with churn), Euler ancestral, and the DPM-Solver-2-like midpoint sampler.
-public enum KarrasMethod: String, Sendable, CaseIterable {
+/// et al. 2022, with churn), Euler ancestral, and the DPM-Solver-2-like midpoint sampler (the
+/// reference's `sampler` argument: "heun", "ancestral", "dpm"). Users choose among them, and
+/// the DDPM loop, as a `SamplerKind`, whose names are the only ones they type.
+public enum KarrasMethod: Sendable, CaseIterable {
     case heun
-    case eulerAncestral = "euler-ancestral"
+    case eulerAncestral
     case dpm
 }
 
@@ -27,6 +29,16 @@ public struct KarrasOptions: Sendable, Equatable {
         self.sigmaMax = sigmaMax
         self.sChurn = sChurn
         self.method = method
+    }
+
+    /// The reference's base stage (`PointCloudSampler`'s first defaults): sigma 1e-3...120, churn 3, Heun.
+    public static func baseStage(steps: Int = 64) -> KarrasOptions {
+        KarrasOptions(steps: steps, sigmaMin: 1e-3, sigmaMax: 120, sChurn: 3)
+    }
+
+    /// The reference's upsampler stage (its second defaults): sigma 1e-3...160, no churn, Heun.
+    public static func upsamplerStage(steps: Int = 64) -> KarrasOptions {
+        KarrasOptions(steps: steps, sigmaMin: 1e-3, sigmaMax: 160, sChurn: 0)
     }
 }
 

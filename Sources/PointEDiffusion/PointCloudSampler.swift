@@ -62,13 +62,14 @@ public struct PointCloudSampler: Sendable {
             }
             let onNetwork = observers.onNetwork.map { hook in { (x: Tensor, t: [Float], out: Tensor) in hook(index, x, t, out) } }
             let final: Tensor
-            if stage.useKarras {
+            switch stage.loop {
+            case .karras(let options):
                 let denoiser = stage.denoiser(conditioning: conditioning, clipDenoised: clipDenoised, onNetwork: onNetwork)
-                final = try KarrasSampler.sample(shape: shape, options: stage.karras, stage: index, noise: noise, denoiser: denoiser) { step in
+                final = try KarrasSampler.sample(shape: shape, options: options, stage: index, noise: noise, denoiser: denoiser) { step in
                     observers.onStep?(index, step)
                     report(step.index)
                 }.predXStart
-            } else {
+            case .ddpm:
                 var network = stage.perSampleNetwork(conditioning: conditioning, onNetwork: onNetwork)
                 if stage.isGuided { network = DDPMSampler.guided(network, scale: Float(stage.guidanceScale)) }
                 final = try DDPMSampler.sample(diffusion: stage.diffusion, shape: shape, clipDenoised: clipDenoised, stage: index,

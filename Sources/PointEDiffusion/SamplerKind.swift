@@ -1,5 +1,6 @@
-/// How a stage is sampled: one of the Karras samplers, or the ancestral DDPM loop respaced to
-/// the step count. A closed set, checked where a job or command takes it.
+/// How a stage is sampled, as users choose it (`--sampler`, a prompt's "sampler", the job store
+/// and the wire, all by these raw names): one of the Karras samplers, or the ancestral DDPM
+/// loop respaced to the step count. A closed set, checked where a job or command takes it.
 public enum SamplerKind: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
     case heun
     case eulerAncestral = "euler-ancestral"
@@ -11,14 +12,18 @@ public enum SamplerKind: String, CaseIterable, Codable, Sendable, CustomStringCo
 
     public var description: String { rawValue }
 
-    /// The Karras method, or nil for the DDPM loop.
-    public var karrasMethod: KarrasMethod? {
+    /// The one place a user's choice becomes a stage's loop: `karras` (the stage's noise
+    /// levels and churn) walked with the chosen Karras method, or the DDPM loop, which takes its
+    /// step count from the stage's (respaced) diffusion instead.
+    public func stageLoop(karras: KarrasOptions) -> StageLoop {
+        var karras = karras
         switch self {
-        case .heun: .heun
-        case .eulerAncestral: .eulerAncestral
-        case .dpm: .dpm
-        case .ddpm: nil
+        case .heun: karras.method = .heun
+        case .eulerAncestral: karras.method = .eulerAncestral
+        case .dpm: karras.method = .dpm
+        case .ddpm: return .ddpm
         }
+        return .karras(karras)
     }
 
     public static func parse(_ name: String) throws -> SamplerKind {

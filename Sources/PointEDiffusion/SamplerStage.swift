@@ -2,27 +2,6 @@ import Foundation
 import PointEModels
 import PointETensor
 
-/// Conditioning for a whole sampling run, by the reference's `model_kwargs` names:
-/// `clipVector` is "embeddings" (or "texts", once embedded) [B, D]; `clipGrid` is "images" as
-/// CLIP latent grids [B, D, T]. Each stage sees the ones its key filter lets through.
-public struct SamplerConditioning: Sendable {
-    public var clipVector: Tensor?
-    public var clipGrid: Tensor?
-
-    public init(clipVector: Tensor? = nil, clipGrid: Tensor? = nil) {
-        self.clipVector = clipVector
-        self.clipGrid = clipGrid
-    }
-
-    /// What a stage with `filter` ("*" = everything, else comma-separated kwargs names) receives.
-    func filtered(_ filter: String) -> SamplerConditioning {
-        if filter == "*" { return self }
-        let keys = Set(filter.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        return SamplerConditioning(clipVector: keys.contains("embeddings") || keys.contains("texts") ? clipVector : nil,
-                                   clipGrid: keys.contains("images") ? clipGrid : nil)
-    }
-}
-
 /// One stage of a `PointCloudSampler`: a network, its diffusion, how many points it makes and
 /// how it is sampled. Defaults are the reference's (`PointCloudSampler` and its examples).
 public struct SamplerStage: Sendable {
@@ -32,48 +11,50 @@ public struct SamplerStage: Sendable {
     /// Classifier-free guidance scale; 0 and 1 mean no guidance (no second half is run).
     public var guidanceScale: Double
     /// Karras sampling (the default) or the plain ancestral DDPM loop over `diffusion`'s steps.
-    public var useKarras: Bool
-    public var karras: KarrasOptions
-    /// The reference's `model_kwargs_key_filter` entry for this stage.
-    public var conditioningKeys: String
+    public var loop: StageLoop
+    /// What of the run's conditioning this stage sees (the reference's `model_kwargs_key_filter` entry).
+    public var conditioning: StageConditioning
 
     public init(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, numPoints: Int, guidanceScale: Double,
-                karras: KarrasOptions, useKarras: Bool = true, conditioningKeys: String = "*") {
+                loop: StageLoop, conditioning: StageConditioning = .all) {
         self.model = model
         self.diffusion = diffusion
         self.numPoints = numPoints
         self.guidanceScale = guidanceScale
-        self.useKarras = useKarras
-        self.karras = karras
-        self.conditioningKeys = conditioningKeys
+        self.loop = loop
+        self.conditioning = conditioning
     }
 
-    /// A base stage with the reference defaults: 1024 points, guidance 3, 64 Heun steps,
-    /// sigma 1e-3...120, churn 3.
+    /// A base stage with the reference defaults: 1024 points, guidance 3, 64 Heun steps with the
+    /// base stage's Karras settings (`KarrasOptions.baseStage`).
     public static func base(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, numPoints: Int = 1024,
                             guidanceScale: Double = 3, steps: Int = 64) -> SamplerStage {
         SamplerStage(model: model, diffusion: diffusion, numPoints: numPoints, guidanceScale: guidanceScale,
-                     karras: KarrasOptions(steps: steps, sigmaMin: 1e-3, sigmaMax: 120, sChurn: 3))
+                     loop: .karras(.baseStage(steps: steps)))
     }
 
     /// An upsampler stage with the reference defaults: 3072 more points, no guidance, 64 Heun
-    /// steps, sigma 1e-3...160, no churn.
+    /// steps with the upsampler's Karras settings (`KarrasOptions.upsamplerStage`).
     public static func upsampler(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, numPoints: Int = 3072,
-                                 guidanceScale: Double = 0, steps: Int = 64, conditioningKeys: String = "*") -> SamplerStage {
+                                 guidanceScale: Double = 0, steps: Int = 64, conditioning: StageConditioning = .all) -> SamplerStage {
         SamplerStage(model: model, diffusion: diffusion, numPoints: numPoints, guidanceScale: guidanceScale,
-                     karras: KarrasOptions(steps: steps, sigmaMin: 1e-3, sigmaMax: 160, sChurn: 0),
-                     conditioningKeys: conditioningKeys)
+                     loop: .karras(.upsamplerStage(steps: steps)), conditioning: conditioning)
     }
 
     public var isGuided: Bool { guidanceScale != 0 && guidanceScale != 1 }
 
     /// Steps this stage takes (for progress).
-    public var stepCount: Int { useKarras ? karras.steps : diffusion.numTimesteps }
+    public var stepCount: Int {
+        switch loop {
+        case .karras(let options): options.steps
+        case .ddpm: diffusion.numTimesteps
+        }
+    }
 
     /// The network conditioning for `batch` samples (doubled with zeroed conditioning when the
     /// stage is guided, as the reference does to every kwarg, low_res included).
     package func networkConditioning(_ inputs: SamplerConditioning, lowRes: Tensor?, batch: Int) throws -> Conditioning {
-        let filtered = inputs.filtered(conditioningKeys)
+        let filtered = inputs.filtered(conditioning)
         var cond = Conditioning()
         switch model.variant {
         case .unconditional:

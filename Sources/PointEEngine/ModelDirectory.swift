@@ -7,7 +7,7 @@ import PointEModels
 ///
 /// File layout, per model NAME (a `ReleasedModel`):
 ///   NAME.json + NAME.safetensors or NAME.pt  (`pointe models init-random`, or a custom config)
-///   NAME.pt                                  (the released checkpoint, config from the registry;
+///   NAME.pt                                  (the released checkpoint, its `networkConfig`;
 ///                                             `pointe models download NAME` stores it so)
 /// CLIP: clip.json + clip.safetensors/.pt, or OpenAI's released TorchScript archive ViT-L-14.pt
 /// (architecture read from its shapes). PointNet++ for P-FID / P-IS: pointnet.pt.
@@ -24,7 +24,7 @@ public final class ModelDirectory: @unchecked Sendable {
     public struct Location: Sendable {
         public let config: ModelConfig
         public let weights: String
-        /// NAME.json when the config came from one (nil: the registry's released config).
+        /// NAME.json when the config came from one (nil: the model's released `networkConfig`).
         public let configFile: String?
     }
 
@@ -43,16 +43,15 @@ public final class ModelDirectory: @unchecked Sendable {
     public func locate(_ model: ReleasedModel) throws -> Location {
         let name = model.rawValue, files = ModelFiles(name)
         guard let weights = existing(files.weights) else {
-            let source = ReleasedFiles.named(name).map { ", from \($0.url.absoluteString)" } ?? ""
-            throw ModelError("missing model \(name): expected \(file(files.checkpoint)) (the released checkpoint\(source)) or "
+            throw ModelError("missing model \(name): expected \(file(files.checkpoint)) (the released checkpoint, from "
+                             + "\(model.releasedFile.url.absoluteString)) or "
                              + "\(file(files.safetensors)) + \(files.config); \(Self.howToGet(name))")
         }
         let configFile = file(files.config)
         if FileManager.default.fileExists(atPath: configFile) {
             return Location(config: try ModelConfig.load(configFile), weights: weights, configFile: configFile)
         }
-        guard let config = ModelRegistry.released(name) else { throw ModelError("\(configFile) not found and \(name) has no registered config") }
-        return Location(config: config, weights: weights, configFile: nil)
+        return Location(config: model.networkConfig, weights: weights, configFile: nil)
     }
 
     /// CLIP's weights and, for our own file form, its config (nil: infer from the archive's shapes).

@@ -25,8 +25,7 @@ public struct ModelInventory {
 
     func files(of file: ReleasedFile) throws -> [String] {
         switch file.kind {
-        case .pointE:
-            guard let model = ReleasedModel(rawValue: file.name) else { return [] }
+        case .pointE(let model):
             let location = try directory.locate(model)
             return [location.weights] + (location.configFile.map { [$0] } ?? [])
         case .pointNet:
@@ -53,8 +52,7 @@ public struct ModelInventory {
             checked.append("SHA-256")
         }
         switch entry.file.kind {
-        case .pointE:
-            let model = ReleasedModel(rawValue: entry.file.name)!
+        case .pointE(let model):
             if model == .sdf { _ = try directory.sdfModel() } else { _ = try directory.diffusionNetwork(model) }
         case .pointNet:
             _ = try PointNetClassifier.load(checkpoint: weights)

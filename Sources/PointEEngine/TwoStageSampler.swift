@@ -11,39 +11,35 @@ import PointEModels
 ///     conditioning (model_kwargs_key_filter ("texts", "")), unguided (guidance [g, 0]).
 ///   CLIP image grid (image2pc): both stages see the grid, both guided (guidance [g, g]).
 ///   unconditional: nothing to condition on; the upsampler unguided.
-/// Stages take the reference's Karras settings (SamplerStage.base/.upsampler) and `steps`
-/// steps each; `ddpm` runs the ancestral loop respaced to `steps`.
+/// Stages take the reference's Karras settings (KarrasOptions.baseStage/.upsamplerStage) and
+/// `steps` steps each, walked as `settings.sampler` says; `ddpm` runs the ancestral loop over
+/// the stage's diffusion respaced to `steps`.
 public enum TwoStageSampler {
     public static func make(settings: SamplingSettings, base: PointDiffusionTransformer,
                             upsampler: PointDiffusionTransformer?) throws -> PointCloudSampler {
         try settings.validate()
         let imageConditioned = base.variant == .clipGrid
-        var stages = [try stage(base, diffusion: settings.model.rawValue, upsampler: false, settings: settings,
-                                guidance: settings.guidance, keys: base.variant == .clipVector ? "texts" : "*")]
+        var stages = [try stage(base, diffusion: settings.model, karras: .baseStage(steps: settings.steps), settings: settings,
+                                guidance: settings.guidance, conditioning: base.variant == .clipVector ? .only([.clipVector]) : .all)]
         if settings.upsample {
             guard let upsampler else { throw EngineError("settings ask for the upsampler stage but none was given") }
             if let condCtx = upsampler.config.condCtx, condCtx != base.config.nCtx {
                 throw EngineError("upsample expects \(condCtx) base points; \(settings.model) makes \(base.config.nCtx)")
             }
-            stages.append(try stage(upsampler, diffusion: ReleasedModel.upsample.rawValue, upsampler: true, settings: settings,
-                                    guidance: imageConditioned ? settings.guidance : 0, keys: imageConditioned ? "*" : ""))
+            stages.append(try stage(upsampler, diffusion: .upsample, karras: .upsamplerStage(steps: settings.steps), settings: settings,
+                                    guidance: imageConditioned ? settings.guidance : 0,
+                                    conditioning: imageConditioned ? .all : .unconditioned))
         }
         return PointCloudSampler(stages: stages)
     }
 
-    static func stage(_ network: PointDiffusionTransformer, diffusion name: String, upsampler: Bool, settings: SamplingSettings,
-                      guidance: Double, keys: String) throws -> SamplerStage {
-        guard var config = DiffusionConfig.released(name) else { throw EngineError("no diffusion settings are registered for \(name)") }
-        let method = settings.sampler.karrasMethod
-        if method == nil { config.respacing = String(settings.steps) }
-        let diffusion = try GaussianDiffusion(config: config)
-        var stage = upsampler
-            ? SamplerStage.upsampler(model: network, diffusion: diffusion, numPoints: network.config.nCtx, guidanceScale: guidance,
-                                     steps: settings.steps)
-            : SamplerStage.base(model: network, diffusion: diffusion, numPoints: network.config.nCtx, guidanceScale: guidance,
-                                steps: settings.steps)
-        stage.conditioningKeys = keys
-        if let method { stage.karras.method = method } else { stage.useKarras = false }
-        return stage
+    static func stage(_ network: PointDiffusionTransformer, diffusion model: ReleasedModel, karras: KarrasOptions, settings: SamplingSettings,
+                      guidance: Double, conditioning: StageConditioning) throws -> SamplerStage {
+        guard var config = model.diffusionConfig else { throw EngineError("\(model) is not a diffusion model") }
+        let loop = settings.sampler.stageLoop(karras: karras)
+        // The DDPM loop walks every timestep of its diffusion: respaced, that is `steps` of them.
+        if case .ddpm = loop { config.respacing = String(settings.steps) }
+        return SamplerStage(model: network, diffusion: try GaussianDiffusion(config: config), numPoints: network.config.nCtx,
+                            guidanceScale: guidance, loop: loop, conditioning: conditioning)
     }
 }

@@ -48,7 +48,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         self.nCtx = nCtx
     }
 
-    /// Reads a config JSON file (a registry entry or a parity fixture's NAME.json).
+    /// Reads a config JSON file (a released model's config as init-random writes it, or a parity fixture's NAME.json).
     public static func load(_ path: String) throws -> ModelConfig {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

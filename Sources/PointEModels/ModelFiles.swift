@@ -3,7 +3,7 @@ import PointECheckpoint
 
 /// How one model's files are named in a models directory: the single definition of the layout
 /// that `pointe models download`, `pointe models init-random` and every loader share.
-///   STEM.pt                    a released checkpoint (architecture from the registry)
+///   STEM.pt                    a released checkpoint (architecture: ReleasedModel.networkConfig)
 ///   STEM.safetensors + STEM.json  weights we wrote (random test sets, converted files)
 public struct ModelFiles: Sendable, Equatable {
     public let stem: String

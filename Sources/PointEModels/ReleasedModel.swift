@@ -1,6 +1,9 @@
 /// The Point-E networks by their published names (the reference's MODEL_CONFIGS keys). Every
 /// model name a user types is checked against this set where it enters (command line, prompt
-/// file), so a typo is refused before any work starts.
+/// file), so a typo is refused before any work starts. This is the catalogue: what a released
+/// model is comes from its case through exhaustive switches (`networkConfig` here,
+/// `diffusionConfig` in PointEDiffusion, `releasedFile` in PointEEngine), so a new model is
+/// one case and the compiler names every place that must learn about it.
 public enum ReleasedModel: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
     case base40MImagevec = "base40M-imagevec"
     case base40MTextvec = "base40M-textvec"
@@ -16,11 +19,16 @@ public enum ReleasedModel: String, CaseIterable, Codable, Sendable, CustomString
     /// The first-stage point diffusion models (what `--model` / a prompt's "model" may name).
     public static let baseModels: [ReleasedModel] = allCases.filter(\.isBaseModel)
 
-    public var isBaseModel: Bool { self != .upsample && self != .sdf }
+    public var isBaseModel: Bool {
+        switch self {
+        case .base40MImagevec, .base40MTextvec, .base40MUncond, .base40M, .base300M, .base1B: true
+        case .upsample, .sdf: false
+        }
+    }
 
     /// The point diffusion class of the released config (nil for the SDF model).
     public var diffusionVariant: PointDiffusionTransformer.Variant? {
-        ModelRegistry.released(rawValue).flatMap { PointDiffusionTransformer.Variant(rawValue: $0.name) }
+        PointDiffusionTransformer.Variant(rawValue: networkConfig.name)
     }
 
     /// Parses a user-typed name, naming the known ones in the error.

@@ -47,13 +47,8 @@ public struct SamplerFixture {
             let (model, _) = try PointEModel.load(config: try ModelConfig.load(config), checkpoint: weights)
             guard case .diffusion(let net) = model else { throw DiffusionError("\(config): \(key) is not a point diffusion network") }
             let diffusion = try GaussianDiffusion(config: try DiffusionConfig.parse(diffusions[i].1, source: "\(jsonPath) diffusions.\(diffusions[i].0)"))
-            var karras = KarrasOptions(steps: a.karrasSteps[i], sigmaMin: a.sigmaMin[i], sigmaMax: a.sigmaMax[i], sChurn: a.sChurn[i])
-            karras.rho = a.rho
-            karras.sTmin = a.sTmin
-            karras.sTmax = a.sTmax
-            karras.sNoise = a.sNoise
             stages.append(SamplerStage(model: net, diffusion: diffusion, numPoints: a.numPoints[i], guidanceScale: a.guidance[i],
-                                       karras: karras, useKarras: a.useKarras[i], conditioningKeys: a.keyFilter[i]))
+                                       loop: a.loop(stage: i), conditioning: a.conditioning[i]))
         }
         sampler = PointCloudSampler(stages: stages, auxChannels: a.auxChannels, clipDenoised: a.clipDenoised)
 
@@ -111,9 +106,10 @@ public struct SamplerFixture {
 }
 
 /// The reference's `PointCloudSampler` arguments with its broadcasting of one-element lists
-/// (a single guidance scale guides only the first stage; other single values repeat).
+/// (a single guidance scale guides only the first stage; other single values repeat). The one
+/// place the reference's strings become typed stage settings.
 struct SamplerArguments {
-    var numPoints: [Int], auxChannels: [String], keyFilter: [String], guidance: [Double], useKarras: [Bool]
+    var numPoints: [Int], auxChannels: [String], conditioning: [StageConditioning], guidance: [Double], useKarras: [Bool]
     var karrasSteps: [Int], sigmaMin: [Double], sigmaMax: [Double], sChurn: [Double]
     var clipDenoised: Bool, rho: Double, sTmin: Double, sTmax: Double, sNoise: Double
 
@@ -137,8 +133,9 @@ struct SamplerArguments {
         }
         numPoints = try list("num_points", \.intValue)
         auxChannels = args["aux_channels"]?.arrayValue?.compactMap(\.stringValue) ?? ["R", "G", "B"]
-        keyFilter = try list("model_kwargs_key_filter", \.stringValue, default: ["*"])
+        var keyFilter = try list("model_kwargs_key_filter", \.stringValue, default: ["*"])
         if keyFilter.isEmpty { keyFilter = Array(repeating: "*", count: n) }
+        conditioning = keyFilter.map(Self.conditioning)
         guidance = try list("guidance_scale", \.doubleValue, default: [3.0, 3.0], pad: 1.0)
         useKarras = try list("use_karras", \.boolValue, default: [true])
         karrasSteps = try list("karras_steps", \.intValue, default: [64])
@@ -150,5 +147,34 @@ struct SamplerArguments {
         sTmin = try scalar("s_tmin", 0)
         sTmax = try scalar("s_tmax", .infinity)
         sNoise = try scalar("s_noise", 1)
+    }
+
+    /// Stage `i`'s loop: `use_karras` with the Karras settings, else the DDPM loop (whose steps
+    /// are its diffusion's respacing).
+    func loop(stage i: Int) -> StageLoop {
+        guard useKarras[i] else { return .ddpm }
+        var karras = KarrasOptions(steps: karrasSteps[i], sigmaMin: sigmaMin[i], sigmaMax: sigmaMax[i], sChurn: sChurn[i])
+        karras.rho = rho
+        karras.sTmin = sTmin
+        karras.sTmax = sTmax
+        karras.sNoise = sNoise
+        return .karras(karras)
+    }
+
+    /// A `model_kwargs_key_filter` entry: "*" is everything, else the comma-separated kwargs
+    /// names the stage keeps. "texts" and "embeddings" are the CLIP vector (texts once
+    /// embedded), "images" the CLIP grid; other names (and "", the reference's "nothing") name
+    /// no input of this sampler, so they let nothing through, as in the reference.
+    static func conditioning(_ filter: String) -> StageConditioning {
+        if filter == "*" { return .all }
+        var inputs = Set<SamplerConditioning.Input>()
+        for key in filter.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            switch key {
+            case "texts", "embeddings": inputs.insert(.clipVector)
+            case "images": inputs.insert(.clipGrid)
+            default: break
+            }
+        }
+        return .only(inputs)
     }
 }

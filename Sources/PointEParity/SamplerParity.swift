@@ -88,7 +88,11 @@ public struct SamplerParity {
         let prefix = "stage\(index)"
         let batch = fixture.batchSize
         var out: [Comparison] = []
-        let sigmas = karrasSigmas(steps: stage.karras.steps, sigmaMin: stage.karras.sigmaMin, sigmaMax: stage.karras.sigmaMax, rho: stage.karras.rho)
+        // Every check below follows the Karras loop (sigmas, sigma_hat, denoised per step).
+        guard case .karras(let options) = stage.loop else {
+            throw DiffusionError("\(fixture.path): \(prefix) runs the DDPM loop; the teacher-forced replay covers Karras stages only")
+        }
+        let sigmas = karrasSigmas(steps: options.steps, sigmaMin: options.sigmaMin, sigmaMax: options.sigmaMax, rho: options.rho)
         out.append(try compare("\(prefix).sigmas", Tensor(shape: [sigmas.count], values: sigmas), try fixture.tensor("\(prefix).sigmas"),
                                tolerance: { 1e-6 * max($0, 1e-30) }))
 

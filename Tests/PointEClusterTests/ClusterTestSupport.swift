@@ -15,8 +15,8 @@ enum ClusterTestSupport {
     static let modelsDirectory: String = {
         let dir = NSTemporaryDirectory() + "pointe-cluster-models-\(getpid())"
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for (index, name) in ["base40M-uncond", "base40M-textvec", "upsample", "sdf"].enumerated() {
-            try! PointEModel.writeRandom(name, config: ModelRegistry.tiny(name)!, seed: UInt64(index), directory: dir)
+        for (index, model) in [ReleasedModel.base40MUncond, .base40MTextvec, .upsample, .sdf].enumerated() {
+            try! PointEModel.writeRandom(model.rawValue, config: model.tinyNetworkConfig, seed: UInt64(index), directory: dir)
         }
         return dir
     }()

@@ -8,10 +8,9 @@ import XCTest
 /// A sample's result depends only on its seed (and its own conditioning): the same seed gives
 /// the same cloud alone or at any position of a larger batch, for every sampling method.
 final class BatchIndependenceTests: XCTestCase {
-    func network(_ name: String, seed: UInt64) throws -> PointDiffusionTransformer {
-        let config = try XCTUnwrap(ModelRegistry.tiny(name))
-        guard case .diffusion(let net) = try PointEModel.random(config: config, seed: seed).0 else {
-            throw XCTSkip("\(name) is not a diffusion network")
+    func network(_ model: ReleasedModel, seed: UInt64) throws -> PointDiffusionTransformer {
+        guard case .diffusion(let net) = try PointEModel.random(config: model.tinyNetworkConfig, seed: seed).0 else {
+            throw XCTSkip("\(model) is not a diffusion network")
         }
         return net
     }
@@ -41,29 +40,31 @@ final class BatchIndependenceTests: XCTestCase {
     }
 
     func testTwoStageGuidedHeunWithChurn() throws {
-        let base = try network("base40M-textvec", seed: 1), up = try network("upsample", seed: 2)
+        let base = try network(.base40MTextvec, seed: 1), up = try network(.upsample, seed: 2)
         let sampler = PointCloudSampler(stages: [
-            .base(model: base, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("base40M-textvec")!), numPoints: 64, steps: 3),
-            .upsampler(model: up, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("upsample")!), numPoints: 128,
-                       steps: 3, conditioningKeys: ""),
+            .base(model: base, diffusion: try GaussianDiffusion(config: ReleasedModel.base40MTextvec.diffusionConfig!), numPoints: 64, steps: 3),
+            .upsampler(model: up, diffusion: try GaussianDiffusion(config: ReleasedModel.upsample.diffusionConfig!), numPoints: 128,
+                       steps: 3, conditioning: .unconditioned),
         ])
         XCTAssertTrue(sampler.stages[0].isGuided)
-        XCTAssertEqual(sampler.stages[0].karras.sChurn, 3)
+        XCTAssertEqual(sampler.stages[0].loop, .karras(KarrasOptions(steps: 3, sigmaMin: 1e-3, sigmaMax: 120, sChurn: 3)))
         try assertIndependent(sampler, vectorDim: base.config.clipFeatureDim)
     }
 
     func testOtherSamplersAndDDPM() throws {
-        let net = try network("base40M-uncond", seed: 3)
+        let net = try network(.base40MUncond, seed: 3)
         for method in [KarrasMethod.eulerAncestral, .dpm] {
-            var stage = SamplerStage.base(model: net, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("base40M-uncond")!),
+            var stage = SamplerStage.base(model: net, diffusion: try GaussianDiffusion(config: ReleasedModel.base40MUncond.diffusionConfig!),
                                           numPoints: 32, guidanceScale: 0, steps: 4)
-            stage.karras.method = method
+            var karras = KarrasOptions.baseStage(steps: 4)
+            karras.method = method
+            stage.loop = .karras(karras)
             try assertIndependent(PointCloudSampler(stages: [stage]), vectorDim: nil)
         }
-        var config = DiffusionConfig.released("base40M-uncond")!
+        var config = ReleasedModel.base40MUncond.diffusionConfig!
         config.respacing = "6"
         var ddpm = SamplerStage.base(model: net, diffusion: try GaussianDiffusion(config: config), numPoints: 32, guidanceScale: 0)
-        ddpm.useKarras = false
+        ddpm.loop = .ddpm
         var progress: [SamplerProgress] = []
         let sampler = PointCloudSampler(stages: [ddpm])
         _ = try sampler.sample(batchSize: 1, noise: SeededNoise(seeds: [5])) { progress.append($0) }
@@ -73,11 +74,11 @@ final class BatchIndependenceTests: XCTestCase {
     }
 
     func testProgressReportsEveryStepOfEveryStage() throws {
-        let base = try network("base40M-uncond", seed: 4), up = try network("upsample", seed: 5)
+        let base = try network(.base40MUncond, seed: 4), up = try network(.upsample, seed: 5)
         let sampler = PointCloudSampler(stages: [
-            .base(model: base, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("base40M-uncond")!), numPoints: 32,
+            .base(model: base, diffusion: try GaussianDiffusion(config: ReleasedModel.base40MUncond.diffusionConfig!), numPoints: 32,
                   guidanceScale: 0, steps: 2),
-            .upsampler(model: up, diffusion: try GaussianDiffusion(config: DiffusionConfig.released("upsample")!), numPoints: 64, steps: 3),
+            .upsampler(model: up, diffusion: try GaussianDiffusion(config: ReleasedModel.upsample.diffusionConfig!), numPoints: 64, steps: 3),
         ])
         var seen: [(Int, Int)] = []
         let out = try sampler.sample(batchSize: 1, noise: SeededNoise(seeds: [1])) { seen.append(($0.stage, $0.step)) }

@@ -40,7 +40,8 @@ final class SamplerReplayTests: XCTestCase {
         // x_T then one eps per step, even for the churn-free upsampler stage.
         XCTAssertEqual(fixture.drawOrder.count, 2 * (1 + 6))
         XCTAssertEqual(fixture.sampler.stages.map(\.guidanceScale), [3, 0])
-        XCTAssertEqual(fixture.sampler.stages.map(\.conditioningKeys), ["embeddings", ""])
+        // model_kwargs_key_filter ["embeddings", ""]: the CLIP vector, then nothing.
+        XCTAssertEqual(fixture.sampler.stages.map(\.conditioning), [.only([.clipVector]), .unconditioned])
     }
 
     func testReplayNoiseRejectsShapeMismatchAndExhaustion() throws {

@@ -33,8 +33,9 @@ final class EngineSamplerReplayTests: XCTestCase {
             }
         }
         let stages = fixture.sampler.stages
+        guard case .karras(let karras) = stages[0].loop else { return XCTFail("\(name): the base stage is not Karras", file: file, line: line) }
         let settings = SamplingSettings(model: try ReleasedModel.parse(diffusions[0].0, baseOnly: true), upsample: stages.count == 2,
-                                        steps: stages[0].karras.steps, guidance: stages[0].guidanceScale, sampler: .heun)
+                                        steps: karras.steps, guidance: stages[0].guidanceScale, sampler: .heun)
         let engine = PointEEngine(models: ModelDirectory(directory.path))
         let sampler = try engine.sampler(for: settings)
 
@@ -42,10 +43,14 @@ final class EngineSamplerReplayTests: XCTestCase {
         XCTAssertEqual(sampler.stages.count, stages.count, file: file, line: line)
         for (ours, theirs) in zip(sampler.stages, stages) {
             XCTAssertEqual(ours.guidanceScale, theirs.guidanceScale, "\(name) guidance", file: file, line: line)
-            XCTAssertEqual(ours.karras, theirs.karras, "\(name) Karras settings", file: file, line: line)
+            XCTAssertEqual(ours.loop, theirs.loop, "\(name) loop and Karras settings", file: file, line: line)
             XCTAssertEqual(ours.numPoints, theirs.numPoints, file: file, line: line)
-            XCTAssertEqual(ours.useKarras, theirs.useKarras, file: file, line: line)
-            XCTAssertEqual(ours.conditioningKeys.isEmpty, theirs.conditioningKeys.isEmpty, "\(name) stage conditioning", file: file, line: line)
+            // The same inputs reach the stage, of those the fixture has ("texts" and "*" alike
+            // pass a text run's CLIP vector; a text run has no grid to filter).
+            let given: [SamplerConditioning.Input] = [fixture.conditioning.clipVector.map { _ in .clipVector },
+                                                      fixture.conditioning.clipGrid.map { _ in .clipGrid }].compactMap { $0 }
+            XCTAssertEqual(given.map(ours.conditioning.admits), given.map(theirs.conditioning.admits), "\(name) stage conditioning",
+                           file: file, line: line)
         }
         // ...and the same clouds from the recorded noise, under the baseline and the best kernels.
         try underEachTestedKernelVariant { variant in

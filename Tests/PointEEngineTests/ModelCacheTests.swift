@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEModels
 import XCTest
 @testable import PointEEngine
 
@@ -15,7 +16,7 @@ final class ModelCacheTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
 
     func file(_ server: LocalHTTPServer, sha256: String? = nil) -> ReleasedFile {
-        ReleasedFile(name: "test-model", kind: .pointE, url: server.url("abc/model.pt"), sha256: sha256)
+        ReleasedFile(name: "test-model", kind: .pointE(.base40MUncond), url: server.url("abc/model.pt"), sha256: sha256)
     }
 
     func leftovers() -> [String] {
@@ -121,7 +122,7 @@ final class ModelCacheTests: XCTestCase {
     }
 
     func testRegistryHasEveryReleasedFileWithCLIPDigests() {
-        XCTAssertEqual(ReleasedFiles.all.filter { $0.kind == .pointE }.map(\.name).count, 8)
+        XCTAssertEqual(ReleasedFiles.all.compactMap { if case .pointE(let model) = $0.kind { model } else { nil } }, ReleasedModel.allCases)
         for clip in ReleasedFiles.all where clip.kind == .clip {
             // CLIP's addresses embed the file's SHA-256 as their next-to-last path component.
             XCTAssertEqual(clip.sha256, clip.url.deletingLastPathComponent().lastPathComponent)

@@ -11,7 +11,7 @@ final class SDFMeshingTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     func tinySDF(seed: UInt64 = 3) throws -> CrossAttentionPointCloudSDFModel {
-        guard case .sdf(let model) = try PointEModel.random(config: XCTUnwrap(ModelRegistry.tiny("sdf")), seed: seed).0 else {
+        guard case .sdf(let model) = try PointEModel.random(config: ReleasedModel.sdf.tinyNetworkConfig, seed: seed).0 else {
             throw XCTSkip("tiny sdf is not an SDF model")
         }
         return model

@@ -10,8 +10,8 @@ final class RandomModelTests: XCTestCase {
     func testTinyFamilyRoundTripsThroughSafetensors() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        for name in ModelRegistry.releasedNames {
-            let config = try XCTUnwrap(ModelRegistry.tiny(name))
+        for model in ReleasedModel.allCases {
+            let name = model.rawValue, config = model.tinyNetworkConfig
             let (model, params) = try PointEModel.random(config: config, seed: 5)
             let path = dir.appendingPathComponent(name + ".safetensors").path
             try SafetensorsWriter.write(params.parameters.map { ($0.name, $0.tensor) }, metadata: [:], to: path)

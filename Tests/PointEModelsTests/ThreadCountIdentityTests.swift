@@ -20,7 +20,7 @@ final class ThreadCountIdentityTests: XCTestCase {
     /// three on three), CLIP's text tower on one and two prompts (77 and 154 rows: row bands)
     /// and its image tower (17 tokens: under one band, CLIP's column bands).
     func testForwardPassesAreBitIdenticalOnOneTwoAndThreeThreads() throws {
-        let config = try XCTUnwrap(ModelRegistry.tiny("upsample"))
+        let config = ReleasedModel.upsample.tinyNetworkConfig
         guard case .diffusion(let upsampler) = try PointEModel.random(config: config, seed: 3).0 else { return XCTFail("upsample is a diffusion model") }
         let x = Tensor.gaussian([1, 6, config.nCtx], std: 1, seed: 1, stream: 0)
         let cond = Conditioning(clipVector: nil, clipGrid: .gaussian([1, config.clipGridFeatureDim!, 16], std: 1, seed: 1, stream: 2),

@@ -20,8 +20,8 @@ struct BenchCommand: ParsableCommand {
             `sdf`, a forward is encoding --points points plus decoding --queries queries.
             """)
 
-        @Option(help: "A registered model name (\(ModelRegistry.releasedNames.joined(separator: ", "))).")
-        var model: String
+        @Option(help: "A released model.")
+        var model: ReleasedModel
         @Option(help: "Batch size.") var batch = 1
         @Option(help: "Timed runs after the warm-up.") var runs = 5
         @Option(help: "SDF only: cloud points to encode.") var points = 4096
@@ -30,9 +30,7 @@ struct BenchCommand: ParsableCommand {
         var part = "both"
 
         func run() throws {
-            guard let config = ModelRegistry.released(model) else {
-                throw CommandFailure("unknown model \"\(model)\"; known: \(ModelRegistry.releasedNames.joined(separator: ", "))")
-            }
+            let config = model.networkConfig
             printError("building \(model) with random weights...")
             let (network, _) = try PointEModel.random(config: config, seed: 1)
             let pass: () throws -> Void

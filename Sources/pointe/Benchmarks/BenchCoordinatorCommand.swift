@@ -38,8 +38,8 @@ struct BenchCoordinator: ParsableCommand {
         defer { if workDir == nil { try? FileManager.default.removeItem(atPath: root) } }
         let models = root + "/models"
         try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
-        let config = ModelRegistry.tiny("base40M-uncond")!
-        try PointEModel.writeRandom(ReleasedModel.base40MUncond.rawValue, config: config, seed: 0, directory: models)
+        let model = ReleasedModel.base40MUncond
+        try PointEModel.writeRandom(model.rawValue, config: model.tinyNetworkConfig, seed: 0, directory: models)
 
         let directory = JobDirectory(root + "/job")
         let creationSeconds = try createJob(directory)

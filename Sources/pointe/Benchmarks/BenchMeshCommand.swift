@@ -30,7 +30,7 @@ extension BenchCommand {
         func run() throws {
             let input = try cloud.map { try MeshCommand.readCloud($0) } ?? Self.sphereCloud(points)
             printError("building sdf with random weights...")
-            guard case .sdf(let model) = try PointEModel.random(config: ModelRegistry.released("sdf")!, seed: 1).0 else { return }
+            guard case .sdf(let model) = try PointEModel.random(config: ReleasedModel.sdf.networkConfig, seed: 1).0 else { return }
             let layout = GridLayout(gridSize: grid, sideLength: 1.02)
             let total = grid * grid * grid
             func seconds(_ body: () throws -> Void) rethrows -> Double {

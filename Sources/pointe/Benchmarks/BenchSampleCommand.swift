@@ -25,14 +25,14 @@ struct BenchSample: ParsableCommand {
     func run() throws {
         guard steps > 0, batch > 0 else { throw CommandFailure("--steps and --batch must be positive") }
         printError("building base40M-textvec and upsample with random weights...")
-        func network(_ name: String, seed: UInt64) throws -> PointDiffusionTransformer {
-            guard case .diffusion(let net) = try PointEModel.random(config: ModelRegistry.released(name)!, seed: seed).0 else {
-                throw CommandFailure("\(name) is not a diffusion model")
+        func network(_ model: ReleasedModel, seed: UInt64) throws -> PointDiffusionTransformer {
+            guard case .diffusion(let net) = try PointEModel.random(config: model.networkConfig, seed: seed).0 else {
+                throw CommandFailure("\(model) is not a diffusion model")
             }
             return net
         }
-        let base = try network("base40M-textvec", seed: 1)
-        let up = try network("upsample", seed: 2)
+        let base = try network(.base40MTextvec, seed: 1)
+        let up = try network(.upsample, seed: 2)
         // The engine's own factory, so the benchmark times what every entry point samples.
         let sampler = try TwoStageSampler.make(settings: SamplingSettings(model: .base40MTextvec, upsample: true, steps: steps),
                                                base: base, upsampler: up)
@@ -63,7 +63,7 @@ struct BenchSample: ParsableCommand {
         // Heun: 2 evaluations per step except the last (Euler) one.
         for s in 0..<2 { evaluations[s] = 2 * steps - 1 }
         print("bench sample: base40M-textvec (guidance 3, batch 2 per evaluation) + upsample, \(steps) steps per stage, batch \(batch), \(Parallel.threadCount) threads")
-        for (s, name) in ["base40M-textvec", "upsample"].enumerated() {
+        for (s, name) in [ReleasedModel.base40MTextvec.rawValue, ReleasedModel.upsample.rawValue].enumerated() {
             print(String(format: "%@ evaluations %d network_calls %d stage_s %.2f ms_per_evaluation %.1f",
                          name, evaluations[s], networkCalls[s], stageTime[s], stageTime[s] / Double(evaluations[s]) * 1000))
         }

@@ -55,7 +55,7 @@ struct BenchThroughput: ParsableCommand {
         try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
         printError("writing full-size random base40M-uncond and upsample into \(models)...")
         for model in [ReleasedModel.base40MUncond, .upsample] {
-            _ = try PointEModel.writeRandom(model.rawValue, config: ModelRegistry.released(model.rawValue)!, seed: 1, directory: models)
+            _ = try PointEModel.writeRandom(model.rawValue, config: model.networkConfig, seed: 1, directory: models)
         }
         let cores = MachineCores.usableCPUs()
         let chosen = splits.isEmpty ? CoreSplit.candidates(cores: cores.count) : splits
@@ -90,7 +90,7 @@ struct BenchThroughput: ParsableCommand {
         defer { try? log.close() }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["run", promptFile, "-o", job, "--models-dir", models, "--model", "base40M-uncond", "--steps", String(steps),
+        child.arguments = ["run", promptFile, "-o", job, "--models-dir", models, "--model", ReleasedModel.base40MUncond.rawValue, "--steps", String(steps),
                            "--mesh-formats", "none", "--shard-size", "1", "--batch", "1",
                            "--workers", String(split.workers), "--threads", String(split.threads), "--quiet"]
         child.standardOutput = log

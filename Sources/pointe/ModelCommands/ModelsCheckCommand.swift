@@ -10,11 +10,11 @@ struct ModelsCheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Load a checkpoint strictly against a config, read every weight, report memory use.")
 
-    @Argument(help: "Model config JSON (a registry name such as base1B also works).") var config: String
+    @Argument(help: "Model config JSON (a released model name such as base1B also works).") var config: String
     @Argument(help: "Checkpoint: PyTorch .pt or .safetensors.") var checkpoint: String
 
     func run() throws {
-        let modelConfig = try ModelRegistry.released(config) ?? ModelConfig.load(config)
+        let modelConfig = try ReleasedModel(rawValue: config)?.networkConfig ?? ModelConfig.load(config)
         let start = DispatchTime.now().uptimeNanoseconds
         let (_, parameters) = try PointEModel.load(config: modelConfig, checkpoint: checkpoint)
         let loaded = DispatchTime.now().uptimeNanoseconds

@@ -26,23 +26,43 @@ struct ModelsCommand: ParsableCommand {
         var only: [String] = []
         @Argument(help: "Output directory (created if missing).") var directory: String
 
-        func run() throws {
-            let names = only.isEmpty ? ModelRegistry.releasedNames + [CLIPModel.fileStem] : only
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            for (index, name) in names.enumerated() {
-                // CLIP, sized to the point networks' CLIP dimensions (ViT-L/14 for the full preset).
+        /// What one --only names: a released network, or CLIP (its file stem).
+        enum Target {
+            case network(ReleasedModel)
+            case clip
+
+            static let all: [Target] = ReleasedModel.allCases.map(Target.network) + [.clip]
+
+            init(_ name: String) throws {
                 if name == CLIPModel.fileStem {
-                    let config = try CLIPConfig.matching((preset == .tiny ? ModelRegistry.tiny("base40M") : ModelRegistry.released("base40M"))!)
-                    let (path, count) = try CLIPModel.writeRandom(config: config, seed: seed &+ UInt64(index), directory: directory)
-                    print("\(name): CLIP, \(count) parameters -> \(path)")
-                    continue
+                    self = .clip
+                } else if let model = ReleasedModel(rawValue: name) {
+                    self = .network(model)
+                } else {
+                    let known = ReleasedModel.allCases.map(\.rawValue) + [CLIPModel.fileStem]
+                    throw CommandFailure("unknown model \"\(name)\"; known: \(known.joined(separator: ", "))")
                 }
-                guard let config = preset == .tiny ? ModelRegistry.tiny(name) : ModelRegistry.released(name) else {
-                    throw CommandFailure("unknown model \"\(name)\"; known: \((ModelRegistry.releasedNames + [CLIPModel.fileStem]).joined(separator: ", "))")
+            }
+        }
+
+        func config(_ model: ReleasedModel) -> ModelConfig { preset == .tiny ? model.tinyNetworkConfig : model.networkConfig }
+
+        func run() throws {
+            let targets = try only.isEmpty ? Target.all : only.map(Target.init)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for (index, target) in targets.enumerated() {
+                switch target {
+                case .clip:
+                    // CLIP, sized to the point networks' CLIP dimensions (ViT-L/14 for the full preset).
+                    let (path, count) = try CLIPModel.writeRandom(config: try CLIPConfig.matching(config(.base40M)),
+                                                                  seed: seed &+ UInt64(index), directory: directory)
+                    print("\(CLIPModel.fileStem): CLIP, \(count) parameters -> \(path)")
+                case .network(let model):
+                    let config = config(model)
+                    let (weights, count) = try PointEModel.writeRandom(model.rawValue, config: config, seed: seed &+ UInt64(index),
+                                                                       metadata: ["pointe.preset": preset.rawValue], directory: directory)
+                    print("\(model): \(config.name), \(count) parameters -> \(weights)")
                 }
-                let (weights, count) = try PointEModel.writeRandom(name, config: config, seed: seed &+ UInt64(index),
-                                                                   metadata: ["pointe.preset": preset.rawValue], directory: directory)
-                print("\(name): \(config.name), \(count) parameters -> \(weights)")
             }
         }
     }

@@ -10,7 +10,7 @@ struct SampleCommand: ParsableCommand {
         abstract: "Sample a coloured point cloud with a base model (and optionally the upsampler).",
         discussion: """
         Models come from --models-dir: NAME.json + NAME.safetensors (as `pointe models init-random` \
-        writes them) or NAME.pt (a released checkpoint; its config is then taken from the registry). \
+        writes them) or NAME.pt (a released checkpoint; its config is then the released one). \
         Conditioned models take a CLIP embedding from --embedding FILE.npy ([768] or [1, 768] for \
         the *-textvec/-imagevec models, [1024, 256] grids for base40M/300M/1B), or --prompt TEXT \
         for base40M-textvec. The output format follows the extension: .ply or .npz. \

@@ -1,28 +1,27 @@
 import Foundation
 
-/// The configs of the released Point-E checkpoints, by their published names (values of the
-/// reference's `point_e/models/configs.py`), and the small `tiny` family used by tests.
-public enum ModelRegistry {
-    public static let releasedNames = ReleasedModel.allCases.map(\.rawValue)
-
-    public static func released(_ name: String) -> ModelConfig? {
-        switch name {
-        case "base40M-imagevec", "base40M-textvec":
-            return diffusion("CLIPImagePointDiffusionTransformer", width: 512, layers: 12, heads: 8, nCtx: 1024, tokenCond: true)
-        case "base40M-uncond":
-            var c = diffusion("PointDiffusionTransformer", width: 512, layers: 12, heads: 8, nCtx: 1024)
+/// The network configs of the released Point-E checkpoints (values of the reference's
+/// `point_e/models/configs.py`), and the small `tiny` family used by tests. One exhaustive
+/// switch: a new `ReleasedModel` case does not compile until it has a config here.
+extension ReleasedModel {
+    public var networkConfig: ModelConfig {
+        switch self {
+        case .base40MImagevec, .base40MTextvec:
+            return Self.diffusion(.clipVector, width: 512, layers: 12, heads: 8, nCtx: 1024, tokenCond: true)
+        case .base40MUncond:
+            var c = Self.diffusion(.unconditional, width: 512, layers: 12, heads: 8, nCtx: 1024)
             c.condDropProb = nil
             return c
-        case "base40M": return diffusion("CLIPImageGridPointDiffusionTransformer", width: 512, layers: 12, heads: 8, nCtx: 1024)
-        case "base300M": return diffusion("CLIPImageGridPointDiffusionTransformer", width: 1024, layers: 24, heads: 16, nCtx: 1024)
-        case "base1B": return diffusion("CLIPImageGridPointDiffusionTransformer", width: 2048, layers: 24, heads: 32, nCtx: 1024)
-        case "upsample":
-            var c = diffusion("CLIPImageGridUpsamplePointDiffusionTransformer", width: 512, layers: 12, heads: 8, nCtx: 3072)
+        case .base40M: return Self.diffusion(.clipGrid, width: 512, layers: 12, heads: 8, nCtx: 1024)
+        case .base300M: return Self.diffusion(.clipGrid, width: 1024, layers: 24, heads: 16, nCtx: 1024)
+        case .base1B: return Self.diffusion(.clipGrid, width: 2048, layers: 24, heads: 32, nCtx: 1024)
+        case .upsample:
+            var c = Self.diffusion(.clipGridUpsample, width: 512, layers: 12, heads: 8, nCtx: 3072)
             c.condCtx = 1024
-            c.channelScales = channelScales
-            c.channelBiases = channelBiases
+            c.channelScales = Self.channelScales
+            c.channelBiases = Self.channelBiases
             return c
-        case "sdf":
+        case .sdf:
             var c = ModelConfig(name: CrossAttentionPointCloudSDFModel.className, width: 256, nCtx: 4096)
             c.encoderLayers = 8
             c.encoderHeads = 4
@@ -30,15 +29,15 @@ public enum ModelRegistry {
             c.decoderHeads = 4
             c.initScale = 0.25
             return c
-        default: return nil
         }
     }
 
     /// A consistent miniature of the released family: same classes and names, matching
     /// dimensions between stages (base 64 points -> upsampled to 256, a CLIP of width 32 with
     /// a 4x4 grid of 64 features), so the whole pipeline runs offline in seconds.
-    public static func tiny(_ name: String) -> ModelConfig? {
-        guard var c = released(name) else { return nil }
+    public var tinyNetworkConfig: ModelConfig {
+        var c = networkConfig
+        // Shrunk by what the network is (its class), so a new model of a known class needs nothing here.
         if c.name == CrossAttentionPointCloudSDFModel.className {
             c.width = 32
             c.nCtx = 256
@@ -67,8 +66,9 @@ public enum ModelRegistry {
     static let channelScales: [Float] = [2.0, 2.0, 2.0, 0.007843137255, 0.007843137255, 0.007843137255]
     static let channelBiases: [Float] = [0.0, 0.0, 0.0, -1.0, -1.0, -1.0]
 
-    static func diffusion(_ name: String, width: Int, layers: Int, heads: Int, nCtx: Int, tokenCond: Bool? = nil) -> ModelConfig {
-        var c = ModelConfig(name: name, width: width, nCtx: nCtx)
+    static func diffusion(_ variant: PointDiffusionTransformer.Variant, width: Int, layers: Int, heads: Int, nCtx: Int,
+                          tokenCond: Bool? = nil) -> ModelConfig {
+        var c = ModelConfig(name: variant.rawValue, width: width, nCtx: nCtx)
         c.layers = layers
         c.heads = heads
         c.initScale = 0.25

@@ -1,8 +1,10 @@
 import Foundation
+import PointEDiffusion
 
 /// A parsed JSON document that keeps object keys in file order. The reference's fixture files
 /// list stages as object keys ("models", "diffusions") whose order is the stage order, which
-/// Foundation's JSONSerialization does not preserve.
+/// Foundation's JSONSerialization does not preserve. Only the fixture harnesses read such files,
+/// so it lives with them; its errors stay `DiffusionError`s, as the harness's own are.
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
