@@ -241,10 +241,6 @@ public final class JobStore {
         public var meshGrid: Int { settings.meshGrid }
     }
 
-    public var isInitialized: Bool {
-        get throws { try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM prompts") ?? 0 } > 0 }
-    }
-
     /// Stores the prompts, their seeds and shards (consecutive runs of `shardSize` prompts).
     public func create(info: JobInfo, prompts: [PromptEntry]) throws {
         try write { db in
@@ -488,15 +484,6 @@ public final class JobStore {
         }
     }
 
-    /// The same counts by scanning every row: what the counters must always equal (tests).
-    func countsByScan() throws -> Counts {
-        try read { db in
-            var c = Counts()
-            for row in try Row.fetchAll(db, sql: "SELECT \(Self.promptKey("")) AS status, COUNT(*) AS n FROM prompts GROUP BY 1") { c.add(prompts: row["n"], status: row["status"]) }
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM shards GROUP BY status") { c.add(shards: row["n"], status: row["status"]) }
-            return c
-        }
-    }
 
     // MARK: - Shards
 
@@ -706,19 +693,6 @@ public final class JobStore {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT peer_identity, peer_key FROM attempts WHERE shard_id = ? AND attempt = ?", arguments: [shardID, attempt])
                 .contains { ($0["peer_identity"] as Data?) == holder.identity && ($0["peer_key"] as String?) == holder.curveKey }
-        }
-    }
-
-    public func attemptCount(shardID: Int) throws -> Int {
-        try read { try Int.fetchOne($0, sql: "SELECT attempts FROM shards WHERE id = ?", arguments: [shardID]) ?? 0 }
-    }
-
-    /// Attempt rows (shard, attempt, worker, outcome) for tests and status.
-    public func attempts() throws -> [(shard: Int, attempt: Int, worker: String, outcome: AttemptOutcome?)] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM attempts ORDER BY id").map { row in
-                (row["shard_id"], row["attempt"], row["worker"], (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)))
-            }
         }
     }
 }
