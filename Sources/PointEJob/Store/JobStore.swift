@@ -9,11 +9,14 @@ import PointEClusterBase
 ///
 /// This file opens the store; the tables are made in JobStoreSchema, and each concern's queries
 /// are an extension of their own (JobStoreCreation, JobStorePrompts, JobStoreShards,
-/// JobStoreOutputs, JobStoreCounts, JobStoreRemesh, JobStorePrefill).
+/// JobStoreOutputs, JobStoreCounts, JobStoreRemesh, JobStorePrefill). A status reaches SQL only
+/// as a bound argument from the enums below.
 public final class JobStore {
     public let path: String
     let db: DatabaseQueue
 
+    // The raw values are what the store holds, and what the schema's defaults and counting
+    // triggers were created with: they never change.
     /// `meshing`: the cloud is stored and a mesh is still to come (jobs with mesh formats).
     public enum PromptStatus: String, Sendable { case pending, meshing, done, failed }
     public enum ShardStatus: String, Sendable { case queued, running, done, failed }
@@ -107,7 +110,7 @@ public final class JobStore {
     }
 }
 
-/// How a shard attempt ended (stored in attempts.outcome).
+/// How a shard attempt ended (stored in attempts.outcome; the raw values never change).
 public enum AttemptOutcome: String, Sendable, CaseIterable {
     /// Every prompt of the attempt delivered.
     case completed

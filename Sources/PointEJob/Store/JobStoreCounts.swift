@@ -11,7 +11,7 @@ extension JobStore {
         /// `status`: a prompt status, or `remeshing` (JobStore.promptKey).
         mutating func add(prompts n: Int, status: String) {
             total += n
-            if status == "remeshing" {
+            if status == JobStore.remeshingKey {
                 remeshing += n
                 pending += n
                 return

@@ -31,7 +31,7 @@ extension JobStore {
             }
             try db.execute(sql: """
                 UPDATE prompts SET status = ?, error = NULL, worker = ?, attempt = ?, models = ?, sample_seconds = ?, finish_seq = ? WHERE id = ?
-                """, arguments: [meshing ? "meshing" : "done", worker, attempt, models.joined(separator: ","), sampleSeconds,
+                """, arguments: [meshing ? PromptStatus.meshing.rawValue : PromptStatus.done.rawValue, worker, attempt, models.joined(separator: ","), sampleSeconds,
                                  meshing ? nil : try Self.nextSequence(db), promptID])
             return true
         }
@@ -47,8 +47,8 @@ extension JobStore {
                 try db.execute(sql: "INSERT OR REPLACE INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)",
                                arguments: [promptID, output.kind, output.path, output.sha256, output.bytes])
             }
-            try db.execute(sql: "UPDATE prompts SET status = 'done', mesh_seconds = ?, finish_seq = ? WHERE id = ?",
-                           arguments: [meshSeconds, try Self.nextSequence(db), promptID])
+            try db.execute(sql: "UPDATE prompts SET status = ?, mesh_seconds = ?, finish_seq = ? WHERE id = ?",
+                           arguments: [PromptStatus.done.rawValue, meshSeconds, try Self.nextSequence(db), promptID])
             return true
         }
     }
@@ -62,8 +62,8 @@ extension JobStore {
             try db.execute(sql: "UPDATE prompts SET mesh_attempts = mesh_attempts + 1, error = ? WHERE id = ?", arguments: [error, promptID])
             let attempts = try Int.fetchOne(db, sql: "SELECT mesh_attempts FROM prompts WHERE id = ?", arguments: [promptID]) ?? 0
             guard attempts >= budget else { return false }
-            try db.execute(sql: "UPDATE prompts SET status = 'failed', error = ?, finish_seq = ? WHERE id = ?",
-                           arguments: ["meshing failed after \(attempts) attempts: \(error)", try Self.nextSequence(db), promptID])
+            try db.execute(sql: "UPDATE prompts SET status = ?, error = ?, finish_seq = ? WHERE id = ?",
+                           arguments: [PromptStatus.failed.rawValue, "meshing failed after \(attempts) attempts: \(error)", try Self.nextSequence(db), promptID])
             return true
         }
     }
@@ -71,7 +71,7 @@ extension JobStore {
     /// Remembers the latest error of one prompt (shown if its shard runs out of budget).
     public func notePromptError(id: String, error: String) throws {
         try write { db in
-            try db.execute(sql: "UPDATE prompts SET error = ? WHERE id = ? AND status = 'pending'", arguments: [error, id])
+            try db.execute(sql: "UPDATE prompts SET error = ? WHERE id = ? AND status = ?", arguments: [error, id, PromptStatus.pending.rawValue])
         }
     }
 

@@ -64,7 +64,7 @@ extension JobStore {
     /// The first `limit` prompts waiting for a mesh, in prompt order (meshing prompts have no
     /// finish sequence yet, so this is the order of the status index: no sort, no scan).
     public func meshQueue(limit: Int) throws -> [Prompt] {
-        try prompts(matching: "status = 'meshing'", order: "finish_seq, idx", limit: limit)
+        try prompts(matching: "status = ?", [PromptStatus.meshing.rawValue], order: "finish_seq, idx", limit: limit)
     }
 
     /// Up to `limit` prompts in one of `statuses` after prompt index `index` (for walking a whole
@@ -82,15 +82,16 @@ extension JobStore {
     public func finishedPrompts(after position: (sequence: Int?, index: Int)?, limit: Int) throws -> [Prompt] {
         // `+status`: walk the finish-sequence index from `position` (a chunk costs its own
         // rows), instead of the status index, which would sort every finished prompt per chunk.
-        let finished = "+status IN ('done', 'failed')"
+        let finished = "+status IN (?, ?)"
+        let statuses: StatementArguments = [PromptStatus.done.rawValue, PromptStatus.failed.rawValue]
         switch position {
         case nil:
-            return try prompts(matching: finished, order: "finish_seq, idx", limit: limit)
+            return try prompts(matching: finished, statuses, order: "finish_seq, idx", limit: limit)
         case .some((nil, let index)):
-            return try prompts(matching: "\(finished) AND ((finish_seq IS NULL AND idx > ?) OR finish_seq IS NOT NULL)", [index],
+            return try prompts(matching: "\(finished) AND ((finish_seq IS NULL AND idx > ?) OR finish_seq IS NOT NULL)", statuses + [index],
                                order: "finish_seq, idx", limit: limit)
         case .some((let sequence?, let index)):
-            return try prompts(matching: "\(finished) AND (finish_seq, idx) > (?, ?)", [sequence, index], order: "finish_seq, idx", limit: limit)
+            return try prompts(matching: "\(finished) AND (finish_seq, idx) > (?, ?)", statuses + [sequence, index], order: "finish_seq, idx", limit: limit)
         }
     }
 

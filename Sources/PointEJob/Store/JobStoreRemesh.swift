@@ -37,19 +37,20 @@ extension JobStore {
             for (key, value) in keys {
                 try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES (?, ?)", arguments: [key, value])
             }
-            try db.execute(sql: "UPDATE prompts SET remesh = ?, mesh_attempts = 0, error = NULL WHERE status = 'done'", arguments: [RemeshState.waiting.rawValue])
+            try db.execute(sql: "UPDATE prompts SET remesh = ?, mesh_attempts = 0, error = NULL WHERE status = ?",
+                           arguments: [RemeshState.waiting.rawValue, PromptStatus.done.rawValue])
             return (generation, db.changesCount)
         }
     }
 
     /// Done prompts waiting for their new meshes, in prompt order.
     public func promptsAwaitingRemesh(limit: Int? = nil) throws -> [Prompt] {
-        try prompts(matching: "status = 'done' AND remesh = ?", [RemeshState.waiting.rawValue], limit: limit)
+        try prompts(matching: "status = ? AND remesh = ?", [PromptStatus.done.rawValue, RemeshState.waiting.rawValue], limit: limit)
     }
 
     /// Done prompts whose remesh failed past the budget: they keep their previous meshes.
     public func promptsThatKeptOldMeshes() throws -> [Prompt] {
-        try prompts(matching: "status = 'done' AND remesh = ?", [RemeshState.gaveUp.rawValue])
+        try prompts(matching: "status = ? AND remesh = ?", [PromptStatus.done.rawValue, RemeshState.gaveUp.rawValue])
     }
 
     /// Records a remeshed prompt's new mesh files in one transaction: its mesh outputs become
@@ -57,7 +58,8 @@ extension JobStore {
     /// may go once the manifest names the new ones); nil if the prompt was not waiting.
     public func recordRemesh(promptID: String, outputs: [Output], meshSeconds: Double) throws -> [Output]? {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = 'done'", arguments: [promptID]) == RemeshState.waiting.rawValue else {
+            guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = ?",
+                                   arguments: [promptID, PromptStatus.done.rawValue]) == RemeshState.waiting.rawValue else {
                 return nil
             }
             let replaced = try Row.fetchAll(db, sql: "SELECT * FROM outputs WHERE prompt_id = ? AND kind LIKE 'mesh\\_%' ESCAPE '\\'", arguments: [promptID]).map {
@@ -77,7 +79,8 @@ extension JobStore {
     /// gave up now (after `budget` attempts; it keeps its old meshes).
     public func recordRemeshFailure(promptID: String, error: String, budget: Int) throws -> Bool? {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = 'done'", arguments: [promptID]) == RemeshState.waiting.rawValue else {
+            guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = ?",
+                                   arguments: [promptID, PromptStatus.done.rawValue]) == RemeshState.waiting.rawValue else {
                 return nil
             }
             try db.execute(sql: "UPDATE prompts SET mesh_attempts = mesh_attempts + 1 WHERE id = ?", arguments: [promptID])

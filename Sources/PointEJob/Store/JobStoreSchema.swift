@@ -4,6 +4,10 @@ import GRDB
 /// identifiers of the migrations it has run (grdb_migrations) and never runs one twice, so a
 /// store made by older code holds exactly what these made: a migration's identifier and what
 /// its SQL creates never change, and a new schema change is a new migration.
+///
+/// This is the only place where status values stand in SQL text (a column default or a
+/// trigger cannot take bound arguments). They are interpolated from the status enums, which
+/// spells the same SQL as the literals it was first written with.
 extension JobStore {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -12,7 +16,7 @@ extension JobStore {
                 CREATE TABLE job (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 CREATE TABLE shards (
                     id INTEGER PRIMARY KEY,
-                    status TEXT NOT NULL DEFAULT 'queued',
+                    status TEXT NOT NULL DEFAULT '\(ShardStatus.queued.rawValue)',
                     attempts INTEGER NOT NULL DEFAULT 0,
                     budget INTEGER NOT NULL,
                     worker TEXT,
@@ -26,7 +30,7 @@ extension JobStore {
                     settings TEXT NOT NULL,
                     line INTEGER NOT NULL,
                     shard_id INTEGER NOT NULL REFERENCES shards(id),
-                    status TEXT NOT NULL DEFAULT 'pending',
+                    status TEXT NOT NULL DEFAULT '\(PromptStatus.pending.rawValue)',
                     error TEXT,
                     worker TEXT,
                     attempt INTEGER,
@@ -111,9 +115,12 @@ extension JobStore {
         return migrator
     }
 
+    /// The counter of done prompts waiting for a remesh (status_counts.status; Counts.add).
+    static let remeshingKey = "remeshing"
+
     /// The counter a prompt row counts under (columns prefixed by `row`, e.g. "NEW."): its
     /// status, or `remeshing` for a done prompt waiting for a remesh (Counts.add).
     static func promptKey(_ row: String) -> String {
-        "CASE WHEN \(row)status = 'done' AND \(row)remesh = \(RemeshState.waiting.rawValue) THEN 'remeshing' ELSE \(row)status END"
+        "CASE WHEN \(row)status = '\(PromptStatus.done.rawValue)' AND \(row)remesh = \(RemeshState.waiting.rawValue) THEN '\(remeshingKey)' ELSE \(row)status END"
     }
 }

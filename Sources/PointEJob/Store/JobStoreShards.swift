@@ -17,9 +17,9 @@ extension JobStore {
     /// shard's still-pending prompts are handed out.
     public func claimShard(worker: String, holder: WorkHolder? = nil) throws -> Assignment? {
         try write { db in
-            while let row = try Row.fetchOne(db, sql: "SELECT id, attempts FROM shards WHERE status = 'queued' ORDER BY id LIMIT 1") {
+            while let row = try Row.fetchOne(db, sql: "SELECT id, attempts FROM shards WHERE status = ? ORDER BY id LIMIT 1", arguments: [ShardStatus.queued.rawValue]) {
                 let id: Int = row["id"]
-                let pending = try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE shard_id = ? AND status = 'pending' ORDER BY idx", arguments: [id])
+                let pending = try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE shard_id = ? AND status = ? ORDER BY idx", arguments: [id, PromptStatus.pending.rawValue])
                     .map { try Self.prompt($0, path: path) }
                 if pending.isEmpty {
                     // Everything already landed (e.g. results that arrived after a re-queue).
@@ -27,7 +27,7 @@ extension JobStore {
                     continue
                 }
                 let attempt = (row["attempts"] as Int) + 1
-                try db.execute(sql: "UPDATE shards SET status = 'running', attempts = ?, worker = ? WHERE id = ?", arguments: [attempt, worker, id])
+                try db.execute(sql: "UPDATE shards SET status = ?, attempts = ?, worker = ? WHERE id = ?", arguments: [ShardStatus.running.rawValue, attempt, worker, id])
                 try db.execute(sql: "INSERT INTO attempts (shard_id, attempt, worker, started_at, peer_identity, peer_key) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [id, attempt, worker, Date().timeIntervalSince1970, holder?.identity, holder?.curveKey])
                 return Assignment(shardID: id, attempt: attempt, prompts: pending)
@@ -52,22 +52,24 @@ extension JobStore {
                 try db.execute(sql: "UPDATE shards SET attempts = attempts - 1 WHERE id = ?", arguments: [shardID])
             }
             if let error { try db.execute(sql: "UPDATE shards SET last_error = ? WHERE id = ?", arguments: [error, shardID]) }
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM prompts WHERE shard_id = ? AND status = 'pending'", arguments: [shardID]) ?? 0
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM prompts WHERE shard_id = ? AND status = ?", arguments: [shardID, PromptStatus.pending.rawValue]) ?? 0
             if pending == 0 {
                 try Self.settleShard(db, id: shardID)
                 return []
             } else if !countsAgainstBudget || attempt < (shard["budget"] as Int) {
-                try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL WHERE id = ?", arguments: [shardID])
+                try db.execute(sql: "UPDATE shards SET status = ?, worker = NULL WHERE id = ?", arguments: [ShardStatus.queued.rawValue, shardID])
                 return []
             } else {
-                let failing = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE shard_id = ? AND status = 'pending' ORDER BY idx", arguments: [shardID])
+                let failing = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE shard_id = ? AND status = ? ORDER BY idx",
+                                                  arguments: [shardID, PromptStatus.pending.rawValue])
                 let reason = error ?? "no result after \(attempt) attempts"
                 let next = try Self.nextSequence(db)
                 try db.execute(sql: """
-                    UPDATE prompts SET status = 'failed', error = COALESCE(error, ?), attempt = ?, finish_seq = ? + idx
-                    WHERE shard_id = ? AND status = 'pending'
-                    """, arguments: ["failed after \(attempt) attempts: \(reason)", attempt, next, shardID])
-                try db.execute(sql: "UPDATE shards SET status = 'failed' WHERE id = ?", arguments: [shardID])
+                    UPDATE prompts SET status = ?, error = COALESCE(error, ?), attempt = ?, finish_seq = ? + idx
+                    WHERE shard_id = ? AND status = ?
+                    """, arguments: [PromptStatus.failed.rawValue, "failed after \(attempt) attempts: \(reason)", attempt, next, shardID,
+                                     PromptStatus.pending.rawValue])
+                try db.execute(sql: "UPDATE shards SET status = ? WHERE id = ?", arguments: [ShardStatus.failed.rawValue, shardID])
                 return failing
             }
         }
@@ -75,8 +77,8 @@ extension JobStore {
 
     /// A shard without pending prompts ends: failed if any of its prompts failed, else done.
     static func settleShard(_ db: Database, id: Int) throws {
-        let failed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM prompts WHERE shard_id = ? AND status = 'failed'", arguments: [id]) ?? 0
-        try db.execute(sql: "UPDATE shards SET status = ? WHERE id = ?", arguments: [failed > 0 ? "failed" : "done", id])
+        let failed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM prompts WHERE shard_id = ? AND status = ?", arguments: [id, PromptStatus.failed.rawValue]) ?? 0
+        try db.execute(sql: "UPDATE shards SET status = ? WHERE id = ?", arguments: [failed > 0 ? ShardStatus.failed.rawValue : ShardStatus.done.rawValue, id])
     }
 
     /// Whether attempt `attempt` of shard `shardID` was given to `holder` (now or before a
@@ -92,8 +94,10 @@ extension JobStore {
     public func requeueInterrupted() throws -> Int {
         try write { db in
             let now = Date().timeIntervalSince1970
-            try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = '\(AttemptOutcome.interrupted.rawValue)' WHERE finished_at IS NULL", arguments: [now])
-            try db.execute(sql: "UPDATE shards SET status = 'queued', worker = NULL, attempts = MAX(attempts - 1, 0) WHERE status = 'running'")
+            try db.execute(sql: "UPDATE attempts SET finished_at = ?, outcome = ? WHERE finished_at IS NULL",
+                           arguments: [now, AttemptOutcome.interrupted.rawValue])
+            try db.execute(sql: "UPDATE shards SET status = ?, worker = NULL, attempts = MAX(attempts - 1, 0) WHERE status = ?",
+                           arguments: [ShardStatus.queued.rawValue, ShardStatus.running.rawValue])
             return db.changesCount
         }
     }
@@ -101,8 +105,10 @@ extension JobStore {
     /// `--retry-failed`: failed prompts become pending and their shards get a fresh budget.
     public func retryFailed() throws -> Int {
         try write { db in
-            try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0, worker = NULL WHERE id IN (SELECT shard_id FROM prompts WHERE status = 'failed')")
-            try db.execute(sql: "UPDATE prompts SET status = 'pending', error = NULL, finish_seq = NULL, mesh_attempts = 0 WHERE status = 'failed'")
+            try db.execute(sql: "UPDATE shards SET status = ?, attempts = 0, worker = NULL WHERE id IN (SELECT shard_id FROM prompts WHERE status = ?)",
+                           arguments: [ShardStatus.queued.rawValue, PromptStatus.failed.rawValue])
+            try db.execute(sql: "UPDATE prompts SET status = ?, error = NULL, finish_seq = NULL, mesh_attempts = 0 WHERE status = ?",
+                           arguments: [PromptStatus.pending.rawValue, PromptStatus.failed.rawValue])
             return db.changesCount
         }
     }
@@ -111,9 +117,9 @@ extension JobStore {
     public func reopen(promptID: String) throws {
         try write { db in
             try db.execute(sql: "DELETE FROM outputs WHERE prompt_id = ?", arguments: [promptID])
-            try db.execute(sql: "UPDATE prompts SET status = 'pending', finish_seq = NULL WHERE id = ?", arguments: [promptID])
-            try db.execute(sql: "UPDATE shards SET status = 'queued', attempts = 0 WHERE id = (SELECT shard_id FROM prompts WHERE id = ?) AND status != 'running'",
-                           arguments: [promptID])
+            try db.execute(sql: "UPDATE prompts SET status = ?, finish_seq = NULL WHERE id = ?", arguments: [PromptStatus.pending.rawValue, promptID])
+            try db.execute(sql: "UPDATE shards SET status = ?, attempts = 0 WHERE id = (SELECT shard_id FROM prompts WHERE id = ?) AND status != ?",
+                           arguments: [ShardStatus.queued.rawValue, promptID, ShardStatus.running.rawValue])
         }
     }
 }
