@@ -10,7 +10,9 @@ import PointEClusterBase
 /// This file opens the store; the tables are made in JobStoreSchema, and each concern's queries
 /// are an extension of their own (JobStoreCreation, JobStorePrompts, JobStoreShards,
 /// JobStoreOutputs, JobStoreCounts, JobStoreRemesh, JobStorePrefill). A status reaches SQL only
-/// as a bound argument from the enums below.
+/// as a bound argument from the enums below. The queries the coordinator runs for every peer
+/// message have constant SQL and go through the connection's statement cache
+/// (`db.cachedStatement`), so a message compiles no SQL.
 public final class JobStore {
     public let path: String
     let db: DatabaseQueue

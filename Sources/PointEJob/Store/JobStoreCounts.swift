@@ -34,10 +34,11 @@ extension JobStore {
     }
 
     /// From the counters the triggers keep (v4-counters): a few rows, whatever the job's size.
+    /// The run loop and every work request that finds no work ask for them: the query is cached.
     public func counts() throws -> Counts {
         try read { db in
             var c = Counts()
-            for row in try Row.fetchAll(db, sql: "SELECT entity, status, n FROM status_counts") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT entity, status, n FROM status_counts")) {
                 if (row["entity"] as String) == "shard" { c.add(shards: row["n"], status: row["status"]) } else { c.add(prompts: row["n"], status: row["status"]) }
             }
             return c

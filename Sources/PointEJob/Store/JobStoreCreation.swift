@@ -65,11 +65,16 @@ extension JobStore {
     }()
 
     /// Prompts `firstIndex...` in consecutive runs of the job's shard size from shard `firstShard`.
+    /// One statement per table for all the rows (cached), not one compiled per row.
     private static func insert(_ prompts: [PromptEntry], from firstIndex: Int, firstShard: Int, info: JobInfo, db: Database, path: String) throws {
         let shardSize = max(info.shardSize, 1)
+        let insertShard = try db.cachedStatement(sql: "INSERT INTO shards (id, budget) VALUES (?, ?)")
         for start in stride(from: 0, to: prompts.count, by: shardSize) {
-            try db.execute(sql: "INSERT INTO shards (id, budget) VALUES (?, ?)", arguments: [firstShard + start / shardSize, info.retryBudget])
+            try insertShard.execute(arguments: [firstShard + start / shardSize, info.retryBudget])
         }
+        let insertPrompt = try db.cachedStatement(sql: """
+            INSERT INTO prompts (idx, id, kind, input, seed, settings, line, shard_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         for (offset, prompt) in prompts.enumerated() {
             let index = firstIndex + offset
             // SQLite binds Swift strings as C strings: a NUL would silently cut the stored text.
@@ -78,16 +83,15 @@ extension JobStore {
             }
             let seed = prompt.seed ?? PromptSeed.derive(jobSeed: info.seed, index: index)
             let settings = String(decoding: try encoder.encode(prompt.settings), as: UTF8.self)
-            try db.execute(sql: """
-                INSERT INTO prompts (idx, id, kind, input, seed, settings, line, shard_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [index, prompt.id, prompt.input.kind, prompt.input.value, Int64(bitPattern: seed), settings,
-                                 prompt.line, firstShard + offset / shardSize])
+            try insertPrompt.execute(arguments: [index, prompt.id, prompt.input.kind, prompt.input.value, Int64(bitPattern: seed), settings,
+                                                 prompt.line, firstShard + offset / shardSize])
         }
     }
 
+    /// The job's description. Asked for on every peer's hello, so its query is cached.
     public func info() throws -> JobInfo {
         let values = try read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM job").map { ($0["key"] as String, $0["value"] as String) })
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM job")).map { ($0["key"] as String, $0["value"] as String) })
         }
         guard let id = values["job_id"], let seed = values["seed"].flatMap({ UInt64($0) }),
               let shardSize = values["shard_size"].flatMap({ Int($0) }), let budget = values["retry_budget"].flatMap({ Int($0) }) else {

@@ -15,12 +15,11 @@ extension JobStore {
             var next = try Self.nextSequence(db), marked = 0
             let ids = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE idx < ? AND status = ? ORDER BY idx",
                                           arguments: [end, PromptStatus.pending.rawValue])
-            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)")
             let update = try db.cachedStatement(sql: """
                 UPDATE prompts SET status = ?, error = NULL, worker = ?, attempt = 1, models = '', sample_seconds = 0, finish_seq = ? WHERE id = ?
                 """)
             for id in ids {
-                for output in outputs(id) { try insert.execute(arguments: [id, output.kind, output.path, output.sha256, output.bytes]) }
+                try Self.insert(outputs(id), promptID: id, db)
                 try update.execute(arguments: [PromptStatus.done.rawValue, worker, next, id])
                 next += 1
                 marked += 1

@@ -45,7 +45,7 @@ extension JobStore {
     public func prompts(status statuses: Set<PromptStatus>? = nil) throws -> [Prompt] {
         guard let statuses else { return try prompts(matching: "1") }
         let list = statuses.map(\.rawValue).sorted()
-        return try prompts(matching: "status IN (\(list.map { _ in "?" }.joined(separator: ", ")))", StatementArguments(list))
+        return try prompts(matching: "status IN (\(Self.placeholders(list.count)))", StatementArguments(list))
     }
 
     public func prompt(id: String) throws -> Prompt? {
@@ -72,7 +72,7 @@ extension JobStore {
     /// along the prompts from `index`, not a sort of every prompt of those statuses.
     public func prompts(status statuses: Set<PromptStatus>, afterIndex index: Int, limit: Int) throws -> [Prompt] {
         let list = statuses.map(\.rawValue).sorted()
-        return try prompts(matching: "idx > ? AND +status IN (\(list.map { _ in "?" }.joined(separator: ", ")))",
+        return try prompts(matching: "idx > ? AND +status IN (\(Self.placeholders(list.count)))",
                            StatementArguments([index]) + StatementArguments(list), limit: limit)
     }
 
@@ -113,17 +113,26 @@ extension JobStore {
         }
     }
 
-    /// The SQL stays here: callers ask by status or id.
+    /// The SQL stays here: callers ask by status or id. Each caller's condition and order are
+    /// constant text and the limit is bound (-1: none), so a query is compiled once per
+    /// connection and then taken from the statement cache (the mesh queue and the prompt
+    /// lookups run for every peer message). SQLite plans each of these queries the same with
+    /// the limit bound as with it written in (EXPLAIN QUERY PLAN), so the index walks stay.
     func prompts(matching condition: String, _ arguments: StatementArguments = [], order: String = "idx", limit: Int? = nil) throws -> [Prompt] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \($0)" } ?? ""),
-                             arguments: arguments).map { try Self.prompt($0, path: path) }
+            let statement = try db.cachedStatement(sql: "SELECT * FROM prompts WHERE \(condition) ORDER BY \(order) LIMIT ?")
+            return try Row.fetchAll(statement, arguments: arguments + [limit ?? -1]).map { try Self.prompt($0, path: path) }
         }
+    }
+
+    /// `count` comma-separated placeholders, for an `IN (...)` list of bound values.
+    static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
     }
 
     /// The finish sequence the next finished prompt gets (prompts.finish_seq: the order of the
     /// manifest and of "latest finished").
     static func nextSequence(_ db: Database) throws -> Int {
-        (try Int.fetchOne(db, sql: "SELECT MAX(finish_seq) FROM prompts") ?? 0) + 1
+        (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(finish_seq) FROM prompts")) ?? 0) + 1
     }
 }
