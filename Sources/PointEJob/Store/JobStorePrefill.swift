@@ -13,21 +13,21 @@ extension JobStore {
     public func prefillDone(below end: Int, worker: String, outputs: (String) -> [Output]) throws -> Int {
         try write { db in
             var next = try Self.nextSequence(db), marked = 0
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE idx < ? AND status = 'pending' ORDER BY idx", arguments: [end])
-            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)")
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM prompts WHERE idx < ? AND status = ? ORDER BY idx",
+                                          arguments: [end, PromptStatus.pending.rawValue])
             let update = try db.cachedStatement(sql: """
-                UPDATE prompts SET status = 'done', error = NULL, worker = ?, attempt = 1, models = '', sample_seconds = 0, finish_seq = ? WHERE id = ?
+                UPDATE prompts SET status = ?, error = NULL, worker = ?, attempt = 1, models = '', sample_seconds = 0, finish_seq = ? WHERE id = ?
                 """)
             for id in ids {
-                for output in outputs(id) { try insert.execute(arguments: [id, output.kind, output.path, output.sha256, output.bytes]) }
-                try update.execute(arguments: [worker, next, id])
+                try Self.insert(outputs(id), promptID: id, db)
+                try update.execute(arguments: [PromptStatus.done.rawValue, worker, next, id])
                 next += 1
                 marked += 1
             }
             try db.execute(sql: """
-                UPDATE shards SET status = 'done', attempts = MAX(attempts, 1) WHERE status = 'queued' AND id <= (SELECT MAX(shard_id) FROM prompts WHERE idx < ?)
-                    AND NOT EXISTS (SELECT 1 FROM prompts WHERE prompts.shard_id = shards.id AND prompts.status != 'done')
-                """, arguments: [end])
+                UPDATE shards SET status = ?, attempts = MAX(attempts, 1) WHERE status = ? AND id <= (SELECT MAX(shard_id) FROM prompts WHERE idx < ?)
+                    AND NOT EXISTS (SELECT 1 FROM prompts WHERE prompts.shard_id = shards.id AND prompts.status != ?)
+                """, arguments: [ShardStatus.done.rawValue, ShardStatus.queued.rawValue, end, PromptStatus.done.rawValue])
             return marked
         }
     }

@@ -17,8 +17,9 @@ extension JobStore {
         try read { try Self.meshGeneration($0) }
     }
 
+    /// Asked for as each mesh's files are named, so the query is cached.
     static func meshGeneration(_ db: Database) throws -> Int {
-        try String.fetchOne(db, sql: "SELECT value FROM job WHERE key = 'mesh_generation'").flatMap { Int($0) } ?? 0
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM job WHERE key = 'mesh_generation'")).flatMap { Int($0) } ?? 0
     }
 
     /// Starts a new mesh generation with `formats` at `grid`: the job's mesh settings become
@@ -37,19 +38,20 @@ extension JobStore {
             for (key, value) in keys {
                 try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES (?, ?)", arguments: [key, value])
             }
-            try db.execute(sql: "UPDATE prompts SET remesh = ?, mesh_attempts = 0, error = NULL WHERE status = 'done'", arguments: [RemeshState.waiting.rawValue])
+            try db.execute(sql: "UPDATE prompts SET remesh = ?, mesh_attempts = 0, error = NULL WHERE status = ?",
+                           arguments: [RemeshState.waiting.rawValue, PromptStatus.done.rawValue])
             return (generation, db.changesCount)
         }
     }
 
     /// Done prompts waiting for their new meshes, in prompt order.
     public func promptsAwaitingRemesh(limit: Int? = nil) throws -> [Prompt] {
-        try prompts(matching: "status = 'done' AND remesh = ?", [RemeshState.waiting.rawValue], limit: limit)
+        try prompts(matching: "status = ? AND remesh = ?", [PromptStatus.done.rawValue, RemeshState.waiting.rawValue], limit: limit)
     }
 
     /// Done prompts whose remesh failed past the budget: they keep their previous meshes.
     public func promptsThatKeptOldMeshes() throws -> [Prompt] {
-        try prompts(matching: "status = 'done' AND remesh = ?", [RemeshState.gaveUp.rawValue])
+        try prompts(matching: "status = ? AND remesh = ?", [PromptStatus.done.rawValue, RemeshState.gaveUp.rawValue])
     }
 
     /// Records a remeshed prompt's new mesh files in one transaction: its mesh outputs become
@@ -57,18 +59,16 @@ extension JobStore {
     /// may go once the manifest names the new ones); nil if the prompt was not waiting.
     public func recordRemesh(promptID: String, outputs: [Output], meshSeconds: Double) throws -> [Output]? {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = 'done'", arguments: [promptID]) == RemeshState.waiting.rawValue else {
-                return nil
-            }
-            let replaced = try Row.fetchAll(db, sql: "SELECT * FROM outputs WHERE prompt_id = ? AND kind LIKE 'mesh\\_%' ESCAPE '\\'", arguments: [promptID]).map {
-                Output(kind: $0["kind"], path: $0["path"], sha256: $0["sha256"], bytes: $0["bytes"])
-            }
-            try db.execute(sql: "DELETE FROM outputs WHERE prompt_id = ? AND kind LIKE 'mesh\\_%' ESCAPE '\\'", arguments: [promptID])
+            guard try Self.remeshState(ofPrompt: promptID, db) == .waiting else { return nil }
+            let replaced = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM outputs WHERE prompt_id = ? AND kind LIKE 'mesh\\_%' ESCAPE '\\'"),
+                                            arguments: [promptID]).map(Output.init)
+            try db.cachedStatement(sql: "DELETE FROM outputs WHERE prompt_id = ? AND kind LIKE 'mesh\\_%' ESCAPE '\\'").execute(arguments: [promptID])
+            let insert = try db.cachedStatement(sql: "INSERT INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)")
             for output in outputs {
-                try db.execute(sql: "INSERT INTO outputs (prompt_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [promptID, output.kind, output.path, output.sha256, output.bytes])
+                try insert.execute(arguments: [promptID, output.kind, output.path, output.sha256, output.bytes])
             }
-            try db.execute(sql: "UPDATE prompts SET remesh = ?, mesh_seconds = ? WHERE id = ?", arguments: [RemeshState.none.rawValue, meshSeconds, promptID])
+            try db.cachedStatement(sql: "UPDATE prompts SET remesh = ?, mesh_seconds = ? WHERE id = ?")
+                .execute(arguments: [RemeshState.none.rawValue, meshSeconds, promptID])
             return replaced
         }
     }
@@ -77,17 +77,21 @@ extension JobStore {
     /// gave up now (after `budget` attempts; it keeps its old meshes).
     public func recordRemeshFailure(promptID: String, error: String, budget: Int) throws -> Bool? {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT remesh FROM prompts WHERE id = ? AND status = 'done'", arguments: [promptID]) == RemeshState.waiting.rawValue else {
-                return nil
-            }
-            try db.execute(sql: "UPDATE prompts SET mesh_attempts = mesh_attempts + 1 WHERE id = ?", arguments: [promptID])
-            let attempts = try Int.fetchOne(db, sql: "SELECT mesh_attempts FROM prompts WHERE id = ?", arguments: [promptID]) ?? 0
+            guard try Self.remeshState(ofPrompt: promptID, db) == .waiting else { return nil }
+            try db.cachedStatement(sql: "UPDATE prompts SET mesh_attempts = mesh_attempts + 1 WHERE id = ?").execute(arguments: [promptID])
+            let attempts = try Self.meshAttempts(ofPrompt: promptID, db)
             guard attempts >= budget else { return false }
             // A done prompt's error shows in no manifest line: it is kept for `pointe remesh`'s report.
-            try db.execute(sql: "UPDATE prompts SET remesh = ?, error = ? WHERE id = ?",
-                           arguments: [RemeshState.gaveUp.rawValue, "remeshing failed after \(attempts) attempts: \(error)", promptID])
+            try db.cachedStatement(sql: "UPDATE prompts SET remesh = ?, error = ? WHERE id = ?")
+                .execute(arguments: [RemeshState.gaveUp.rawValue, "remeshing failed after \(attempts) attempts: \(error)", promptID])
             return true
         }
+    }
+
+    /// prompts.remesh of a done prompt; nil for a prompt that is not done (or no such prompt).
+    static func remeshState(ofPrompt id: String, _ db: Database) throws -> RemeshState? {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT remesh FROM prompts WHERE id = ? AND status = ?"), arguments: [id, PromptStatus.done.rawValue])
+            .flatMap(RemeshState.init(rawValue:))
     }
 
     /// Every path the store names (what a job directory must keep).
