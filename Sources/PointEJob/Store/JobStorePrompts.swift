@@ -29,7 +29,7 @@ extension JobStore {
         let settingsJSON: String = row["settings"]
         guard let input = PromptInput(kind: row["kind"], value: row["input"]),
               let status = PromptStatus(rawValue: row["status"]),
-              let settings = try? JSONDecoder().decode(SamplingSettings.self, from: Data(settingsJSON.utf8)) else {
+              let settings = StoredSamplingSettings.decode(settingsJSON) else {
             throw ClusterError("\(path): corrupt prompt row \(row)")
         }
         let models: String? = row["models"]
