@@ -35,6 +35,11 @@ public struct PreviewImage: Sendable, Equatable {
         }
     }
 
+    /// zlib's fastest level. A job's coordinator writes one preview per result, and at zlib's
+    /// default level (6) compressing it was most of the coordinator's CPU per result (perf of
+    /// `pointe bench coordinator`); previews are for skimming, a few percent larger is cheap.
+    static let compressionLevel: Int32 = 1
+
     /// PNG bytes: 8-bit truecolour, no interlace, filter 0 on every row, zlib-compressed.
     public func pngData() throws -> Data {
         var raw = [UInt8]()
@@ -45,7 +50,7 @@ public struct PreviewImage: Sendable, Equatable {
         }
         var compressedLength = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(compressedLength))
-        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), 6)
+        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), Self.compressionLevel)
         guard status == Z_OK else { throw MeshError("<png>", "encoding failed (zlib status \(status))") }
 
         var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])

@@ -25,6 +25,14 @@ public final class RouterEndpoint {
         try socket.set(ZMQ_ROUTER_MANDATORY, Int32(1))
         // A peer reconnecting with the same identity takes over the old connection.
         try socket.set(ZMQ_ROUTER_HANDOVER, Int32(1))
+        try socket.set(ZMQ_BACKLOG, options.listenBacklog)
+        // No ZMTP pings from the coordinator's side: libzmq keeps every connection's heartbeat
+        // timers in one ordered map per I/O thread and cancels them by a linear search
+        // (poller_base_t::cancel_timer, "we assume it is rarely used"), so with thousands of
+        // peers each message cost O(peers) in the I/O thread (63% of a 5,000-idle-peer
+        // coordinator in std::_Rb_tree_increment). Peers still ping us (answered by libzmq with
+        // no timer here), and the coordinator finds silent peers by its own heartbeat timeout.
+        try socket.set(ZMQ_HEARTBEAT_IVL, Int32(0))
         try socket.bind(address)
         self.address = socket.lastEndpoint()
         self.log = log
@@ -34,10 +42,16 @@ public final class RouterEndpoint {
     /// arrived in time.
     public func receive(timeoutMs: Int) throws -> (peer: Data, body: MessageBody, origin: PeerOrigin)? {
         monitor.drain(log: log, role: "server")
-        var wait = timeoutMs
-        while socket.waitReadable(timeoutMs: wait) {
-            wait = 0
-            guard let (frames, peerAddress, userID) = try socket.receiveWithMetadata() else { continue }
+        // Receive first; wait (on the socket's descriptor, see waitSignalled) only when nothing
+        // is there, until the deadline.
+        let deadline = monotonicMilliseconds() + UInt64(max(timeoutMs, 0))
+        while true {
+            guard let (frames, peerAddress, userID) = try socket.receiveWithMetadata() else {
+                let now = monotonicMilliseconds()
+                guard now < deadline else { return nil }
+                socket.waitSignalled(timeoutMs: Int(deadline - now))
+                continue
+            }
             guard frames.count == 2 else {
                 dropped += 1
                 log.warning("peer \(PeerName.describe(frames.first ?? Data())): dropped a message of \(frames.count - 1) frames (expected 1)")
@@ -61,7 +75,6 @@ public final class RouterEndpoint {
                 }
             }
         }
-        return nil
     }
 
     /// Queues a message for a peer without blocking; false if the peer is gone or its queue is full.

@@ -17,6 +17,10 @@ public struct TransportOptions: Sendable {
     /// A TCP connect that gets no answer is abandoned and retried after this long (the OS
     /// default is minutes: a link that came back would go unused that long).
     public var connectTimeoutMilliseconds: Int32 = 5000
+    /// Connections the coordinator's listening socket queues before accepting them (libzmq's
+    /// default is 100; the kernel caps it at net.core.somaxconn). Thousands of peers starting at
+    /// once (a Slurm allocation) overflowed 100: refused connects, then back-off and retries.
+    public var listenBacklog: Int32 = 4096
     /// CURVE keys, or none (plain ZMTP).
     public var security: TransportSecurity = .none
     /// Allows plain ZMTP on a non-loopback endpoint (the user passed --insecure).
@@ -107,6 +111,24 @@ final class ZMQSocket {
         var item = zmq_pollitem_t(socket: handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
         let rc = zmq_poll(&item, 1, timeoutMs)
         return rc > 0 && (item.revents & Int16(ZMQ_POLLIN)) != 0
+    }
+
+    /// Waits up to `timeoutMs` for the socket to signal activity, without asking libzmq for its
+    /// events: a ROUTER with ROUTER_MANDATORY answers ZMQ_EVENTS (what zmq_poll asks) by walking
+    /// every peer's pipe for POLLOUT, so polling it per message cost O(peers) (a third of a
+    /// 5,000-peer coordinator's CPU in std::_Rb_tree_increment). Callers first receive with
+    /// DONTWAIT until EAGAIN, which makes libzmq process its pending commands and so re-arms
+    /// ZMQ_FD (edge-triggered); a message arriving after that signals the descriptor again.
+    /// A spurious wake-up only costs one more DONTWAIT receive.
+    func waitSignalled(timeoutMs: Int) {
+        var fd: Int32 = -1
+        var size = MemoryLayout<Int32>.size
+        guard zmq_getsockopt(handle, ZMQ_FD, &fd, &size) == 0, fd >= 0 else {
+            _ = waitReadable(timeoutMs: timeoutMs)
+            return
+        }
+        var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&item, 1, Int32(clamping: timeoutMs))
     }
 
     /// Sends a multipart message without blocking. false: the queue is full or the peer is

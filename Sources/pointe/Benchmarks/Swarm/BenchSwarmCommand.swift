@@ -26,6 +26,7 @@ struct BenchSwarm: ParsableCommand {
     @Option(help: "Seconds the idle phase is measured.") var idleSeconds = 10.0
     @Option(help: "Status queries, one every 100 ms, during the idle phase.") var statusQueries = 50
     @Option(help: "Job directory parent (default: a temporary directory, removed afterwards).") var workDir: String?
+    @Option(help: "The pointe binary whose coordinator is measured (default: this one), e.g. an older build to compare with.") var coordinatorBinary: String?
 
     func validate() throws {
         guard peers >= 2 else { throw ValidationError("--peers must be at least 2 (got \(peers))") }
@@ -47,7 +48,7 @@ struct BenchSwarm: ParsableCommand {
         try Coordinator.createJob(at: directory, prompts: entries, seed: 0, shardSize: 1, retryBudget: 3, promptFile: "bench",
                                   meshFormats: role == .mesher ? [.ply] : [])
         let keys = curve ? try SwarmProcess.makeKeys(in: root) : nil
-        let coordinator = try SwarmProcess.startCoordinator(job: directory, keys: keys)
+        let coordinator = try SwarmProcess.startCoordinator(job: directory, keys: keys, binary: coordinatorBinary)
         defer { coordinator.stop() }
         print("peers \(peers) (\(role.rawValue)s)\(curve ? ", CURVE" : ""), job of \(prompts) prompt(s), open-file limit \(limit), coordinator pid \(coordinator.pid) at \(coordinator.address)")
 
@@ -57,7 +58,8 @@ struct BenchSwarm: ParsableCommand {
                                       curve: keys.map { ($0.client, $0.server.publicKey) })
         let swarm = SwarmRun(sockets: sockets, role: role == .mesher ? .mesher : .sampler)
         swarm.helloAll()
-        try drive(swarm, coordinator, "every peer welcomed", timeout: 60 + Double(peers) / 100) { swarm.peers.allSatisfy(\.welcomed) }
+        try drive(swarm, coordinator, "every peer welcomed", timeout: 60 + Double(peers) / 100,
+                  progress: { "\(swarm.peers.filter(\.welcomed).count) of \(peers) welcomed" }) { swarm.peers.allSatisfy(\.welcomed) }
         let holders = role == .worker ? peers / 2 : 0
         for i in 0..<holders { swarm.ask(i) }
         try drive(swarm, coordinator, "the holders' shards", timeout: 60 + Double(peers) / 100) { swarm.peers[0..<holders].allSatisfy { $0.shard != nil } }
@@ -65,7 +67,10 @@ struct BenchSwarm: ParsableCommand {
         // The rest park: give their requests a moment to arrive.
         try drive(swarm, coordinator, "settling", timeout: 3) { false }
 
-        // Idle: every peer only heartbeats (parked or holding); status queries among them.
+        // Idle: every peer only heartbeats (parked or holding; or polls, with a coordinator that
+        // answers NoWork); status queries among them.
+        swarm.resetBeats()
+        let idleNoWork = swarm.noWorkAnswers
         let idleCPU = coordinator.cpuSeconds()
         let idleStart = monotonicMilliseconds()
         var statusTimes: [Double] = []
@@ -85,12 +90,14 @@ struct BenchSwarm: ParsableCommand {
         let idleWall = Double(monotonicMilliseconds() - idleStart) / 1000
         statusTimes.sort()
         func pct(_ p: Double) -> Double { statusTimes[min(statusTimes.count - 1, Int(Double(statusTimes.count - 1) * p))] }
-        print(String(format: "idle: coordinator CPU %.1f%% of a core (%.2f s in %.1f s), %.2f µs per peer-second; status p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d queries, %d over 100 ms)",
+        print(String(format: "idle: coordinator CPU %.1f%% of a core (%.2f s in %.1f s), %.2f µs per peer-second; status p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d queries, %d over 100 ms); NoWork answers %d",
                      100 * idleSpent / idleWall, idleSpent, idleWall, 1e6 * idleSpent / idleWall / Double(peers),
-                     pct(0.5), pct(0.99), statusTimes.last ?? 0, statusTimes.count, statusTimes.filter { $0 > 100 }.count))
+                     pct(0.5), pct(0.99), statusTimes.last ?? 0, statusTimes.count, statusTimes.filter { $0 > 100 }.count, swarm.noWorkAnswers - idleNoWork))
+        printBeats(swarm, "idle")
 
         if role == .worker {
             // Hand-out: the holders hand back their shards at once; the parked half gets them.
+            swarm.resetBeats()
             let handoutStart = monotonicMilliseconds()
             for i in 0..<holders { swarm.handBack(i) }
             let parked = holders..<peers
@@ -105,22 +112,29 @@ struct BenchSwarm: ParsableCommand {
             let flowSpent = coordinator.cpuSeconds(orLast: true) - flowCPU
             print(String(format: "flow: %d results in %.2f s, coordinator CPU %.2f s: %.2f ms per result", swarm.resultsSent,
                          Double(monotonicMilliseconds() - flowStart) / 1000, flowSpent, 1000 * flowSpent / Double(max(swarm.resultsSent, 1))))
+            printBeats(swarm, "hand-out and flow")
         }
-        print(String(format: "heartbeats: %d echoed, p50 %d ms, p99 %d ms, %d later than the %d ms interval; peers lost (asked who they are): %d; NoWork answers: %d; undecodable frames: %d",
-                     swarm.beatLatencies.count, swarm.beatPercentile(0.5), swarm.beatPercentile(0.99), swarm.lateBeats, swarm.heartbeatMs,
-                     swarm.lostPeers, swarm.noWorkAnswers, swarm.undecodable))
+        print("peers lost (asked who they are): \(swarm.lostPeers); hellos said again (unanswered for 5 s): \(swarm.hellosRepeated); NoWork answers in all: \(swarm.noWorkAnswers); undecodable frames: \(swarm.undecodable)")
         if !swarm.unexpected.isEmpty { print("unexpected messages: \(swarm.unexpected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))") }
+    }
+
+    /// Heartbeat echoes of a phase, as this process saw them (its own delays included: on a
+    /// small machine the bench and the coordinator share the cores).
+    func printBeats(_ swarm: SwarmRun, _ phase: String) {
+        print(String(format: "heartbeats (%@): %d echoed, p50 %d ms, p99 %d ms, %d later than the %d ms interval", phase,
+                     swarm.beatLatencies.count, swarm.beatPercentile(0.5), swarm.beatPercentile(0.99), swarm.lateBeats, swarm.heartbeatMs))
     }
 
     /// Runs the swarm until `done` holds, failing with `what` after `timeout` seconds or when
     /// the coordinator exits first.
     func drive(_ swarm: SwarmRun, _ coordinator: SwarmProcess, _ what: String, timeout: Double,
-               extra: () -> Void = {}, until done: () -> Bool) throws {
+               progress: () -> String = { "" }, extra: () -> Void = {}, until done: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !done() {
             if Date() > deadline {
                 if what == "settling" { return }
-                throw CommandFailure("bench swarm: no \(what) within \(Int(timeout)) s")
+                let state = progress()
+                throw CommandFailure("bench swarm: no \(what) within \(Int(timeout)) s" + (state.isEmpty ? "" : " (\(state))"))
             }
             if coordinator.hasExited { throw CommandFailure("bench swarm: the coordinator exited (\(coordinator.exitDescription)) while waiting for \(what)") }
             swarm.pump(now: monotonicMilliseconds())

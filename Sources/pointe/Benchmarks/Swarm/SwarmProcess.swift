@@ -26,9 +26,9 @@ final class SwarmProcess {
         return Keys(server: server, client: client, serverSecretFile: files.secretFile, allowDirectory: root + "/allowed")
     }
 
-    static func startCoordinator(job: JobDirectory, keys: Keys?) throws -> SwarmProcess {
+    static func startCoordinator(job: JobDirectory, keys: Keys?, binary: String?) throws -> SwarmProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.executableURL = URL(fileURLWithPath: binary ?? "/proc/self/exe").resolvingSymlinksInPath()
         var arguments = ["coordinator", "-o", job.path, "--bind", "tcp://127.0.0.1:*", "--quiet"]
         if let keys { arguments += ["--curve-key", keys.serverSecretFile, "--allow-keys", keys.allowDirectory] }
         process.arguments = arguments
@@ -71,13 +71,20 @@ final class SwarmProcess {
         process.waitUntilExit()
     }
 
-    /// Raises this process's open-file limit (inherited by the coordinator) toward `wanted`, up
-    /// to the hard limit; returns the limit now in force.
+    /// Raises this process's open-file limit (inherited by the coordinator) toward `wanted`
+    /// (the hard limit too, where allowed); returns the limit now in force.
     static func raiseOpenFileLimit(to wanted: UInt64) throws -> UInt64 {
         var limit = rlimit()
         let files = Int32(RLIMIT_NOFILE.rawValue)
         guard getrlimit(files, &limit) == 0 else { return 0 }
         if limit.rlim_cur < wanted {
+            // Root may raise the hard limit too (up to fs.nr_open); others get what it allows.
+            if limit.rlim_max < wanted {
+                var raised = limit
+                raised.rlim_max = rlim_t(wanted)
+                raised.rlim_cur = rlim_t(wanted)
+                if setrlimit(files, &raised) == 0 { limit = raised }
+            }
             limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
             setrlimit(files, &limit)
             getrlimit(files, &limit)

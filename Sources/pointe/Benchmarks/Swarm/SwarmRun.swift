@@ -17,6 +17,10 @@ final class SwarmRun {
         var beatSentAt: UInt64?
         var finished = false
         var askedWho = false
+        /// When to ask again after a NoWork, as PeerSession does (nil: not waiting to).
+        var askAt: UInt64?
+        /// When the last hello went out (a hello lost with a failed connection is said again).
+        var helloAt: UInt64 = 0
     }
 
     let sockets: SwarmSockets
@@ -36,18 +40,24 @@ final class SwarmRun {
         peers = Array(repeating: Peer(), count: sockets.sockets.count)
     }
 
+    private(set) var hellosRepeated = 0
+
     func helloAll() {
-        for i in peers.indices {
-            var hello = Pointe_Cluster_Hello()
-            hello.role = role
-            hello.peerName = "swarm-\(role == .mesher ? "mesher" : "worker")-\(i)"
-            hello.engineVersion = "bench-swarm"
-            hello.batchSize = 1
-            sockets.send(.hello(hello), from: i)
-        }
+        for i in peers.indices { hello(i) }
+    }
+
+    func hello(_ i: Int) {
+        peers[i].helloAt = monotonicMilliseconds()
+        var hello = Pointe_Cluster_Hello()
+        hello.role = role
+        hello.peerName = "swarm-\(role == .mesher ? "mesher" : "worker")-\(i)"
+        hello.engineVersion = "bench-swarm"
+        hello.batchSize = 1
+        sockets.send(.hello(hello), from: i)
     }
 
     func ask(_ i: Int) {
+        peers[i].askAt = nil
         peers[i].request += 1
         peers[i].asking = true
         var request = Pointe_Cluster_WorkRequest()
@@ -56,10 +66,23 @@ final class SwarmRun {
         sockets.send(.workRequest(request), from: i)
     }
 
-    /// Reads every socket once and sends the heartbeats that are due.
+    /// Forgets the heartbeat latencies so far (each phase reports its own).
+    func resetBeats() {
+        beatLatencies.removeAll(keepingCapacity: true)
+        lateBeats = 0
+    }
+
+    /// Reads every socket once, asks again where a NoWork's wait is over, and sends the
+    /// heartbeats that are due.
     func pump(now: UInt64) {
         for i in peers.indices {
             undecodable += sockets.receiveAll(i) { handle($0, at: i) }
+            if let due = peers[i].askAt, due <= now, !peers[i].finished { ask(i) }
+            // As PeerSession: a hello unanswered for 5 s went down with its connection; say it again.
+            if !peers[i].welcomed, now - peers[i].helloAt > 5000 {
+                hellosRepeated += 1
+                hello(i)
+            }
             if peers[i].welcomed, !peers[i].finished, peers[i].beatSentAt == nil || now - peers[i].beatSentAt! >= heartbeatMs {
                 var beat = Pointe_Cluster_Heartbeat()
                 beat.sentUnixMs = now  // our own clock, echoed back
@@ -88,7 +111,7 @@ final class SwarmRun {
         case .noWork(let none):
             peers[i].asking = false
             noWorkAnswers += 1
-            if none.jobFinished { peers[i].finished = true }
+            if none.jobFinished { peers[i].finished = true } else { peers[i].askAt = monotonicMilliseconds() + UInt64(max(none.retryAfterMs, 10)) }
         case .shutdown:
             peers[i].finished = true
         case .whoAreYou:
