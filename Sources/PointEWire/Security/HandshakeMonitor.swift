@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import PointEClusterBase
+import PointETensor
 
 /// Watches a socket's connections and security handshakes through libzmq's socket monitor,
 /// so what libzmq would retry silently is logged: a coordinator names the address whose
@@ -69,11 +70,40 @@ final class HandshakeMonitor {
     /// blocking send, so an event (a peer disconnecting, a closing socket's last handshakes)
     /// sent to a monitor whose reader is gone blocks that thread for good, and with it every
     /// socket of the process (libzmq issue #3575).
+    ///
+    /// Stopping takes the monitor's lock, which the I/O thread holds while it is blocked sending
+    /// an event into a full pair (a thousand handshakes since the last drain): so the pair is
+    /// read on another thread until the stop has returned (a coordinator with 2,000 peers hung
+    /// here for good when stopped).
     func close() {
         guard !stopped else { return }
         stopped = true
-        if !watched.closed { zmq_socket_monitor(watched.handle, nil, 0) }
+        if !watched.closed {
+            let reader = PairReader(pair)
+            let done = DispatchGroup()
+            done.enter()
+            Thread.detachNewThread {
+                reader.readUntilStopped()
+                done.leave()
+            }
+            zmq_socket_monitor(watched.handle, nil, 0)
+            reader.stop()
+            done.wait()
+        }
         pair.close()
+    }
+
+    /// Reads and drops monitor events until told to stop (see `close`).
+    private final class PairReader: @unchecked Sendable {
+        private let pair: ZMQSocket
+        private let stopped = Locked(false)
+        init(_ pair: ZMQSocket) { self.pair = pair }
+        func stop() { stopped.withLock { $0 = true } }
+        func readUntilStopped() {
+            while !stopped.withLock({ $0 }) {
+                if pair.waitReadable(timeoutMs: 10) { _ = try? pair.receive() }
+            }
+        }
     }
 
     /// The monitor holds the watched socket, so this runs before that socket's own deinit.
