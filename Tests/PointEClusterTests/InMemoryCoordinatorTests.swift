@@ -8,9 +8,9 @@ import XCTest
 /// The coordinator served over an in-memory transport: a whole job with a thousand fake
 /// workers in one process, no socket (the seam `CoordinatorTransport` exists for this).
 final class InMemoryCoordinatorTests: XCTestCase {
-    func testAThousandInMemoryWorkersRunAWholeJob() throws {
-        let workers = 1000, prompts = 1000
-        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("swarm") + "/job")
+    /// A job of `prompts` one-prompt shards and its coordinator, recovered and ready to serve.
+    func makeCoordinator(prompts: Int, label: String) throws -> (JobDirectory, Coordinator) {
+        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory(label) + "/job")
         try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(prompts), seed: 5, shardSize: 1,
                                   retryBudget: 2, promptFile: "test")
         var options = CoordinatorOptions()
@@ -18,6 +18,12 @@ final class InMemoryCoordinatorTests: XCTestCase {
         options.heartbeatIntervalMs = 500  // its goodbye lasts two intervals
         let coordinator = try Coordinator(directory: directory, options: options)
         try coordinator.recover()
+        return (directory, coordinator)
+    }
+
+    func testAThousandInMemoryWorkersRunAWholeJob() throws {
+        let workers = 1000, prompts = 1000
+        let (directory, coordinator) = try makeCoordinator(prompts: prompts, label: "swarm")
         let transport = InMemoryTransport()
         let swarm = InMemorySwarm(transport: transport, workers: workers)
 
@@ -55,14 +61,7 @@ final class InMemoryCoordinatorTests: XCTestCase {
     /// worker gets one at once, oldest request first, with no NoWork and no re-asking.
     func testParkedWorkersGetWorkAsSoonAsItIsQueued() throws {
         let idle = 1000, holding = 1000
-        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("parked") + "/job")
-        try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(holding), seed: 5, shardSize: 1,
-                                  retryBudget: 2, promptFile: "test")
-        var options = CoordinatorOptions()
-        options.log = ClusterLog(role: "coordinator", quiet: true)
-        options.heartbeatIntervalMs = 500
-        let coordinator = try Coordinator(directory: directory, options: options)
-        try coordinator.recover()
+        let (_, coordinator) = try makeCoordinator(prompts: holding, label: "parked")
         let transport = InMemoryTransport()
         let swarm = InMemorySwarm(transport: transport, workers: 0, holders: holding)
         let late = InMemorySwarm(transport: transport, workers: idle)

@@ -13,27 +13,14 @@ struct CoordinatorInbox {
     /// bounded whatever the peers send).
     static let limit = 1024
 
-    private var items: [Message] = []
-    private var head = 0
+    private var queue = FIFOQueue<Message>()
 
-    var isEmpty: Bool { head == items.count }
-    var count: Int { items.count - head }
+    var isEmpty: Bool { queue.isEmpty }
+    var count: Int { queue.count }
 
-    mutating func append(_ message: Message) { items.append(message) }
+    mutating func append(_ message: Message) { queue.append(message) }
 
-    mutating func popFirst() -> Message? {
-        guard head < items.count else { return nil }
-        let message = items[head]
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 256, head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return message
-    }
+    mutating func popFirst() -> Message? { queue.popFirst() }
 }
 
 extension Coordinator {

@@ -12,28 +12,7 @@ import PointEWire
 /// The queue holds (identity, parked-at) pairs and is cleaned lazily: an entry counts only while
 /// its peer is still parked since that moment (`Peer.parkedSince`), so a peer that was lost,
 /// said hello again or asked anew needs no search through the queue.
-struct ParkedRequests {
-    private var items: [(identity: Data, since: UInt64)] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == items.count }
-
-    mutating func append(_ identity: Data, since: UInt64) { items.append((identity, since)) }
-
-    /// The oldest entry, without removing it.
-    var first: (identity: Data, since: UInt64)? { head < items.count ? items[head] : nil }
-
-    mutating func removeFirst() {
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024, head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-    }
-}
+typealias ParkedRequests = FIFOQueue<(identity: Data, since: UInt64)>
 
 extension Coordinator {
     /// The job's counts, read from the store only after the store was written (they change
@@ -56,7 +35,7 @@ extension Coordinator {
     /// The oldest request still parked in `queue`, taken off it (and off its peer).
     func takeParked(_ queue: inout ParkedRequests) -> Data? {
         while let (identity, since) = queue.first {
-            queue.removeFirst()
+            _ = queue.popFirst()
             guard peers[identity]?.parkedSince == since else { continue }  // lost, re-introduced or asked again since
             peers[identity]?.parkedSince = nil
             return identity
@@ -105,7 +84,7 @@ extension Coordinator {
     static func takeExpired(_ queue: inout ParkedRequests, now: UInt64, longPollMs: UInt64) -> [(identity: Data, since: UInt64)] {
         var expired: [(identity: Data, since: UInt64)] = []
         while let first = queue.first, first.since + longPollMs <= now {
-            queue.removeFirst()
+            _ = queue.popFirst()
             expired.append(first)
         }
         return expired

@@ -11,9 +11,8 @@ import PointEClusterBase
 public final class InMemoryTransport: CoordinatorTransport, @unchecked Sendable {
     public let address: String
     private let condition = NSCondition()
-    /// Messages to the coordinator, oldest first (`head` is the next one: no O(n) removal).
-    private var inbound: [(peer: Data, body: MessageBody, origin: PeerOrigin)] = []
-    private var head = 0
+    /// Messages to the coordinator, oldest first.
+    private var inbound = FIFOQueue<(peer: Data, body: MessageBody, origin: PeerOrigin)>()
     private var outbound: [(peer: Data, body: MessageBody)] = []
     private var connected: Set<Data> = []
     private var droppedCount = 0
@@ -30,14 +29,10 @@ public final class InMemoryTransport: CoordinatorTransport, @unchecked Sendable 
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date().addingTimeInterval(Double(max(timeoutMs, 0)) / 1000)
-        while head == inbound.count {
+        while inbound.isEmpty {
             guard timeoutMs > 0, !closed, condition.wait(until: deadline) else { break }
         }
-        guard head < inbound.count else { return nil }
-        let message = inbound[head]
-        head += 1
-        if head == inbound.count { (inbound, head) = ([], 0) }
-        return message
+        return inbound.popFirst()
     }
 
     @discardableResult
