@@ -29,7 +29,7 @@ extension Coordinator {
     func park(_ identity: Data, role: Pointe_Cluster_PeerRole) {
         let now = monotonicMilliseconds()
         peers[identity]?.parkedSince = now
-        if role == .mesher { parkedMeshers.append(identity, since: now) } else { parkedWorkers.append(identity, since: now) }
+        if role == .mesher { parkedMeshers.append((identity, now)) } else { parkedWorkers.append((identity, now)) }
     }
 
     /// The oldest request still parked in `queue`, taken off it (and off its peer).
