@@ -105,6 +105,14 @@ final class JobInputsTests: ProcessTestCase {
         let missing = try run([plain, "-o", directory.path, "--models-dir", models, "--no-upsample", "--steps", "2", "--mesh-formats", "none"], log: dir + "/missing.log")
         XCTAssertEqual(missing.status, 1, missing.output)
         XCTAssertTrue(missing.output.contains("missing CLIP") && missing.output.contains("pointe models download ViT-L/14"), missing.output)
+        // Numbers no run can work with are refused before anything is made (no worker could
+        // ever join a run without local workers on its private socket).
+        let noWorkers = try run(jobArguments(plain, directory) + ["--workers", "0"], log: dir + "/no-workers.log")
+        XCTAssertNotEqual(noWorkers.status, 0, noWorkers.output)
+        XCTAssertTrue(noWorkers.output.contains("--workers 0") && noWorkers.output.contains("--bind"), noWorkers.output)
+        let noBatch = try run(jobArguments(plain, directory) + ["--batch", "0"], log: dir + "/no-batch.log")
+        XCTAssertNotEqual(noBatch.status, 0, noBatch.output)
+        XCTAssertTrue(noBatch.output.contains("--batch must be 1 or more, not 0"), noBatch.output)
         for result in [typo, lines, missing] { XCTAssertFalse(result.output.contains("USAGE") && result.status == 1, result.output) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path), "a refused job left its directory behind")
     }

@@ -44,6 +44,13 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         do { try CoreSplit.check(workers: workers, threads: threads) } catch { throw ValidationError("\(error)") }
         if let meshers, meshers < 0 { throw ValidationError("--meshers must be 0 or more, not \(meshers)") }
+        // Over the private ipc socket only this run's own workers can ever connect: none would
+        // wait forever (it did, saying "0 workers" every 10 s).
+        if workers == 0, bind == nil {
+            throw ValidationError("--workers 0 leaves the job to workers of other machines, which cannot reach the private ipc socket: give --workers 1 or more, or --bind tcp://HOST:PORT (with --curve-key and --allow-keys) for workers to connect with `pointe worker --connect`")
+        }
+        guard batch > 0 else { throw ValidationError("--batch must be 1 or more, not \(batch)") }
+        guard restartBudget >= 0 else { throw ValidationError("--restart-budget must be 0 or more, not \(restartBudget)") }
         if let cpus { do { _ = try CPUSet(parsing: cpus) } catch { throw ValidationError("--cpus: \(error)") } }
     }
 
