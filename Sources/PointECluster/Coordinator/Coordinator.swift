@@ -53,7 +53,8 @@ public struct JobProgress: Sendable {
 
 /// The coordinator: owns a job directory, hands shards to workers that ask for them (pull:
 /// fast workers get more), stores each cloud as it arrives and keeps the manifest. Single
-/// threaded: one poll loop over the ROUTER socket; all state changes go through the JobStore.
+/// threaded: one loop over its transport (`serve(over:)`); every state change is written to
+/// the JobStore before it is acted on.
 public final class Coordinator {
     public let directory: JobDirectory
     public let store: JobStore

@@ -30,7 +30,7 @@ extension Coordinator {
                                    origin: origin)
             log.info("\(hello.role == .sampler ? "worker" : hello.role == .mesher ? "mesher" : "observer") \(hello.peerName) joined (engine \(hello.engineVersion), models \(hello.models.joined(separator: ",")), batch \(hello.batchSize))")
             var welcome = Pointe_Cluster_Welcome()
-            welcome.jobID = try store.info().jobID
+            welcome.jobID = info.jobID  // read once at open, not per hello
             welcome.heartbeatIntervalMs = options.heartbeatIntervalMs
             transport.send(.welcome(welcome), to: identity)
         case .statusQuery:

@@ -61,13 +61,19 @@ extension Coordinator {
             budget -= 1
         }
         // A mesher with no mesh to do parks again (at the back): then there is none for the rest.
-        while budget > 0, try jobCounts().meshing + jobCounts().remeshing > meshesInFlight.count, let identity = takeParked(&parkedMeshers) {
+        while budget > 0, try meshesWaiting() > meshesInFlight.count, let identity = takeParked(&parkedMeshers) {
             try assign(to: identity, transport: transport)
             budget -= 1
             if peers[identity]?.parkedSince != nil { break }
         }
         wakePending = budget == 0
         writesAtLastWake = store.writes
+    }
+
+    /// Prompts whose mesh is still to come: new clouds and remeshes.
+    func meshesWaiting() throws -> Int {
+        let counts = try jobCounts()
+        return counts.meshing + counts.remeshing
     }
 
     /// Answers parked requests that waited `options.longPollMs` with NoWork (the peer asks
