@@ -58,7 +58,7 @@ let package = Package(
         ]),
         // The wire: protocol (generated from proto/pointe.proto), payload checks, sockets, CURVE.
         .target(name: "PointEWire", dependencies: [
-            "PointEClusterBase", "PointETensor", "PointECloud", "PointEMesh", "PointEModels", "PointEDiffusion", "PointEEngine", "CZeroMQ",
+            "PointEClusterBase", "PointETensor", "PointECloud", "PointEMesh", "PointEImage", "PointEModels", "PointEDiffusion", "PointEEngine", "CZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // The service: coordinator, delivery authority, workers and meshers, status and drain clients.

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates Sources/PointECluster/Generated/pointe.pb.swift from proto/pointe.proto.
+# Regenerates Sources/PointEWire/Generated/pointe.pb.swift from proto/pointe.proto.
 # The generated file is committed, so building pointe never needs protoc or the plugin.
 #
 # Needs protoc (Debian: protobuf-compiler) and protoc-gen-swift of the SAME swift-protobuf
 # version as Package.swift pins (the runtime and generator must match). Build the plugin
 # outside this repository, e.g.:
 #   git clone https://github.com/apple/swift-protobuf /tmp/swift-protobuf
-#   cd /tmp/swift-protobuf && git checkout 1.39.0 && swift build -c release --product protoc-gen-swift
-# then run this script with PROTOC_GEN_SWIFT=/tmp/swift-protobuf/.build/release/protoc-gen-swift
+#   cd /tmp/swift-protobuf && git checkout 1.39.0 && swift build --product protoc-gen-swift   (a debug build is enough: about 1.5 min)
+# then run this script with PROTOC_GEN_SWIFT=/tmp/swift-protobuf/.build/debug/protoc-gen-swift
 # (or with protoc-gen-swift on PATH).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,7 +17,7 @@ if [[ -z "$plugin" || ! -x "$plugin" ]]; then
     exit 1
 fi
 command -v protoc >/dev/null || { echo "gen-proto: protoc not found (apt-get install protobuf-compiler)" >&2; exit 1; }
-out="$root/Sources/PointECluster/Generated"
+out="$root/Sources/PointEWire/Generated"
 mkdir -p "$out"
 protoc --plugin=protoc-gen-swift="$plugin" \
     --proto_path="$root/proto" \

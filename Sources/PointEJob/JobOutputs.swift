@@ -23,10 +23,12 @@ extension JobDirectory {
                 try writeOutput(kind: "cloud_npz", relative: npz, data: cloud.npzData(source: file(npz)))]
     }
 
-    /// previews/ID.png: the cloud from 3 x 3 turning viewpoints, for people skimming the job.
-    package func writePreview(_ cloud: PointCloud, promptID: String) throws -> JobStore.Output {
+    /// previews/ID.png: the cloud from 3 x 3 turning viewpoints (`PointCloudPreview.job`), for
+    /// people skimming the job. `png` is that picture already rendered (by the worker, checked
+    /// by the caller); without it the cloud is rendered here.
+    package func writePreview(_ cloud: PointCloud, promptID: String, png: Data? = nil) throws -> JobStore.Output {
         try FileManager.default.createDirectory(atPath: previews, withIntermediateDirectories: true)
-        return try writeOutput(kind: "preview_png", relative: "previews/\(promptID).png", data: PointCloudPreview(tileSize: 128).render(cloud).pngData())
+        return try writeOutput(kind: "preview_png", relative: "previews/\(promptID).png", data: png ?? PointCloudPreview.job.png(cloud))
     }
 
     /// A prompt's mesh file of one format: meshes/ID.EXT, and meshes/ID.rN.EXT for the meshes

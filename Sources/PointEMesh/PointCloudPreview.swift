@@ -17,6 +17,19 @@ public struct PointCloudPreview: Sendable {
         self.elevation = elevation
     }
 
+    /// The picture a job keeps of each cloud (previews/ID.png): nine 128-pixel views. Workers
+    /// render it and the coordinator checks what they send against its size, so both take it
+    /// from here.
+    public static let job = PointCloudPreview(tileSize: 128)
+
+    /// Width and height of the whole picture, in pixels.
+    public var imageSize: Int { tileSize * grid }
+
+    /// The picture as PNG bytes.
+    public func png(_ cloud: PointCloud) throws -> Data {
+        try render(cloud).pngData()
+    }
+
     public func render(_ cloud: PointCloud) throws -> PreviewImage {
         guard cloud.count > 0 else { throw MeshError("<preview>", "the point cloud has no points") }
         guard cloud.coords.allSatisfy(\.isFinite) else {

@@ -9,10 +9,13 @@ public struct PayloadLimits: Sendable {
     public var coordinateBound: Float = 100
     /// Largest mesh file (one format of one prompt).
     public var maxMeshFileBytes = 64 << 20
+    /// Largest preview PNG a worker may send (the job preview is about 150 KB; stored without
+    /// compression it would be 443 KB).
+    public var maxPreviewBytes = 4 << 20
     public init() {}
 }
 
 /// What a peer delivers that is checked (the `kind` label of pointe_payloads_rejected_total).
 package enum PayloadKind: String, CaseIterable, Sendable {
-    case cloud, mesh
+    case cloud, mesh, preview
 }

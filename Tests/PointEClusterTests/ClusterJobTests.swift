@@ -72,6 +72,7 @@ final class ClusterJobTests: XCTestCase {
         XCTAssertEqual(summary["done"] as? Int, 24)
         XCTAssertEqual(summary["failed"] as? Int, 0)
         XCTAssertEqual(coordinator.resultsStored, 24)
+        XCTAssertEqual(coordinator.previewsRendered, 0, "a worker sent a result without its preview")
         // Pull-based: both workers asked for and got shards.
         let workers = Set(try ClusterTestSupport.manifestLines(directory).compactMap { $0["worker"] as? String })
         XCTAssertEqual(workers.count, 2)

@@ -116,10 +116,13 @@ public final class Coordinator {
     /// An unknown peer sends a heartbeat a second until it has said hello: one line per peer per 10 s.
     var unknownPeerLog = RateLimiter(intervalMs: 10_000)
     public internal(set) var resultsStored = 0
+    /// Results whose preview the coordinator rendered itself: the worker sent none (a worker
+    /// from before previews were sent) or one that failed its checks.
+    public internal(set) var previewsRendered = 0
     public internal(set) var shardsDispatched = 0
     /// Who was given which mesh task; refusals and bans (CoordinatorAuthorisation.swift).
     var authority: DeliveryAuthority
-    /// Clouds and meshes that failed their checks, by kind.
+    /// Clouds, meshes and previews that failed their checks, by kind.
     var payloadsRejected: [PayloadKind: Int] = [:]
     /// Set by `recover` when it made finished prompts pending again (the report's pages of
     /// those must be rewritten, see JobReportPage).

@@ -39,8 +39,11 @@ extension Coordinator {
                    "Results, reports and messages refused because the sender was not given that work, or is banned (by reason).",
                    DeliveryRefusal.allCases.map { (["reason": $0.rawValue], Double(authority.refusals[$0] ?? 0)) })
         out.metric("pointe_peers_banned_total", "counter", "Peers banned after repeated refused deliveries.", [([:], Double(authority.bans))])
-        out.metric("pointe_payloads_rejected_total", "counter", "Clouds and meshes that failed their checks (their attempt failed; nothing was written).",
+        out.metric("pointe_payloads_rejected_total", "counter",
+                   "Payloads that failed their checks: a cloud or mesh fails its attempt and nothing is written; a worker's preview is rendered by the coordinator instead.",
                    PayloadKind.allCases.map { (["kind": $0.rawValue], Double(payloadsRejected[$0] ?? 0)) })
+        out.metric("pointe_previews_rendered_total", "counter",
+                   "Previews the coordinator rendered itself because the worker sent none (an older worker) or a bad one.", [([:], Double(previewsRendered))])
         let auth = ZAPAuthenticator.shared.counts
         out.metric("pointe_curve_connections_total", "counter", "CURVE connection attempts by outcome (this process).",
                    [(["outcome": "accepted"], Double(auth.accepted)), (["outcome": "refused"], Double(auth.refused))])

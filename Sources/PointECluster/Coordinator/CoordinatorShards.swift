@@ -103,7 +103,9 @@ extension Coordinator {
             return
         }
         var outputs = try directory.writeCloud(cloud, promptID: prompt.id)
-        do { outputs.append(try directory.writePreview(cloud, promptID: prompt.id)) } catch {
+        let sentPreview = checkedPreview(result, from: name)
+        if sentPreview == nil { previewsRendered += 1 }
+        do { outputs.append(try directory.writePreview(cloud, promptID: prompt.id, png: sentPreview)) } catch {
             log.warning("prompt \(prompt.id): no preview: \(error)")
         }
         let workerName = peers[identity]?.name ?? name
@@ -115,6 +117,21 @@ extension Coordinator {
             if meshing { cloudsAwaitingMesh.insert(.init(count: result.pointCount, coords: result.coords, colors: result.colors), for: prompt.id) }
             // With meshing, the manifest line waits for the mesh.
             if !meshing, let done = try store.prompt(id: prompt.id) { try manifest.append(done, outputs: outputs) }
+        }
+    }
+
+    /// The preview the worker rendered, if it sent one that passes its checks. One that does not
+    /// is counted and logged, and the coordinator renders the picture itself: the cloud, already
+    /// checked, is what matters.
+    func checkedPreview(_ result: Pointe_Cluster_CloudResult, from name: String) -> Data? {
+        guard !result.previewPng.isEmpty else { return nil }  // a worker from before previews were sent
+        do {
+            try PreviewPayload.check(result.previewPng, source: "result for \(result.promptID) from \(name)", limits: options.limits)
+            return result.previewPng
+        } catch {
+            payloadsRejected[.preview, default: 0] += 1
+            log.warning("\(error); rendering the preview here instead", metadata: ["peer": name, "prompt": result.promptID, "event": "payload-rejected"])
+            return nil
         }
     }
 

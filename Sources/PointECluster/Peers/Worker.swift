@@ -106,6 +106,10 @@ public final class Worker {
                 case .success(let output):
                     var message = Pointe_Cluster_CloudResult(promptID: promptID, shardID: shard.shardID, attempt: shard.attempt, cloud: output.cloud)
                     message.models = output.models.map(\.rawValue)
+                    // The worker renders the job's preview so the coordinator needn't (it was
+                    // most of the coordinator's CPU per result). Sent without one, the cloud's
+                    // preview is rendered by the coordinator, which logs why that fails too.
+                    message.previewPng = (try? PointCloudPreview.job.png(output.cloud)) ?? Data()
                     var timings = Pointe_Cluster_Timings()
                     timings.sampleSeconds = output.sampleSeconds
                     message.timings = timings

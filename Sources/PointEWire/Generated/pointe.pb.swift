@@ -577,6 +577,12 @@ public nonisolated struct Pointe_Cluster_CloudResult: Sendable {
 
   public var models: [String] = []
 
+  /// The cloud's job preview (PointCloudPreview.job) as PNG, rendered by the worker so the
+  /// coordinator need not: rendering and compressing it was most of the coordinator's CPU per
+  /// result. Checked before it is written; empty from older workers, and the coordinator then
+  /// renders it itself.
+  public var previewPng: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1691,7 +1697,7 @@ nonisolated extension Pointe_Cluster_Timings: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Pointe_Cluster_CloudResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CloudResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}shard_id\0\u{1}attempt\0\u{3}prompt_id\0\u{3}point_count\0\u{1}coords\0\u{1}colors\0\u{1}timings\0\u{1}models\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}shard_id\0\u{1}attempt\0\u{3}prompt_id\0\u{3}point_count\0\u{1}coords\0\u{1}colors\0\u{1}timings\0\u{1}models\0\u{3}preview_png\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1707,6 +1713,7 @@ nonisolated extension Pointe_Cluster_CloudResult: SwiftProtobuf.Message, SwiftPr
       case 6: try { try decoder.decodeSingularBytesField(value: &self.colors) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._timings) }()
       case 8: try { try decoder.decodeRepeatedStringField(value: &self.models) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.previewPng) }()
       default: break
       }
     }
@@ -1741,6 +1748,9 @@ nonisolated extension Pointe_Cluster_CloudResult: SwiftProtobuf.Message, SwiftPr
     if !self.models.isEmpty {
       try visitor.visitRepeatedStringField(value: self.models, fieldNumber: 8)
     }
+    if !self.previewPng.isEmpty {
+      try visitor.visitSingularBytesField(value: self.previewPng, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1753,6 +1763,7 @@ nonisolated extension Pointe_Cluster_CloudResult: SwiftProtobuf.Message, SwiftPr
     if lhs.colors != rhs.colors {return false}
     if lhs._timings != rhs._timings {return false}
     if lhs.models != rhs.models {return false}
+    if lhs.previewPng != rhs.previewPng {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,5 +1,6 @@
 import Foundation
 import PointECloud
+import PointEMesh
 import PointEClusterBase
 import PointEWire
 
@@ -136,7 +137,8 @@ final class SwarmRun {
     func deliver(_ i: Int) {
         guard let shard = peers[i].shard else { return }
         for item in shard.prompts {
-            let result = Pointe_Cluster_CloudResult(promptID: item.promptID, shardID: shard.shardID, attempt: shard.attempt, cloud: Self.cloud)
+            var result = Pointe_Cluster_CloudResult(promptID: item.promptID, shardID: shard.shardID, attempt: shard.attempt, cloud: Self.cloud)
+            result.previewPng = Self.preview  // as a worker sends it: the coordinator checks it and writes it
             sockets.send(.cloudResult(result), from: i)
             resultsSent += 1
         }
@@ -151,6 +153,10 @@ final class SwarmRun {
         let sorted = beatLatencies.sorted()
         return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
     }
+
+    /// The job preview of `cloud`, rendered once: real workers send one with every result.
+    /// (A finite, non-empty cloud always renders.)
+    static let preview = try! PointCloudPreview.job.png(cloud)
 
     /// Eight coloured points: passes the coordinator's payload checks at little cost to write.
     static let cloud = PointCloud(coords: (0..<24).map { Float($0) / 100 },
