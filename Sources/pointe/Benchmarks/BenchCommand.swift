@@ -6,7 +6,7 @@ import PointETensor
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Release-mode benchmarks (build with -c release).",
-        subcommands: [Forward.self, BenchSample.self, BenchEvalFeatures.self, BenchCLIP.self, BenchMesh.self, BenchCoordinator.self, BenchSwarm.self, BenchThroughput.self, BenchBands.self])
+        subcommands: [Forward.self, BenchSample.self, BenchEvalFeatures.self, BenchCLIP.self, BenchMesh.self, BenchCoordinator.self, BenchSwarm.self, BenchSwarmPeers.self, BenchThroughput.self, BenchBands.self])
 
     struct Forward: ParsableCommand {
         static let configuration = CommandConfiguration(

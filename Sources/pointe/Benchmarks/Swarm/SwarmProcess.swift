@@ -16,6 +16,7 @@ final class SwarmProcess {
         var server: CurveKeyPair
         var client: CurveKeyPair
         var serverSecretFile: String
+        var serverPublicFile: String
         var allowDirectory: String
     }
 
@@ -23,7 +24,7 @@ final class SwarmProcess {
         let server = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
         let files = try server.write(name: "coordinator", directory: root + "/keys")
         _ = try client.write(name: "swarm", directory: root + "/allowed")
-        return Keys(server: server, client: client, serverSecretFile: files.secretFile, allowDirectory: root + "/allowed")
+        return Keys(server: server, client: client, serverSecretFile: files.secretFile, serverPublicFile: files.publicFile, allowDirectory: root + "/allowed")
     }
 
     static func startCoordinator(job: JobDirectory, keys: Keys?, binary: String?) throws -> SwarmProcess {

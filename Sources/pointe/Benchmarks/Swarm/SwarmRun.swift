@@ -35,9 +35,13 @@ final class SwarmRun {
     private(set) var noWorkAnswers = 0
     private(set) var resultsSent = 0
 
-    init(sockets: SwarmSockets, role: Pointe_Cluster_PeerRole) {
+    /// Peer names are NAME-worker-I or NAME-mesher-I (NAME tells the bench's processes apart).
+    let name: String
+
+    init(sockets: SwarmSockets, role: Pointe_Cluster_PeerRole, name: String = "swarm") {
         self.sockets = sockets
         self.role = role
+        self.name = name
         peers = Array(repeating: Peer(), count: sockets.sockets.count)
     }
 
@@ -51,7 +55,7 @@ final class SwarmRun {
         peers[i].helloAt = monotonicMilliseconds()
         var hello = Pointe_Cluster_Hello()
         hello.role = role
-        hello.peerName = "swarm-\(role == .mesher ? "mesher" : "worker")-\(i)"
+        hello.peerName = "\(name)-\(role == .mesher ? "mesher" : "worker")-\(i)"
         hello.engineVersion = "bench-swarm"
         hello.batchSize = 1
         sockets.send(.hello(hello), from: i)
