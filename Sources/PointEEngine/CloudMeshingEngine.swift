@@ -29,7 +29,7 @@ public final class CloudMeshingEngine: @unchecked Sendable {
 
     public func mesh(_ cloud: PointCloud, settings: Settings, source: String,
                      progress: ((Int, Int) -> Void)? = nil) throws -> PointCloudMesher.Result {
-        guard settings.gridSize >= 2 else { throw EngineError("\(source): mesh grid size \(settings.gridSize) is below 2") }
+        if let problem = PointCloudMesher.gridSizeProblem(settings.gridSize) { throw EngineError("\(source): mesh grid size \(problem)") }
         let mesher = PointCloudMesher(model: try models.sdfModel(), gridSize: settings.gridSize, sideLength: settings.sideLength,
                                       batchSize: settings.batchSize, coarseToFine: settings.coarseToFine,
                                       fillVertexChannels: settings.colors)

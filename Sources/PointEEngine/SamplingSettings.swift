@@ -12,6 +12,14 @@ public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
     public var sampler: SamplerKind
 
     public static let referenceSteps = 64
+    /// Steps per stage a prompt may ask for: the released diffusions were trained on 1,024
+    /// steps, DDPM cannot be respaced to more, and Karras sampling gains nothing past them.
+    public static let stepCounts = 1...1024
+
+    /// Why `steps` cannot be used (nil: it can), for every entry point's message.
+    public static func stepsProblem(_ steps: Int) -> String? {
+        stepCounts.contains(steps) ? nil : "must be \(stepCounts.lowerBound) to \(stepCounts.upperBound), got \(steps)"
+    }
     public static let referenceGuidance = 3.0
 
     public init(model: ReleasedModel = .base40MTextvec, upsample: Bool = true, steps: Int = referenceSteps,
@@ -35,7 +43,7 @@ public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
     /// Checks what can be checked without models: a base model, positive steps, finite guidance.
     public func validate() throws {
         guard model.isBaseModel else { throw EngineError("\(model) is not a base model (known: \(ReleasedModel.baseModels.map(\.rawValue).joined(separator: ", ")))") }
-        guard steps > 0 else { throw EngineError("steps must be positive, got \(steps)") }
+        if let problem = Self.stepsProblem(steps) { throw EngineError("steps \(problem)") }
         guard guidance.isFinite, guidance >= 0 else { throw EngineError("guidance must be a finite number >= 0, got \(guidance)") }
     }
 }

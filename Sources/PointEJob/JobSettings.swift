@@ -66,7 +66,8 @@ public struct JobSettings: Codable, Equatable, Sendable {
         guard shardSize > 0 else { throw InvalidSetting(setting: .shardSize, reason: "must be positive, got \(shardSize)") }
         guard retryBudget > 0 else { throw InvalidSetting(setting: .retryBudget, reason: "must be positive, got \(retryBudget)") }
         guard maxLineBytes > 0 else { throw InvalidSetting(setting: .maxLineBytes, reason: "must be positive, got \(maxLineBytes)") }
-        guard meshGrid >= 2 else { throw InvalidSetting(setting: .meshGrid, reason: "must be at least 2, got \(meshGrid)") }
+        if let problem = PointCloudMesher.gridSizeProblem(meshGrid) { throw InvalidSetting(setting: .meshGrid, reason: problem) }
+        if let problem = SamplingSettings.stepsProblem(prompts.steps) { throw InvalidSetting(setting: .steps, reason: problem) }
         do { try prompts.settings(for: .text).validate() } catch { throw ClusterError("\(error)") }
     }
 

@@ -22,6 +22,16 @@ public struct PointCloudMesher: Sendable {
         self.fillVertexChannels = fillVertexChannels
     }
 
+    /// Grid sizes a mesh may be made at. The reference uses 128; at 512 the SDF alone is 134 M
+    /// network queries and half a gigabyte of values, and past it the volume's arrays outgrow
+    /// ordinary machines (a grid of 100,000 asked for 12 EB and crashed the mesher).
+    public static let gridSizes = 2...512
+
+    /// Why `gridSize` cannot be used (nil: it can), for every entry point's message.
+    public static func gridSizeProblem(_ gridSize: Int) -> String? {
+        gridSizes.contains(gridSize) ? nil : "must be \(gridSizes.lowerBound) to \(gridSizes.upperBound), got \(gridSize)"
+    }
+
     public struct Result: Sendable {
         public var mesh: TriMesh
         /// SDF network evaluations (grid points decoded).
@@ -33,7 +43,7 @@ public struct PointCloudMesher: Sendable {
 
     /// `source` names the cloud in errors; `progress(done, total)` counts decoded points.
     public func mesh(_ cloud: PointCloud, source: String, progress: ((Int, Int) -> Void)? = nil) throws -> Result {
-        guard gridSize >= 2 else { throw MeshError(source, "grid size must be at least 2, got \(gridSize)") }
+        if let problem = Self.gridSizeProblem(gridSize) { throw MeshError(source, "grid size \(problem)") }
         let encoded = try sampler.encode(cloud, source: source)
         let layout = GridLayout(gridSize: gridSize, sideLength: sideLength)
         var evaluations = 0

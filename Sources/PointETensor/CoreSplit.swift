@@ -18,9 +18,13 @@ public struct CoreSplit: Equatable, Sendable, CustomStringConvertible {
     public static let defaultThreadsPerWorker = 1
 
     /// Throws, naming the option, for counts below their minimum.
+    /// Most workers or threads a command may ask for: each is a process or a thread with its
+    /// own buffers, and no machine this runs on has more cores.
+    public static let maxCount = 1024
+
     public static func check(workers: Int?, threads: Int?) throws {
-        if let workers, workers < 0 { throw CPUError("--workers must be 0 or more, not \(workers)") }
-        if let threads, threads < 1 { throw CPUError("--threads must be at least 1, not \(threads)") }
+        if let workers, !(0...maxCount).contains(workers) { throw CPUError("--workers must be 0 to \(maxCount), not \(workers)") }
+        if let threads, !(1...maxCount).contains(threads) { throw CPUError("--threads must be 1 to \(maxCount), not \(threads)") }
     }
 
     /// The split for `cores` usable cores from what the command line gave: a missing count is

@@ -112,7 +112,7 @@ final class JobInputsTests: ProcessTestCase {
         XCTAssertTrue(noWorkers.output.contains("--workers 0") && noWorkers.output.contains("--bind"), noWorkers.output)
         let noBatch = try run(jobArguments(plain, directory) + ["--batch", "0"], log: dir + "/no-batch.log")
         XCTAssertNotEqual(noBatch.status, 0, noBatch.output)
-        XCTAssertTrue(noBatch.output.contains("--batch must be 1 or more, not 0"), noBatch.output)
+        XCTAssertTrue(noBatch.output.contains("--batch must be 1 to 256, got 0"), noBatch.output)
         for result in [typo, lines, missing] { XCTAssertFalse(result.output.contains("USAGE") && result.status == 1, result.output) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path), "a refused job left its directory behind")
     }

@@ -13,9 +13,13 @@ struct DrainCommand: ParsableCommand {
 
     @Argument(help: "Coordinator endpoint (tcp://HOST:PORT).") var address: String
     @Option(help: "Why (written to the coordinator's log).") var reason = ""
-    @Option(help: "How long to wait for the coordinator's answer, in milliseconds.") var timeoutMs = 5000
+    @Option(parsing: .unconditional, help: "How long to wait for the coordinator's answer, in milliseconds.") var timeoutMs = 5000
     @Flag(help: "Wait until the coordinator has finished draining and stopped.") var wait = false
     @OptionGroup var security: PeerSecurityOptions
+
+    func validate() throws {
+        try OptionBounds.check(timeoutMs, 1...Int(OptionBounds.timeoutMs.upperBound), "--timeout-ms")
+    }
 
     func run() throws {
         let transport = try security.transport()

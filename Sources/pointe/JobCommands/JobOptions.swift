@@ -7,6 +7,7 @@ import PointEWire
 import PointEDiffusion
 import PointEEngine
 import PointEModels
+import PointEMesh
 
 extension PromptFile.Policy: ExpressibleByArgument {}
 
@@ -18,26 +19,39 @@ struct JobOptions: ParsableArguments {
     static let defaults = JobSettings()
 
     @Option(name: .shortAndLong, help: "Job directory (created, or resumed if it holds a job).") var output: String
-    @Option(help: "Job seed: prompt i gets a seed derived from (job seed, i) unless its line sets one (default: \(defaults.seed)).") var seed: UInt64?
-    @Option(help: "Prompts per shard (default: \(defaults.shardSize)).") var shardSize: Int?
-    @Option(help: "Attempts per shard before its remaining prompts are marked failed (default: \(defaults.retryBudget)).") var retryBudget: Int?
+    @Option(parsing: .unconditional, help: "Job seed: prompt i gets a seed derived from (job seed, i) unless its line sets one (default: \(defaults.seed)).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Prompts per shard (default: \(defaults.shardSize)).") var shardSize: Int?
+    @Option(parsing: .unconditional, help: "Attempts per shard before its remaining prompts are marked failed (default: \(defaults.retryBudget)).") var retryBudget: Int?
     @Option(help: "Base model of every prompt whose line names none (default: \(SamplingSettings.defaultModel(for: .text)) for text, \(SamplingSettings.defaultModel(for: .image)) for images).")
     var model: ReleasedModel?
     @Flag(inversion: .prefixedNo, help: "Add the upsampler stage (default: on).") var upsample: Bool?
-    @Option(help: "Sampling steps per stage (default: \(defaults.prompts.steps)).") var steps: Int?
-    @Option(help: "Guidance scale: the base stage, and the upsampler too for image prompts (default: \(defaults.prompts.guidance)).") var guidance: Double?
+    @Option(parsing: .unconditional, help: "Sampling steps per stage (default: \(defaults.prompts.steps)).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Guidance scale: the base stage, and the upsampler too for image prompts (default: \(defaults.prompts.guidance)).") var guidance: Double?
     @Option(help: "How each stage is sampled (default: \(defaults.prompts.sampler)).") var sampler: SamplerKind?
     @Option(help: "Bad prompt lines (invalid UTF-8, control characters, over-long, bad JSON, a model that cannot take the prompt, an image that does not decode): stop or skip (default: \(defaults.badLines.rawValue)).")
     var badLines: PromptFile.Policy?
-    @Option(help: "Longest prompt line in bytes (default: \(defaults.maxLineBytes)).") var maxLineBytes: Int?
+    @Option(parsing: .unconditional, help: "Longest prompt line in bytes (default: \(defaults.maxLineBytes)).") var maxLineBytes: Int?
     @Flag(help: "Resuming: give failed prompts a fresh retry budget.") var retryFailed = false
     @Flag(help: "Resuming with a prompt file that has grown: add its new prompts to the job (finished ones are kept).") var addPrompts = false
-    @Option(help: "Milliseconds without a message before a peer is declared lost.") var peerTimeoutMs: UInt64 = 15_000
+    @Option(parsing: .unconditional, help: "Milliseconds without a message before a peer is declared lost.") var peerTimeoutMs: UInt64 = 15_000
     @Option(help: "Mesh formats for every cloud: a comma list of glb, ply, obj, or none for no meshing (default: glb).") var meshFormats: MeshFormatList?
-    @Option(help: "SDF grid samples per axis for meshes (default: \(defaults.meshGrid)).") var meshGrid: Int?
-    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (all interfaces).") var metricsPort: Int?
+    @Option(parsing: .unconditional, help: "SDF grid samples per axis for meshes (default: \(defaults.meshGrid)).") var meshGrid: Int?
+    @Option(parsing: .unconditional, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (all interfaces).") var metricsPort: Int?
     @Option(help: "Rewrite Prometheus metrics into this file every second (e.g. for node_exporter's textfile collector).") var metricsFile: String?
     @Flag(help: "Only warnings and errors on standard error (no progress).") var quiet = false
+
+    /// The numeric options' bounds (the job's own settings are checked again, with their
+    /// defaults, by JobSettings.validate when a job is made).
+    func validate() throws {
+        try OptionBounds.check(shardSize, 1...Int.max, "--shard-size")
+        try OptionBounds.check(retryBudget, 1...1000, "--retry-budget")
+        try OptionBounds.check(steps.flatMap(SamplingSettings.stepsProblem), "--steps")
+        try OptionBounds.check(guidance, atLeast: 0, "--guidance")
+        try OptionBounds.check(maxLineBytes, 1...(64 << 20), "--max-line-bytes")
+        try OptionBounds.check(peerTimeoutMs, 100...OptionBounds.timeoutMs.upperBound, "--peer-timeout-ms")
+        try OptionBounds.check(meshGrid.flatMap(PointCloudMesher.gridSizeProblem), "--mesh-grid")
+        try OptionBounds.check(metricsPort, 1...65535, "--metrics-port")
+    }
 
     /// What this command line gave.
     var given: JobSettings.Given {

@@ -6,6 +6,7 @@ import PointEJob
 import PointEWire
 import PointEEngine
 import PointETensor
+import PointEMesh
 
 struct RemeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,23 +22,28 @@ struct RemeshCommand: ParsableCommand {
         """)
 
     @Argument(help: "The job directory (a finished `pointe run` or `pointe coordinator` job).") var jobDir: String
-    @Option(help: "SDF grid samples per axis (default: the job's).") var grid: Int?
+    @Option(parsing: .unconditional, help: "SDF grid samples per axis (default: the job's).") var grid: Int?
     @Option(help: "Mesh formats: a comma list of glb, ply, obj (default: the job's).") var meshFormats: MeshFormatList?
     @Option(name: .customLong("models-dir"), help: "Directory holding sdf.* for the local meshers. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe).")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
-    @Option(help: "Local mesher processes (0: only remote meshers, with --bind).") var meshers = 1
-    @Option(help: "Restarts of each local mesher that crashes, before the remesh stops.") var restartBudget = 5
+    @Option(parsing: .unconditional, help: "Local mesher processes (0: only remote meshers, with --bind).") var meshers = 1
+    @Option(parsing: .unconditional, help: "Restarts of each local mesher that crashes, before the remesh stops.") var restartBudget = 5
     @Option(help: "ZeroMQ endpoint of the coordinator. Default: the job directory's private ipc socket; tcp://HOST:PORT with --curve-key and --allow-keys lets remote meshers join.")
     var bind: String?
     @Flag(help: "Only warnings and errors on standard error (no progress).") var quiet = false
     @OptionGroup var security: CoordinatorSecurityOptions
     @OptionGroup var logging: LogOptions
 
+    func validate() throws {
+        try OptionBounds.check(grid.flatMap(PointCloudMesher.gridSizeProblem), "--grid")
+        try OptionBounds.check(meshers, OptionBounds.localPeers, "--meshers")
+        try OptionBounds.check(restartBudget, OptionBounds.restartBudget, "--restart-budget")
+        guard meshers > 0 || bind != nil else { throw ValidationError("--meshers 0 needs --bind: remote meshers must be able to connect") }
+    }
+
     func run() throws {
         try logging.apply()
-        guard meshers >= 0 else { throw CommandFailure("--meshers must be >= 0") }
-        guard meshers > 0 || bind != nil else { throw CommandFailure("--meshers 0 needs --bind: remote meshers must be able to connect") }
         let directory = JobDirectory(jobDir)
         let plan: JobRemesh.Plan
         do { plan = try JobRemesh.prepare(directory, formats: meshFormats?.formats, grid: grid) } catch let error as ClusterError {

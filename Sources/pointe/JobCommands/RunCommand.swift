@@ -25,15 +25,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
-    @Option(help: "Local worker processes (default: the usable cores / --threads; with neither, the usable cores / \(CoreSplit.defaultThreadsPerWorker), the best split `pointe bench throughput` measured).")
+    @Option(parsing: .unconditional, help: "Local worker processes (default: the usable cores / --threads; with neither, the usable cores / \(CoreSplit.defaultThreadsPerWorker), the best split `pointe bench throughput` measured).")
     var workers: Int?
-    @Option(help: "Threads of each local worker, each worker pinned to that many CPUs of its own (default: the usable cores / --workers, at least 1; with neither, \(CoreSplit.defaultThreadsPerWorker)).")
+    @Option(parsing: .unconditional, help: "Threads of each local worker, each worker pinned to that many CPUs of its own (default: the usable cores / --workers, at least 1; with neither, \(CoreSplit.defaultThreadsPerWorker)).")
     var threads: Int?
     @Option(help: "CPUs this run and its workers use, a list like 0-7 (default: every CPU this process may use, up to its cgroup CPU quota).")
     var cpus: String?
-    @Option(help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
-    @Option(help: "Prompts each worker samples together.") var batch = 4
-    @Option(help: "Restarts of each local worker or mesher that crashes, before the job stops.") var restartBudget = 5
+    @Option(parsing: .unconditional, help: "Local mesher processes (default: 1 when the job makes meshes).") var meshers: Int?
+    @Option(parsing: .unconditional, help: "Prompts each worker samples together.") var batch = 4
+    @Option(parsing: .unconditional, help: "Restarts of each local worker or mesher that crashes, before the job stops.") var restartBudget = 5
     @Option(help: "When the job is done, score it: P-FID against these reference clouds (a batch .npz, a directory or a job directory) and P-IS, with pointnet.pt from --models-dir.")
     var eval: String?
     @Option(help: "ZeroMQ endpoint of the embedded coordinator. Default: an ipc socket in the job directory that only this user can reach; give tcp://HOST:PORT with --curve-key and --allow-keys to let other machines join.")
@@ -43,14 +43,14 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         do { try CoreSplit.check(workers: workers, threads: threads) } catch { throw ValidationError("\(error)") }
-        if let meshers, meshers < 0 { throw ValidationError("--meshers must be 0 or more, not \(meshers)") }
+        try OptionBounds.check(meshers, OptionBounds.localPeers, "--meshers")
         // Over the private ipc socket only this run's own workers can ever connect: none would
         // wait forever (it did, saying "0 workers" every 10 s).
         if workers == 0, bind == nil {
             throw ValidationError("--workers 0 leaves the job to workers of other machines, which cannot reach the private ipc socket: give --workers 1 or more, or --bind tcp://HOST:PORT (with --curve-key and --allow-keys) for workers to connect with `pointe worker --connect`")
         }
-        guard batch > 0 else { throw ValidationError("--batch must be 1 or more, not \(batch)") }
-        guard restartBudget >= 0 else { throw ValidationError("--restart-budget must be 0 or more, not \(restartBudget)") }
+        try OptionBounds.check(batch, OptionBounds.batch, "--batch")
+        try OptionBounds.check(restartBudget, OptionBounds.restartBudget, "--restart-budget")
         if let cpus { do { _ = try CPUSet(parsing: cpus) } catch { throw ValidationError("--cpus: \(error)") } }
     }
 

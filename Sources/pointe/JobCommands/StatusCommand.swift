@@ -10,8 +10,12 @@ struct StatusCommand: ParsableCommand {
         discussion: "TARGET is a job directory or a coordinator endpoint (tcp://HOST:PORT).")
 
     @Argument(help: "Job directory or coordinator endpoint.") var target: String
-    @Option(help: "How long to wait for a live coordinator, in milliseconds.") var timeoutMs = 2000
+    @Option(parsing: .unconditional, help: "How long to wait for a live coordinator, in milliseconds.") var timeoutMs = 2000
     @OptionGroup var security: PeerSecurityOptions
+
+    func validate() throws {
+        try OptionBounds.check(timeoutMs, 1...Int(OptionBounds.timeoutMs.upperBound), "--timeout-ms")
+    }
 
     func run() throws {
         var address: String? = target.contains("://") ? target : nil

@@ -45,7 +45,9 @@ struct EvalCommand: ParsableCommand {
             commandName: "pis", abstract: "Inception score of the PointNet++ class predictions (splits of 5000).")
         @OptionGroup var model: ModelOptions
         @Argument(help: "Generated clouds.") var generated: String
-        @Option(help: "Rows per split.") var splitSize = InceptionScore.defaultSplitSize
+        @Option(parsing: .unconditional, help: "Rows per split.") var splitSize = InceptionScore.defaultSplitSize
+
+        func validate() throws { try OptionBounds.check(splitSize, 1...Int.max, "--split-size") }
 
         func run() throws {
             let evaluator = PointNetEvaluator(model: try PointNetClassifier.load(checkpoint: model.pointnet))

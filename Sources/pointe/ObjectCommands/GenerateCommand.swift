@@ -29,14 +29,15 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .ply / .npz file or directory.") var output: String
     @Option(help: "Base model (default: base40M-textvec for text, base40M for images).") var base: ReleasedModel?
     @Option(help: "Seed of the sample's noise.") var seed: UInt64 = 0
-    @Option(help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
-    @Option(help: "Guidance scale (reference: 3; the base stage, and the upsampler for images).") var guidance = SamplingSettings.referenceGuidance
+    @Option(parsing: .unconditional, help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
+    @Option(parsing: .unconditional, help: "Guidance scale (reference: 3; the base stage, and the upsampler for images).") var guidance = SamplingSettings.referenceGuidance
     @Option(help: "How each stage is sampled (reference: heun).") var sampler: SamplerKind = .reference
     @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
         guard (prompt == nil) != (image == nil) else { throw ValidationError("give either a text prompt or --image FILE") }
-        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
+        try OptionBounds.check(guidance, atLeast: 0, "--guidance")
         if let base, !base.isBaseModel { throw ValidationError("--base \(base) is not a base model") }
     }
 

@@ -23,19 +23,26 @@ struct MeshCommand: ParsableCommand {
     @Option(name: .customLong("models-dir"), help: "Directory holding sdf.json / sdf.safetensors (or sdf.pt). Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
-    @Option(help: "Grid samples per axis.") var grid = CloudMeshingEngine.Settings.referenceGridSize
-    @Option(help: "Side length of the sampled cube.") var side = 1.02
-    @Option(help: "Query points per network call.") var batch = 4096
-    @Option(help: "Coarse-to-fine factor (0: sample every grid point, like the reference).") var coarseToFine = 0
-    @Option(help: "Coarse-to-fine: assumed bound on the SDF's gradient (larger is safer, slower).") var lipschitz: Float = 1
+    @Option(parsing: .unconditional, help: "Grid samples per axis.") var grid = CloudMeshingEngine.Settings.referenceGridSize
+    @Option(parsing: .unconditional, help: "Side length of the sampled cube.") var side = 1.02
+    @Option(parsing: .unconditional, help: "Query points per network call.") var batch = 4096
+    @Option(parsing: .unconditional, help: "Coarse-to-fine factor (0: sample every grid point, like the reference; else 2 to 64).") var coarseToFine = 0
+    @Option(parsing: .unconditional, help: "Coarse-to-fine: assumed bound on the SDF's gradient (larger is safer, slower).") var lipschitz: Float = 1
     @Flag(help: "Do not colour vertices.") var noColors = false
     @OptionGroup var threading: ThreadOptions
+
+    func validate() throws {
+        try OptionBounds.check(PointCloudMesher.gridSizeProblem(grid), "--grid")
+        try OptionBounds.check(side, atLeast: 0, exclusive: true, "--side")
+        try OptionBounds.check(side, 0...100, "--side")  // the SDF model knows [-1, 1]^3; far beyond is empty space
+        try OptionBounds.check(batch, 1...(1 << 20), "--batch")
+        if coarseToFine != 0 { try OptionBounds.check(coarseToFine, 2...64, "--coarse-to-fine", "or 0 for every grid point") }
+        try OptionBounds.check(Double(lipschitz), atLeast: 0, exclusive: true, "--lipschitz")
+    }
 
     func run() throws {
         try threading.apply()
         let format = try TriMesh.FileFormat(path: output)
-        guard grid >= 2 else { throw CommandFailure("--grid must be at least 2") }
-        guard coarseToFine == 0 || coarseToFine >= 2 else { throw CommandFailure("--coarse-to-fine must be 0 or at least 2") }
         let cloud = try Self.readCloud(input)
         let engine = CloudMeshingEngine(models: ModelDirectory(modelsDir))
         var settings = CloudMeshingEngine.Settings(gridSize: grid)

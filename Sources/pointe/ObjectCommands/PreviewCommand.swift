@@ -10,13 +10,15 @@ struct PreviewCommand: ParsableCommand {
 
     @Argument(help: "A point cloud (.ply, .npz) or a mesh (.glb, .obj, .ply with faces).") var input: String
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String
-    @Option(help: "Pixels per view.") var size = 256
-    @Option(help: "Views per side of the grid (grid x grid views).") var grid = 3
+    @Option(parsing: .unconditional, help: "Pixels per view (16 to 4096).") var size = 256
+    @Option(parsing: .unconditional, help: "Views per side of the grid (grid x grid views, 1 to 8).") var grid = 3
+
+    func validate() throws {
+        try OptionBounds.check(size, 16...4096, "--size")
+        try OptionBounds.check(grid, 1...8, "--grid")
+    }
 
     func run() throws {
-        guard size >= 16, size <= 4096, grid >= 1, grid <= 8 else {
-            throw CommandFailure("--size must be 16...4096 and --grid 1...8")
-        }
         let image: PreviewImage
         let what: String
         switch (input as NSString).pathExtension.lowercased() {

@@ -24,8 +24,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed of this sample's noise.") var seed: UInt64 = 0
     @Option(name: .shortAndLong, help: "Output file (.ply or .npz).") var output: String
     @Flag(help: "Add the upsampler stage (models-dir/upsample.*).") var upsample = false
-    @Option(help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
-    @Option(help: "Guidance scale (reference: 3; 0 or 1 = unguided; the base stage, and the upsampler for image-grid models).")
+    @Option(parsing: .unconditional, help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
+    @Option(parsing: .unconditional, help: "Guidance scale (reference: 3; 0 or 1 = unguided; the base stage, and the upsampler for image-grid models).")
     var guidance = SamplingSettings.referenceGuidance
     @Option(help: "How each stage is sampled (ddpm: the ancestral DDPM loop respaced to --steps).") var sampler: SamplerKind = .reference
     @Option(help: "CLIP embedding / grid (.npy) for conditioned models.") var embedding: String?
@@ -35,7 +35,8 @@ struct SampleCommand: ParsableCommand {
     func validate() throws {
         guard output.hasSuffix(".ply") || output.hasSuffix(".npz") else { throw ValidationError("output \(output): use a .ply or .npz file name") }
         guard model.isBaseModel else { throw ValidationError("--model \(model) is not a base model") }
-        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
+        try OptionBounds.check(guidance, atLeast: 0, "--guidance")
         guard prompt == nil || embedding == nil else { throw ValidationError("give --prompt or --embedding, not both") }
     }
 

@@ -19,12 +19,16 @@ struct MesherCommand: ParsableCommand {
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(help: "Peer name (default: mesher@HOST:PID:RANDOM).") var name: String?
-    @Option(help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
+    @Option(parsing: .unconditional, help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
     @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
     @OptionGroup var threading: ThreadOptions
     @OptionGroup var security: PeerSecurityOptions
     @OptionGroup var logging: LogOptions
     @Flag(help: "Only warnings on standard error.") var quiet = false
+
+    func validate() throws {
+        try OptionBounds.check(coordinatorTimeoutMs, 100...OptionBounds.timeoutMs.upperBound, "--coordinator-timeout-ms")
+    }
 
     func run() throws {
         try threading.apply()

@@ -7,7 +7,7 @@ import PointETensor
 /// work, so every kernel sees the same count. `pointe run` gives its local workers both,
 /// one disjoint share of the machine each.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads the kernels run on (default: the cores this process may use: its CPU affinity, capped by its cgroup's CPU quota). The results are the same for every count.")
+    @Option(parsing: .unconditional, help: "Threads the kernels run on (default: the cores this process may use: its CPU affinity, capped by its cgroup's CPU quota). The results are the same for every count.")
     var threads: Int?
     @Option(help: "Pin this process to these CPUs, a list like 0-3,8 (taskset -c syntax); each must be one this process may use.")
     var cpus: String?
