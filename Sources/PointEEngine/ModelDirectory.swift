@@ -113,10 +113,11 @@ public final class ModelDirectory: @unchecked Sendable {
         return model
     }
 
-    /// The PointNet++ checkpoint for P-FID / P-IS.
+    /// The PointNet++ checkpoint for P-FID / P-IS: the released pointnet.pt, else a random-weight
+    /// one from `pointe models init-random`.
     public func pointNetFile() throws -> String {
         let name = ReleasedFiles.named("pointnet")!.fileName
-        guard let found = existing([name]) else { throw ModelError("missing \(file(name)) (the P-FID / P-IS PointNet++); \(Self.howToGet("pointnet"))") }
+        guard let found = existing([name, PointNetClassifier.randomFileName]) else { throw ModelError("missing \(file(name)) (the P-FID / P-IS PointNet++); \(Self.howToGet("pointnet"))") }
         return found
     }
 }

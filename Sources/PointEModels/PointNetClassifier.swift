@@ -109,6 +109,22 @@ public struct PointNetClassifier: Sendable {
         PointNetClassifier(ParameterScope(ParameterSource(randomSeed: seed)), numClasses: numClasses, widthMult: widthMult)
     }
 
+    /// File name of a random-weight classifier beside (instead of) the released pointnet.pt.
+    public static let randomFileName = "pointnet.safetensors"
+
+    /// Writes `random(seed:)` as a checkpoint laid out as the released one is (every key under
+    /// `model_state_dict`, each BatchNorm's integer `num_batches_tracked`), in safetensors, so
+    /// P-FID / P-IS can be tried offline and `load(checkpoint:)` checks it like the real file.
+    /// Returns the parameter count.
+    public static func writeRandom(seed: UInt64, to path: String) throws -> Int {
+        let source = ParameterSource(randomSeed: seed)
+        _ = PointNetClassifier(ParameterScope(source))
+        var arrays: [(String, OutputArray)] = source.parameters.map { ("model_state_dict." + $0.name, .float32($0.tensor)) }
+        arrays += batchNormNames(widthMult: 2).map { ("model_state_dict.\($0).num_batches_tracked", .int64(shape: [], values: [0])) }
+        try SafetensorsWriter.write(arrays: arrays, metadata: ["format": "pt", "pointe.model": "pointnet"], to: path)
+        return source.parameters.reduce(0) { $0 + $1.tensor.count }
+    }
+
     /// What one batch produces. Per-cloud set-abstraction outputs are kept only on request.
     public struct Output: Sendable {
         /// [B, 256 * widthMult]: bn2(fc2(...)) before ReLU/dropout, the reference's P-FID features.

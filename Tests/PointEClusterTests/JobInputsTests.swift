@@ -116,4 +116,24 @@ final class JobInputsTests: ProcessTestCase {
         for result in [typo, lines, missing] { XCTAssertFalse(result.output.contains("USAGE") && result.status == 1, result.output) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path), "a refused job left its directory behind")
     }
+
+    /// `--eval` finds a missing PointNet++ before sampling (it used to after the whole job), and
+    /// its advice works offline: `init-random --only pointnet` makes one `pointe eval` loads.
+    func testEvalNeedsItsPointNetBeforeSamplingAndInitRandomMakesOne() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("inputs-eval")
+        let directory = JobDirectory(dir + "/job")
+        let plain = try writePrompts(2, in: dir)
+        let reference = Fixtures.path("pc_corgi.npz")
+        let refused = try run(jobArguments(plain, directory) + ["--eval", reference], log: dir + "/eval.log")
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.output.contains("--eval") && refused.output.contains("pointnet") && refused.output.contains("init-random"), refused.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path), "a refused --eval run made its job directory")
+
+        let models = dir + "/models"
+        let made = try Subprocess.run(try BuiltTool.pointe(), ["models", "init-random", "--only", "pointnet", models], timeout: 120)
+        XCTAssertEqual(made.status, 0, made.output)
+        let pis = try Subprocess.run(try BuiltTool.pointe(), ["eval", "pis", reference, "--pointnet", models + "/pointnet.safetensors"], timeout: 600)
+        XCTAssertEqual(pis.status, 0, pis.output)
+        XCTAssertTrue(pis.output.contains("P-IS "), pis.output)
+    }
 }

@@ -66,6 +66,11 @@ struct RunCommand: ParsableCommand {
         // Warned, not refused: the clouds are the same (bit for bit) however the cores are
         // shared, and a job resumed by the same command on a smaller machine must still run.
         if split.workers > 0, let why = split.oversubscription(cores: usable.count) { printError("pointe run: warning: \(why)") }
+        if let eval {
+            // Found now, not after the whole job has been sampled and meshed.
+            do { _ = try ModelDirectory(modelsDir).pointNetFile() } catch { throw CommandFailure("--eval: \(error)") }
+            guard FileManager.default.fileExists(atPath: eval) else { throw CommandFailure("--eval \(eval): no such file or directory") }
+        }
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }

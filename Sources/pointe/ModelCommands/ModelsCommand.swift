@@ -11,7 +11,7 @@ struct ModelsCommand: ParsableCommand {
     struct InitRandom: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init-random",
-            abstract: "Write every registered network with random weights (NAME.safetensors + NAME.json).",
+            abstract: "Write every registered network, CLIP and the P-FID/P-IS PointNet++ with random weights (NAME.safetensors + NAME.json).",
             discussion: """
             `tiny` is a small consistent family for offline pipeline tests; `full` has the released \
             shapes (several GB, for benchmarks). Weights follow the reference's init, perturbed so no \
@@ -26,20 +26,24 @@ struct ModelsCommand: ParsableCommand {
         var only: [String] = []
         @Argument(help: "Output directory (created if missing).") var directory: String
 
-        /// What one --only names: a released network, or CLIP (its file stem).
+        /// What one --only names: a released network, CLIP (its file stem) or the evaluation's
+        /// PointNet++ (`pointnet`, one size: the released one).
         enum Target {
             case network(ReleasedModel)
             case clip
+            case pointnet
 
-            static let all: [Target] = ReleasedModel.allCases.map(Target.network) + [.clip]
+            static let all: [Target] = ReleasedModel.allCases.map(Target.network) + [.clip, .pointnet]
 
             init(_ name: String) throws {
                 if name == CLIPModel.fileStem {
                     self = .clip
+                } else if name == "pointnet" {
+                    self = .pointnet
                 } else if let model = ReleasedModel(rawValue: name) {
                     self = .network(model)
                 } else {
-                    let known = ReleasedModel.allCases.map(\.rawValue) + [CLIPModel.fileStem]
+                    let known = ReleasedModel.allCases.map(\.rawValue) + [CLIPModel.fileStem, "pointnet"]
                     throw CommandFailure("unknown model \"\(name)\"; known: \(known.joined(separator: ", "))")
                 }
             }
@@ -57,6 +61,10 @@ struct ModelsCommand: ParsableCommand {
                     let (path, count) = try CLIPModel.writeRandom(config: try CLIPConfig.matching(config(.base40M)),
                                                                   seed: seed &+ UInt64(index), directory: directory)
                     print("\(CLIPModel.fileStem): CLIP, \(count) parameters -> \(path)")
+                case .pointnet:
+                    let path = (directory as NSString).appendingPathComponent(PointNetClassifier.randomFileName)
+                    let count = try PointNetClassifier.writeRandom(seed: seed &+ UInt64(index), to: path)
+                    print("pointnet: PointNet++ classifier (P-FID / P-IS), \(count) parameters -> \(path)")
                 case .network(let model):
                     let config = config(model)
                     let (weights, count) = try PointEModel.writeRandom(model.rawValue, config: config, seed: seed &+ UInt64(index),
