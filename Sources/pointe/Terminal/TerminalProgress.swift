@@ -5,7 +5,8 @@ import Glibc
 
 /// Progress on standard error for every long task (downloads, sampling steps, meshing, jobs).
 ///
-/// On a terminal it redraws one line: bar, count, rate, ETA. When standard error is not a
+/// On a terminal it redraws one line: bar, count, rate, ETA, fitted to the terminal's width
+/// (a line that wraps cannot be redrawn: each redraw added a line). When standard error is not a
 /// terminal (a log file, a cluster job's output) it writes a plain line at most every
 /// `logInterval` seconds and at the end, so logs stay readable instead of filling with
 /// carriage returns.
@@ -44,22 +45,39 @@ final class TerminalProgress: @unchecked Sendable {
         let interval = interactive ? 0.1 : logInterval
         guard now.timeIntervalSince(lastDraw) >= interval else { return }
         lastDraw = now
-        emit(line(detail: detail, now: now), final: false)
+        emit(line(detail: detail, now: now, columns: interactive ? Self.terminalColumns() : .max), final: false)
     }
 
     func finish(detail: String = "") {
         lock.lock()
         defer { lock.unlock() }
-        emit(line(detail: detail, now: Date()), final: true)
+        emit(line(detail: detail, now: Date(), columns: interactive ? Self.terminalColumns() : .max), final: true)
     }
 
-    func line(detail: String, now: Date) -> String {
+    /// The line, fitted to `columns`: without the bar if it does not fit, then cut short with
+    /// an ellipsis; one column is left free, as a full line makes some terminals wrap.
+    func line(detail: String, now: Date, columns: Int) -> String {
+        let full = line(detail: detail, now: now)
+        guard full.count >= columns, interactive else { return full }
+        let bare = line(detail: detail, now: now, bar: false)
+        guard bare.count >= columns else { return bare }
+        return String(bare.prefix(max(1, columns - 2))) + "…"
+    }
+
+    /// Columns of the terminal on standard error (80 when it does not say).
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
+    func line(detail: String, now: Date, bar: Bool = true) -> String {
         let elapsed = max(1e-3, now.timeIntervalSince(start))
         let rate = (done - (doneAtStart ?? 0)) / elapsed
         var parts: [String] = []
         if let total, total > 0 {
             let fraction = min(1, done / total)
-            if interactive {
+            if interactive, bar {
                 let width = 24, filled = Int(fraction * Double(width))
                 parts.append("[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]")
             }
