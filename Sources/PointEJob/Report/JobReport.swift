@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointEClusterBase
 
 /// A page of a job's static report (no server, no external assets): the job's totals, then
 /// sections of cards (a prompt's preview, links to its files, settings, timings, failure) and
@@ -142,7 +143,7 @@ public struct JobReport: Sendable {
         </style></head>
         <body data-images-total="\(sections.reduce(0) { $0 + $1.entries.filter { $0.preview != nil }.count })">
         <h1>\(escape(title))</h1>
-        <div class="summary">\(totals.total) prompts: \(totals.done) done, \(totals.failed) failed, \(totals.total - totals.done - totals.failed) not finished\(refreshes ? " (job running; this page refreshes every 10 s)" : finished ? "" : " (job running)")</div>
+        <div class="summary">\(counted(totals.total, "prompt")): \(totals.done) done, \(totals.failed) failed, \(totals.total - totals.done - totals.failed) not finished\(refreshes ? " (job running; this page refreshes every 10 s)" : finished ? "" : " (job running)")</div>
 
         """
         if !settings.isEmpty {

@@ -123,7 +123,7 @@ struct JobOptions: ParsableArguments {
             let entries = try readPrompts(prompts, settings: settings, local: local, log: log)
             try checkFiles(entries.map { ($0.input.promptKind, $0.settings) }, settings: settings, local: local)
             let info = try Coordinator.createJob(at: directory, prompts: entries, settings: settings, promptFile: prompts)
-            log.info("created job \(info.jobID) in \(directory.path): \(entries.count) prompts")
+            log.info("created job \(info.jobID) in \(directory.path): \(counted(entries.count, "prompt"))")
         }
         let coordinator = try Coordinator(directory: directory, options: coordinatorOptions(directory: directory, bind: bind, transport: transport, log: log, exitWhenDone: exitWhenDone))
         let info = coordinator.info

@@ -121,7 +121,7 @@ final class JobProgressLine {
         let bar = progress ?? TerminalProgress(label: "job", total: Double(c.total), unit: .count("prompts"))
         progress = bar
         bar.update(done: Double(c.done + c.failed), total: Double(c.total),
-                   detail: "\(c.done) done, \(c.failed) failed, \(p.workers) workers" + (p.meshingNote.map { ", \($0)" } ?? ""))
+                   detail: "\(c.done) done, \(c.failed) failed, \(counted(p.workers, "worker"))" + (p.meshingNote.map { ", \($0)" } ?? ""))
     }
 
     func finish() { progress?.finish() }

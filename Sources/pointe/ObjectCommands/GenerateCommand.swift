@@ -36,6 +36,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard (prompt == nil) != (image == nil) else { throw ValidationError("give either a text prompt or --image FILE") }
+        if let prompt, prompt.allSatisfy(\.isWhitespace) { throw ValidationError("the text prompt is empty") }
         try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
         try OptionBounds.check(guidance, atLeast: 0, "--guidance")
         if let base, !base.isBaseModel { throw ValidationError("--base \(base) is not a base model") }
@@ -55,17 +56,9 @@ struct GenerateCommand: ParsableCommand {
         } else {
             input = .text(prompt!)
         }
+        // A directory -o receives NAME.ply, NAME from the prompt or the image file.
+        let name = prompt ?? ((image! as NSString).lastPathComponent as NSString).deletingPathExtension
         try SampleToFile.run(PointEEngine.Request(name: image ?? "prompt \"\(prompt!)\"", seed: seed, input: input, settings: settings),
-                             modelsDirectory: modelsDir, output: try outputPath())
-    }
-
-    /// A .ply/.npz path as given, else DIR/NAME.ply with NAME from the prompt or image file.
-    func outputPath() throws -> String {
-        if output.hasSuffix(".ply") || output.hasSuffix(".npz") { return output }
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let source = prompt ?? ((image! as NSString).lastPathComponent as NSString).deletingPathExtension
-        var name = String(source.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(80))
-        if name.isEmpty { name = "cloud" }
-        return (output as NSString).appendingPathComponent(name + ".ply")
+                             modelsDirectory: modelsDir, output: try CloudOutput(output, name: name))
     }
 }

@@ -14,6 +14,8 @@ struct PreviewCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Views per side of the grid (grid x grid views, 1 to 8).") var grid = 3
 
     func validate() throws {
+        // The picture is PNG whatever the name says: a .jpg of PNG bytes fooled viewers.
+        guard (output as NSString).pathExtension.lowercased() == "png" else { throw ValidationError("-o \(output): previews are PNG; give a .png file name") }
         try OptionBounds.check(size, 16...4096, "--size")
         try OptionBounds.check(grid, 1...8, "--grid")
     }

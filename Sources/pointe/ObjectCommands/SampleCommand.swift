@@ -56,6 +56,6 @@ struct SampleCommand: ParsableCommand {
             input = .text("")
         }
         try SampleToFile.run(PointEEngine.Request(name: embedding ?? "prompt", seed: seed, input: input, settings: settings),
-                             modelsDirectory: modelsDir, output: output)
+                             modelsDirectory: modelsDir, output: try CloudOutput(output, name: "cloud"))
     }
 }
