@@ -36,7 +36,7 @@ final class HostileMeshTests: XCTestCase {
 
     /// The tetrahedron's GLB with its JSON changed by `edit` (the BIN chunk kept).
     func editedGLB(_ edit: (inout [String: Any]) -> Void) throws -> [UInt8] {
-        var (json, bin) = try GLB.validate([UInt8](Self.tetrahedron.glbData()), path: "tetrahedron.glb")
+        var (json, bin) = try GLB.validate([UInt8](Self.tetrahedron.data(as: .glb)), path: "tetrahedron.glb")
         edit(&json)
         var text = [UInt8](try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
         while text.count % 4 != 0 { text.append(0x20) }
@@ -66,7 +66,7 @@ final class HostileMeshTests: XCTestCase {
 
     func testTheUnmodifiedTetrahedronReads() throws {
         let path = directory.appendingPathComponent("good.glb").path
-        try Self.tetrahedron.writeGLB(to: path)
+        try Self.tetrahedron.write(to: path)
         XCTAssertEqual(try TriMesh.read(path), Self.tetrahedron)
     }
 
