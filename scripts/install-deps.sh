@@ -23,6 +23,7 @@ packages=(
   libegl1               # bpy renders Workbench headless through EGL ...
   libegl-mesa0          # ... on Mesa's software rasterizer (no GPU needed)
   libgl1-mesa-dri
+  libjs-three           # three.js for ThreeJSRenderTests (a GLB drawn in headless chromium)
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
