@@ -16,7 +16,8 @@ import XCTest
 /// own readers read from the same file, in the file's conventions (GLB, OBJ and USD +Y up, GLB
 /// and USD colours linear: docs/FORMATS.md): point, vertex and face counts, coordinates, vertex
 /// colours and the faces' vertex order (so the winding is ours), all finite, and trimesh must
-/// find the winding consistent. A truncated GLB must be refused by both GLB libraries.
+/// find the winding consistent. A truncated GLB must be refused by both GLB libraries. The
+/// report's 3D view (three.js) shows a prompt's GLB.
 final class RealClientFileTests: ProcessTestCase {
     typealias Reading = [String: Any]
 
@@ -86,6 +87,16 @@ final class RealClientFileTests: ProcessTestCase {
             }
         }
         XCTAssertEqual(kinds, ["cloud_ply": 2, "cloud_npz": 2, "mesh_glb": 2, "mesh_ply": 2, "mesh_obj": 2, "mesh_usda": 2, "preview_png": 2])
+
+        // The report's 3D view (three.js from Debian's libjs-three, copied into report/three/):
+        // each card links to it, and it draws the prompt's GLB (headless Chromium may read files
+        // beside a page opened from disk; other browsers ask for the file).
+        let index = try String(contentsOfFile: job.file("index.html"), encoding: .utf8)
+        XCTAssertTrue(index.contains("href=\"report/view.html#meshes/p00000.glb\""), "index.html has no 3D view link")
+        let view = try XCTUnwrap(URL(string: URL(fileURLWithPath: job.file("report/view.html")).absoluteString + "#meshes/p00000.glb"))
+        let dom = try XCTUnwrap(try HeadlessChromium.renderedDOM(of: view), "no chromium (scripts/install-deps.sh)")
+        XCTAssertTrue(dom.contains("data-state=\"shown\""), "the 3D view did not show meshes/p00000.glb:\n\(dom.suffix(2000))")
+        XCTAssertEqual(HeadlessChromium.attribute("data-vertices", in: dom), try TriMesh.read(job.file("meshes/p00000.glb")).vertexCount)
 
         // A truncated GLB: pointe's reader and both GLB libraries refuse it.
         let glb = job.file("meshes/p00000.glb")

@@ -210,10 +210,15 @@ public struct JobReport: Sendable {
         return out
     }
 
-    /// Relative paths as href/src values: each component percent-encoded.
+    /// Relative paths as href/src values: each component percent-encoded. A fragment (after
+    /// the first '#': the 3D view's mesh) is encoded the same way and kept as the fragment.
     func escapeURL(_ path: String) -> String {
-        path.split(separator: "/", omittingEmptySubsequences: false).map {
-            String($0).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? String($0)
-        }.joined(separator: "/")
+        func encode(_ part: Substring) -> String {
+            part.split(separator: "/", omittingEmptySubsequences: false).map {
+                String($0).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? String($0)
+            }.joined(separator: "/")
+        }
+        let parts = path.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        return parts.map(encode).joined(separator: "#")
     }
 }
