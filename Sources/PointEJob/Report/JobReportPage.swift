@@ -145,15 +145,15 @@ struct JobReportPage {
             var timings: [(String, Double)] = []
             if let s = prompt.sampleSeconds { timings.append(("sample", s)) }
             if let m = prompt.meshSeconds { timings.append(("mesh", m)) }
-            var links = files.filter { $0.kind != "preview_png" }.map { (label: $0.kind.replacingOccurrences(of: "_", with: " "), path: $0.path) }
-            if viewer, let glb = files.first(where: { $0.kind == "mesh_glb" }) { links.append((label: "3D view", path: MeshViewer.link(to: glb.path))) }
-            return JobReport.Entry(
+            var entry = JobReport.Entry(
                 id: prompt.id, prompt: prompt.input.kind == "text" ? prompt.input.value : "\(prompt.input.kind): \(prompt.input.value)",
                 seed: prompt.seed, status: status,
-                files: links,
+                files: files.filter { $0.kind != "preview_png" }.map { (label: $0.kind.replacingOccurrences(of: "_", with: " "), path: $0.path) },
                 preview: files.first { $0.kind == "preview_png" }?.path,
                 settings: [("model", prompt.settings.model.rawValue), ("steps", "\(prompt.settings.steps)")],
                 timings: timings, error: prompt.error)
+            if viewer { entry.view = files.first { $0.kind == "mesh_glb" }?.path }
+            return entry
         }
     }
 }

@@ -34,9 +34,6 @@ enum MeshViewer {
         return true
     }
 
-    /// The view of `glb` (a path relative to the job directory), relative to the job directory.
-    static func link(to glb: String) -> String { "\(page)#\(glb)" }
-
     static let html = """
     <!DOCTYPE html>
     <html lang="en"><head><meta charset="utf-8"><title>pointe mesh</title>
