@@ -188,14 +188,21 @@ struct USDAReader {
         { token in if case .word(let range) = token { return bytes[range].elementsEqual(word.utf8) } else { return false } }
     }
 
-    static let punctuation = Set("()[]{}=,;".utf8)
-    static let space: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
+    /// What each byte is to the tokenizer, by table: a file's every byte passes through here.
+    enum ByteClass { case word, space, punctuation, special }
+    static let byteClass: [ByteClass] = (0...255).map { (b: Int) -> ByteClass in
+        let byte = UInt8(b)
+        if [0x20, 0x09, 0x0A, 0x0D].contains(byte) { return .space }
+        if "()[]{}=,;".utf8.contains(byte) { return .punctuation }
+        if "\"'#<@".utf8.contains(byte) { return .special }  // strings, comments, paths, asset paths
+        return .word
+    }
 
     /// The next token, skipping spaces and `#` comments; nil at the end.
     mutating func next() throws -> Token? {
         while offset < bytes.count {
             let c = bytes[offset]
-            if Self.space.contains(c) {
+            if Self.byteClass[Int(c)] == .space {
                 offset += 1
             } else if c == UInt8(ascii: "#") {
                 while offset < bytes.count, bytes[offset] != 0x0A { offset += 1 }
@@ -206,7 +213,7 @@ struct USDAReader {
         guard offset < bytes.count else { return nil }
         let start = offset
         let c = bytes[offset]
-        if Self.punctuation.contains(c) {
+        if Self.byteClass[Int(c)] == .punctuation {
             offset += 1
             return .punctuation(c)
         }
@@ -234,10 +241,7 @@ struct USDAReader {
             offset += 1
             return .reference
         }
-        while offset < bytes.count, !Self.space.contains(bytes[offset]), !Self.punctuation.contains(bytes[offset]),
-              ![UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "#"), UInt8(ascii: "<"), UInt8(ascii: "@")].contains(bytes[offset]) {
-            offset += 1
-        }
+        while offset < bytes.count, Self.byteClass[Int(bytes[offset])] == .word { offset += 1 }
         // An array type is one word: `point3f[]`.
         if bytes[offset...].starts(with: Array("[]".utf8)) { offset += 2 }
         return .word(start..<offset)
