@@ -18,6 +18,12 @@ packages=(
   shellcheck            # lints every shell script in cluster/ and scripts/ (LauncherLintTests)
   python3-venv          # test venvs from PyPI: kubernetes-validate, trimesh, open3d, ... (Tests/Scripts)
   libusb-1.0-0          # open3d's wheel links libusb (RealClientFileTests read clouds/meshes with it)
+  libgl1                # bpy (Blender from PyPI, BlenderImportTests) links libGL and the X11 libraries below
+  libx11-6 libxext6 libxfixes3 libxi6 libxrender1 libxkbcommon0 libsm6
+  libegl1               # bpy renders Workbench headless through EGL ...
+  libegl-mesa0          # ... on Mesa's software rasterizer (no GPU needed)
+  libgl1-mesa-dri
+  libjs-three           # three.js for ThreeJSRenderTests (a GLB drawn in headless chromium)
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

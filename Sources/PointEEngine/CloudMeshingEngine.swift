@@ -7,8 +7,9 @@ import PointEModels
 /// the models directory (loaded once), `PointCloudMesher` (grid, marching cubes, nearest-point
 /// colours), each requested format encoded in memory.
 public final class CloudMeshingEngine: @unchecked Sendable {
-    /// Reported to the coordinator in a mesher's hello.
-    public static let version = "pointe-mesher/2"
+    /// Reported to the coordinator in a mesher's hello. 3: GLB and OBJ written +Y up, GLB
+    /// colours linear with a material, and USD (docs/FORMATS.md).
+    public static let version = "pointe-mesher/3"
     public let models: ModelDirectory
 
     public init(models: ModelDirectory) { self.models = models }

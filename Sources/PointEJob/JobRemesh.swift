@@ -28,7 +28,7 @@ public enum JobRemesh {
         let info = try store.info()
         let formats = formats ?? info.meshFormats
         let grid = grid ?? info.meshGrid
-        guard !formats.isEmpty else { throw ClusterError("a remesh needs mesh formats (glb, ply, obj); the job in \(directory.path) makes none: give --mesh-formats") }
+        guard !formats.isEmpty else { throw ClusterError("a remesh needs mesh formats (\(TriMesh.FileFormat.allCases.map(\.rawValue).joined(separator: ", "))); the job in \(directory.path) makes none: give --mesh-formats") }
         if let problem = PointCloudMesher.gridSizeProblem(grid) { throw ClusterError("--grid \(problem)") }
         let counts = try store.counts()
         let unsampled = counts.pending - counts.meshing - counts.remeshing

@@ -1,26 +1,31 @@
 import Foundation
 import PointECheckpoint
 
-/// Mesh files by extension: .ply, .obj, .glb.
+/// Mesh files by extension: .ply, .obj, .glb, .usda. Each format's axes and colour encoding
+/// are in FileConventions.swift (and docs/FORMATS.md).
 extension TriMesh {
     public enum FileFormat: String, CaseIterable, Codable, Sendable {
-        case ply, obj, glb
+        case ply, obj, glb, usda
 
         public init(path: String) throws {
             let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
             guard path.contains("."), let format = FileFormat(rawValue: ext) else {
-                throw MeshError(path, "unknown mesh format '.\(ext)' (use .ply, .obj or .glb)")
+                let known = FileFormat.allCases.map { ".\($0.rawValue)" }.joined(separator: ", ")
+                throw MeshError(path, "unknown mesh format '.\(ext)' (use \(known))")
             }
             self = format
         }
     }
 
-    /// The mesh encoded as one file of `format`, in memory.
+    /// The mesh encoded as one file of `format`, in memory, in the format's axes and colour
+    /// encoding.
     public func data(as format: FileFormat) -> Data {
+        let stored = inFileConventions(format)
         switch format {
-        case .ply: plyData()
-        case .obj: objData()
-        case .glb: glbData()
+        case .ply: return stored.plyData()
+        case .obj: return stored.objData()
+        case .glb: return stored.glbData()
+        case .usda: return stored.usdaData()
         }
     }
 
@@ -34,17 +39,24 @@ extension TriMesh {
     /// Parses mesh bytes as `format` (a file's contents, or a mesh a peer sent) with the same
     /// readers as `read`. Whatever the bytes hold, the answer is a mesh with whole triangles,
     /// indices within its vertices and finite values, or an error that starts with `source`.
+    /// The mesh is in pointe's frame and colours (the format's conventions undone).
     public static func decode(_ data: Data, format: FileFormat, source: String) throws -> TriMesh {
-        let mesh: TriMesh
+        let stored: TriMesh
+        var upAxis = format.upAxis
         switch format {
-        case .glb: mesh = try GLB.read([UInt8](data), path: source)
-        case .ply: mesh = try PLYMeshReader(bytes: [UInt8](data), path: source).read()
-        case .obj:
-            guard let text = String(data: data, encoding: .utf8) else { throw MeshError(source, "cannot read as UTF-8 text") }
-            mesh = try parseOBJ(text, path: source)
+        case .glb: stored = try GLB.read([UInt8](data), path: source)
+        case .ply: stored = try PLYMeshReader(bytes: [UInt8](data), path: source).read()
+        case .obj: stored = try parseOBJ(try utf8(data, source: source), path: source)
+        case .usda: (stored, upAxis) = try USDAReader.read(try utf8(data, source: source), path: source)
         }
-        try mesh.checkFinite(source: source)
-        return mesh
+        // Before the conversion: clamping colours to 0...1 would hide an infinite one.
+        try stored.checkFinite(source: source)
+        return stored.fromFileConventions(upAxis: upAxis, encoding: format.colorEncoding)
+    }
+
+    static func utf8(_ data: Data, source: String) throws -> String {
+        guard let text = String(data: data, encoding: .utf8) else { throw MeshError(source, "cannot read as UTF-8 text") }
+        return text
     }
 
     /// NaN or infinite values parse in every format but make no geometry (and break whatever

@@ -2,10 +2,11 @@ import Foundation
 import PointECheckpoint
 
 /// glTF 2.0 binary (.glb): one mesh primitive (triangles) with POSITION, NORMAL, COLOR_0
-/// (float RGB) and UNSIGNED_INT indices in one buffer. Coordinates are written as they are
-/// (glTF viewers take +Y as up).
+/// (float RGB) and UNSIGNED_INT indices in one buffer, and one material (`SurfaceMaterial`;
+/// glTF multiplies COLOR_0 into its white base colour). The mesh is encoded as it is:
+/// `data(as: .glb)` first turns it +Y up and its colours linear, as glTF defines them.
 extension TriMesh {
-    public func glbData() -> Data {
+    func glbData() -> Data {
         var bin = ByteWriter()
         var views: [[String: Any]] = []
         var accessors: [[String: Any]] = []
@@ -47,8 +48,11 @@ extension TriMesh {
         bin.pad(to: 4, with: 0)
         let json: [String: Any] = [
             "asset": ["version": "2.0", "generator": "pointe"],
-            "scene": 0, "scenes": [["nodes": [0]]], "nodes": [["mesh": 0]],
-            "meshes": [["primitives": [["attributes": attributes, "indices": indices, "mode": 4]]]],
+            "scene": 0, "scenes": [["nodes": [0]]], "nodes": [["mesh": 0, "name": "pointe"]],
+            "meshes": [["name": "pointe", "primitives": [["attributes": attributes, "indices": indices, "mode": 4, "material": 0]]]],
+            "materials": [["name": "pointe vertex colours",
+                            "pbrMetallicRoughness": ["baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": SurfaceMaterial.metallic,
+                                                     "roughnessFactor": SurfaceMaterial.roughness]]],
             "buffers": [["byteLength": bin.bytes.count]],
             "bufferViews": views, "accessors": accessors,
         ]
@@ -65,12 +69,5 @@ extension TriMesh {
         out.bytes += [0x42, 0x49, 0x4E, 0x00]  // "BIN\0"
         out.bytes += bin.bytes
         return Data(out.bytes)
-    }
-
-    public func writeGLB(to path: String) throws { try AtomicFile.write(glbData(), to: path) }
-
-    /// Validates the file (see `GLB.validate`) and reads its first triangle primitive.
-    public static func readGLB(_ path: String) throws -> TriMesh {
-        try decode(try fileBytes(path), format: .glb, source: path)
     }
 }

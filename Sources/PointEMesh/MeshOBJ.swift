@@ -6,7 +6,8 @@ import PointECheckpoint
 /// Blender), normals as `vn`, and 1-based faces `f a//a b//b c//c`. Floats are written in
 /// their shortest exact form, so a round trip is lossless.
 extension TriMesh {
-    public func objData() -> Data {
+    /// The mesh as it is (`data(as: .obj)` turns it to OBJ's axes first).
+    func objData() -> Data {
         let rgb = colors
         var text = "# written by pointe\n"
         text.reserveCapacity(vertexCount * 80 + faceCount * 40)
@@ -26,15 +27,9 @@ extension TriMesh {
         return Data(text.utf8)
     }
 
-    public func writeOBJ(to path: String) throws { try AtomicFile.write(objData(), to: path) }
-
     /// Reads `v` (with optional r g b), `vn` and `f` lines (polygons fanned, negative indices
-    /// relative); normals are taken per vertex when there is one `vn` per `v`.
-    public static func readOBJ(_ path: String) throws -> TriMesh {
-        try decode(try fileBytes(path), format: .obj, source: path)
-    }
-
-    /// The body of `readOBJ`: OBJ text, `path` naming it in errors.
+    /// relative); normals are taken per vertex when there is one `vn` per `v`. `path` names
+    /// the text in errors.
     static func parseOBJ(_ text: String, path: String) throws -> TriMesh {
         var vertices: [Float] = [], colors: [[Float]] = [[], [], []], normals: [Float] = [], faces: [UInt32] = []
         var coloredLines = 0

@@ -5,7 +5,8 @@ import PointECheckpoint
 /// there are normals, uchar red, green, blue (round(c * 255.499), like the reference's
 /// `write_ply`) when there are colours, then faces as `list uchar int vertex_indices`.
 extension TriMesh {
-    public func plyData() -> Data {
+    /// The mesh as it is (`data(as: .ply)` applies PLY's conventions first).
+    func plyData() -> Data {
         let hasNormals = !normals.isEmpty
         let rgb = colors
         var header = "ply\nformat binary_little_endian 1.0\ncomment written by pointe\nelement vertex \(vertexCount)\n"
@@ -30,16 +31,6 @@ extension TriMesh {
     static func colorByte(_ c: Float) -> UInt8 {
         let scaled = (c * 255.499).rounded(.toNearestOrEven)
         return UInt8(min(max(scaled.isNaN ? 0 : scaled, 0), 255))
-    }
-
-    /// Writes atomically (temporary file, fsync, rename).
-    public func writePLY(to path: String) throws { try AtomicFile.write(plyData(), to: path) }
-
-    /// Reads a binary little-endian or ASCII PLY mesh: vertex x, y, z (any scalar type),
-    /// optional nx, ny, nz and red, green, blue (uchar 0...255 or float 0...1), and a face
-    /// element whose list property holds triangles (polygons are fanned).
-    public static func readPLY(_ path: String) throws -> TriMesh {
-        try decode(try fileBytes(path), format: .ply, source: path)
     }
 }
 

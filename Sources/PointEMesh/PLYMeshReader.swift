@@ -1,7 +1,10 @@
 import Foundation
 import PointECloud
 
-/// Parses PLY headers with any elements and reads the vertex and face elements.
+/// Parses PLY headers with any elements and reads the vertex and face elements: a binary
+/// little-endian or ASCII PLY mesh's vertex x, y, z (any scalar type), optional nx, ny, nz and
+/// red, green, blue (uchar 0...255 or float 0...1), and a face element whose list property
+/// holds triangles (polygons are fanned).
 struct PLYMeshReader {
     let bytes: [UInt8]
     let path: String

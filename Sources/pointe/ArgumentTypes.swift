@@ -32,4 +32,7 @@ struct MeshFormatList: ExpressibleByArgument, CustomStringConvertible {
     var description: String { formats.isEmpty ? "none" : formats.map(\.rawValue).joined(separator: ",") }
 
     static var allValueStrings: [String] { TriMesh.FileFormat.allCases.map(\.rawValue) + ["none"] }
+
+    /// "glb, ply, ...": every format, for help texts.
+    static var names: String { TriMesh.FileFormat.allCases.map(\.rawValue).joined(separator: ", ") }
 }

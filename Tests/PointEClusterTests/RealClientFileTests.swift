@@ -4,18 +4,20 @@ import Foundation
 @testable import PointEJob
 @testable import PointEWire
 import PointECloud
-import PointEMesh
+@testable import PointEMesh
 import PointETestSupport
 import XCTest
 
 /// Every kind of file a job writes, opened with the libraries users load them with
 /// (Tests/Scripts/read_job_files.py in a venv from Tests/Scripts/requirements-clients.txt):
 /// trimesh and pygltflib for GLB; plyfile, open3d, pymeshlab and trimesh for PLY meshes;
-/// pymeshlab, open3d and trimesh for OBJ; plyfile and open3d for PLY clouds; numpy for NPZ;
-/// open3d for the PNG previews. What each library reads must equal what pointe's own readers
-/// read from the same file: point, vertex and face counts, coordinates, vertex colours and the
-/// faces' vertex order (so the winding is ours), all finite, and trimesh must find the winding
-/// consistent. A truncated GLB must be refused by both GLB libraries.
+/// pymeshlab, open3d and trimesh for OBJ; usd-core for USD; plyfile and open3d for PLY clouds;
+/// numpy for NPZ; open3d for the PNG previews. What each library reads must equal what pointe's
+/// own readers read from the same file, in the file's conventions (GLB, OBJ and USD +Y up, GLB
+/// and USD colours linear: docs/FORMATS.md): point, vertex and face counts, coordinates, vertex
+/// colours and the faces' vertex order (so the winding is ours), all finite, and trimesh must
+/// find the winding consistent. A truncated GLB must be refused by both GLB libraries. The
+/// report's 3D view (three.js) shows a prompt's GLB.
 final class RealClientFileTests: ProcessTestCase {
     typealias Reading = [String: Any]
 
@@ -28,7 +30,7 @@ final class RealClientFileTests: ProcessTestCase {
         let prompts = try writePrompts(2, in: dir)
         let job = JobDirectory(dir + "/job")
         let run = try start(["run", prompts, "-o", job.path, "--models-dir", ClusterTestSupport.modelsDirectory, "--model", "base40M-uncond",
-                             "--steps", "4", "--mesh-formats", "glb,ply,obj", "--mesh-grid", "24"], log: dir + "/run.log")
+                             "--steps", "4", "--mesh-formats", "glb,ply,obj,usda", "--mesh-grid", "24"], log: dir + "/run.log")
         try run.wait(timeout: 300)
         XCTAssertEqual(run.exitStatus, 0, run.output)
         try assertComplete(job, prompts: 2)
@@ -57,8 +59,10 @@ final class RealClientFileTests: ProcessTestCase {
                     XCTAssertEqual(reading["finite"] as? Bool, true, what)
                 }
                 if kind == "cloud_ply" { summary.append("\(ours.count) points") }
-            case "mesh_glb", "mesh_ply", "mesh_obj":
-                let ours = try TriMesh.read(path)
+            case "mesh_glb", "mesh_ply", "mesh_obj", "mesh_usda":
+                // pointe reads a mesh back in its own frame; the libraries read the file as stored.
+                let format = try TriMesh.FileFormat(path: path)
+                let ours = try TriMesh.read(path).inFileConventions(format)
                 let colors = try XCTUnwrap(ours.colors, "\(path) has no vertex colours")
                 let colours = (0..<ours.vertexCount).flatMap { [colors.r[$0], colors.g[$0], colors.b[$0]] }
                 for (library, reading) in readers {
@@ -82,7 +86,17 @@ final class RealClientFileTests: ProcessTestCase {
                 XCTFail("\(path): a file kind this test does not check: \(kind)")
             }
         }
-        XCTAssertEqual(kinds, ["cloud_ply": 2, "cloud_npz": 2, "mesh_glb": 2, "mesh_ply": 2, "mesh_obj": 2, "preview_png": 2])
+        XCTAssertEqual(kinds, ["cloud_ply": 2, "cloud_npz": 2, "mesh_glb": 2, "mesh_ply": 2, "mesh_obj": 2, "mesh_usda": 2, "preview_png": 2])
+
+        // The report's 3D view (three.js from Debian's libjs-three, copied into report/three/):
+        // each card links to it, and it draws the prompt's GLB (headless Chromium may read files
+        // beside a page opened from disk; other browsers ask for the file).
+        let index = try String(contentsOfFile: job.file("index.html"), encoding: .utf8)
+        XCTAssertTrue(index.contains("href=\"report/view.html#meshes/p00000.glb\""), "index.html has no 3D view link")
+        let view = try XCTUnwrap(URL(string: URL(fileURLWithPath: job.file("report/view.html")).absoluteString + "#meshes/p00000.glb"))
+        let dom = try XCTUnwrap(try HeadlessChromium.renderedDOM(of: view), "no chromium (scripts/install-deps.sh)")
+        XCTAssertTrue(dom.contains("data-state=\"shown\""), "the 3D view did not show meshes/p00000.glb:\n\(dom.suffix(2000))")
+        XCTAssertEqual(HeadlessChromium.attribute("data-vertices", in: dom), try TriMesh.read(job.file("meshes/p00000.glb")).vertexCount)
 
         // A truncated GLB: pointe's reader and both GLB libraries refuse it.
         let glb = job.file("meshes/p00000.glb")

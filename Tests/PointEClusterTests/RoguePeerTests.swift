@@ -125,7 +125,7 @@ final class RoguePeerTests: ProcessTestCase {
         try waitFor("the coordinator to listen") { FileManager.default.fileExists(atPath: directory.addressFile) }
         let ids = (0..<12).map { String(format: "p%05d", $0) }
         // A valid mesh that no mesher made, and two broken ones.
-        let fakeGLB = RogueMeshFixture.tetrahedron.glbData()
+        let fakeGLB = RogueMeshFixture.tetrahedron.data(as: .glb)
         var badIndexGLB = fakeGLB
         badIndexGLB[badIndexGLB.count - 1] = 0xFF  // the last index's high byte
         let notGLB = Data("this is not a GLB file".utf8)

@@ -43,6 +43,16 @@ final class JobReportTests: XCTestCase {
         XCTAssertTrue(html.contains("href=\"clouds/p0.ply\""))
     }
 
+    /// A card whose prompt has a GLB links the 3D view with the mesh in the fragment, encoded
+    /// as a path is (the view decodes it); a card without one has no such link.
+    func testThe3DViewLinkCarriesTheMesh() {
+        var withMesh = JobReport.Entry(id: "p1", prompt: "x", status: .done, files: [("mesh glb", "meshes/p 1#.glb")])
+        withMesh.view = "meshes/p 1#.glb"
+        let html = JobReport(title: "t", entries: [withMesh, JobReport.Entry(id: "p2", prompt: "y", status: .done)], finished: true).html()
+        XCTAssertTrue(html.contains("<a href=\"report/view.html#meshes/p%201%23.glb\">3D view</a>"), html)
+        XCTAssertEqual(html.components(separatedBy: "3D view").count, 2, "one link, on the card with a mesh")
+    }
+
     /// Chromium loads the page from disk; every existing preview loads, a missing one does not.
     func testEveryPreviewLoadsInAHeadlessBrowser() throws {
         guard HeadlessChromium.executable != nil else {

@@ -36,7 +36,7 @@ final class HostileMeshTests: XCTestCase {
 
     /// The tetrahedron's GLB with its JSON changed by `edit` (the BIN chunk kept).
     func editedGLB(_ edit: (inout [String: Any]) -> Void) throws -> [UInt8] {
-        var (json, bin) = try GLB.validate([UInt8](Self.tetrahedron.glbData()), path: "tetrahedron.glb")
+        var (json, bin) = try GLB.validate([UInt8](Self.tetrahedron.data(as: .glb)), path: "tetrahedron.glb")
         edit(&json)
         var text = [UInt8](try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
         while text.count % 4 != 0 { text.append(0x20) }
@@ -66,7 +66,7 @@ final class HostileMeshTests: XCTestCase {
 
     func testTheUnmodifiedTetrahedronReads() throws {
         let path = directory.appendingPathComponent("good.glb").path
-        try Self.tetrahedron.writeGLB(to: path)
+        try Self.tetrahedron.write(to: path)
         XCTAssertEqual(try TriMesh.read(path), Self.tetrahedron)
     }
 
@@ -124,5 +124,46 @@ final class HostileMeshTests: XCTestCase {
             + "element junk 4611686018427387904\nend_header\n"
         let body = [Float](repeating: 0.25, count: 9).flatMap { v in (0..<4).map { UInt8((v.bitPattern >> (8 * $0)) & 0xFF) } }
         XCTAssertTrue(refusal("huge.ply", Array(ply.utf8) + body)?.contains("junk") == true)
+    }
+
+    /// The tetrahedron as pointe writes it in USD text, with `edit` applied to the text.
+    func editedUSDA(_ edit: (String) -> String) -> [UInt8] {
+        Array(edit(String(decoding: Self.tetrahedron.data(as: .usda), as: UTF8.self)).utf8)
+    }
+
+    func testUSDAThatIsNotPointesSubset() {
+        XCTAssertTrue(refusal("binary.usda", Array("PXR-USDC".utf8) + [0, 0, 0, 0])?.contains("#usda 1.0") == true)
+        XCTAssertTrue(refusal("unterminated.usda", editedUSDA { $0.replacingOccurrences(of: "by pointe\"", with: "by pointe") })?
+            .contains("unterminated") == true)
+        XCTAssertTrue(refusal("two.usda", editedUSDA { $0 + "def Mesh \"other\" {}\n" })?.contains("2 Mesh prims") == true)
+        XCTAssertTrue(refusal("typed.usda", editedUSDA { $0.replacingOccurrences(of: "point3f[] points", with: "float3[] points") })?
+            .contains("point3f[]") == true)
+        XCTAssertTrue(refusal("axis.usda", editedUSDA { $0.replacingOccurrences(of: "upAxis = \"Y\"", with: "upAxis = \"X\"") })?
+            .contains("upAxis") == true)
+    }
+
+    func testUSDAFacesOutOfRangeOrNotAddingUp() {
+        // A count so large that adding the counts up would overflow.
+        let huge = editedUSDA { $0.replacingOccurrences(of: "faceVertexCounts = [3,", with: "faceVertexCounts = [9223372036854775807,") }
+        XCTAssertTrue(refusal("huge.usda", huge)?.contains("face 0") == true)
+        let short = editedUSDA { $0.replacingOccurrences(of: "faceVertexCounts = [3,", with: "faceVertexCounts = [4,") }
+        XCTAssertTrue(refusal("short.usda", short)?.contains("add up") == true)
+        let index = editedUSDA { $0.replacingOccurrences(of: "faceVertexIndices = [0,", with: "faceVertexIndices = [4,") }
+        XCTAssertTrue(refusal("index.usda", index)?.contains("out of range") == true)
+        let nan = editedUSDA { $0.replacingOccurrences(of: "points = [(0.0", with: "points = [(nan") }
+        XCTAssertTrue(refusal("nan.usda", nan)?.contains("not finite") == true)
+    }
+
+    /// A stage that says it is z-up is read without the turn (USD's upAxis is honoured).
+    func testUSDAUpAxisIsHonoured() throws {
+        let path = directory.appendingPathComponent("z.usda").path
+        let yUp = String(decoding: Self.tetrahedron.data(as: .usda), as: UTF8.self)
+        FileManager.default.createFile(atPath: path, contents: Data(yUp.replacingOccurrences(of: "upAxis = \"Y\"", with: "upAxis = \"Z\"").utf8))
+        let asZUp = try TriMesh.read(path)
+        // pointe's (x, y, z) was stored as (x, z, -y); read as z-up, that is what comes back.
+        let t = Self.tetrahedron.vertices
+        var stored: [Float] = []
+        for v in 0..<4 { stored += [t[v * 3], t[v * 3 + 2], -t[v * 3 + 1]] }
+        XCTAssertEqual(asZUp.vertices, stored)
     }
 }

@@ -17,6 +17,7 @@ import plyfile
 import pygltflib
 import pymeshlab
 import trimesh
+from pxr import Usd, UsdGeom
 
 
 def finite(*arrays):
@@ -50,11 +51,21 @@ def cloud_numpy(path):
 
 
 def mesh_trimesh(path, file_type):
-    # process=False: the vertices and faces as stored, not merged or reordered.
-    mesh = trimesh.load(path, file_type=file_type, force="mesh", process=False)
+    # process=False: the vertices and faces as stored, not merged or reordered. A GLB loads as a
+    # scene: its one geometry, whose material (a PBR material: TextureVisuals) keeps COLOR_0 as
+    # the float vertex attribute "color" (force="mesh" would drop it).
+    loaded = trimesh.load(path, file_type=file_type, process=False)
+    if isinstance(loaded, trimesh.Scene):
+        if len(loaded.geometry) != 1:
+            raise ValueError(f"trimesh read {len(loaded.geometry)} geometries")
+        loaded = next(iter(loaded.geometry.values()))
+    mesh = loaded
     if len(mesh.faces) == 0:
         raise ValueError("trimesh read no faces")
-    colors = np.asarray(mesh.visual.vertex_colors)[:, :3] / 255.0
+    if mesh.visual.kind == "texture":
+        colors = np.asarray(mesh.visual.vertex_attributes["color"], dtype=np.float64)[:, :3]
+    else:
+        colors = np.asarray(mesh.visual.vertex_colors)[:, :3] / 255.0
     return {"vertices": len(mesh.vertices), "faces": len(mesh.faces), "xyz": flat(mesh.vertices), "rgb": flat(colors),
             "indices": flat(mesh.faces, int), "finite": finite(mesh.vertices), "winding_consistent": bool(mesh.is_winding_consistent)}
 
@@ -114,6 +125,22 @@ def mesh_pymeshlab(path):
     return result
 
 
+def mesh_usd(path):
+    stage = Usd.Stage.Open(path)
+    meshes = [UsdGeom.Mesh(prim) for prim in stage.Traverse() if prim.IsA(UsdGeom.Mesh)]
+    if len(meshes) != 1:
+        raise ValueError(f"USD found {len(meshes)} meshes")
+    mesh = meshes[0]
+    xyz = np.asarray(mesh.GetPointsAttr().Get(), dtype=np.float64)
+    counts = np.asarray(mesh.GetFaceVertexCountsAttr().Get())
+    indices = np.asarray(mesh.GetFaceVertexIndicesAttr().Get())
+    if not (counts == 3).all():
+        raise ValueError("USD mesh has faces that are not triangles")
+    rgb = np.asarray(UsdGeom.PrimvarsAPI(mesh.GetPrim()).GetPrimvar("displayColor").Get(), dtype=np.float64)
+    return {"vertices": len(xyz), "faces": len(counts), "xyz": flat(xyz), "rgb": flat(rgb), "indices": flat(indices, int),
+            "finite": finite(xyz, rgb)}
+
+
 def preview_open3d(path):
     image = np.asarray(open3d.io.read_image(path))
     if image.size == 0:
@@ -127,6 +154,7 @@ READERS = {
     "mesh_glb": {"trimesh": lambda p: mesh_trimesh(p, "glb"), "pygltflib": mesh_pygltflib},
     "mesh_ply": {"plyfile": mesh_plyfile, "open3d": mesh_open3d, "pymeshlab": mesh_pymeshlab, "trimesh": lambda p: mesh_trimesh(p, "ply")},
     "mesh_obj": {"pymeshlab": mesh_pymeshlab, "open3d": mesh_open3d, "trimesh": lambda p: mesh_trimesh(p, "obj")},
+    "mesh_usda": {"usd": mesh_usd},
     "preview_png": {"open3d": preview_open3d},
 }
 

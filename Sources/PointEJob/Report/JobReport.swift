@@ -17,6 +17,8 @@ public struct JobReport: Sendable {
         public var files: [(label: String, path: String)]
         /// Preview PNG relative to the job directory.
         public var preview: String?
+        /// The GLB (relative to the job directory) the report's 3D view shows, when it has one.
+        public var view: String?
         public var settings: [(String, String)]
         public var timings: [(String, Double)]
         public var error: String?
@@ -189,9 +191,10 @@ public struct JobReport: Sendable {
         meta += entry.settings.map { "\(escape($0.0)) \(escape($0.1))" }
         meta += entry.timings.map { String(format: "%@ %.1f s", escape($0.0), $0.1) }
         html += "<div class=\"meta\">\(meta.joined(separator: " &middot; "))</div>"
-        if !entry.files.isEmpty {
-            html += "<div>" + entry.files.map { "<a href=\"\(escapeURL($0.path))\">\(escape($0.label))</a>" }.joined() + "</div>"
-        }
+        var links = entry.files.map { "<a href=\"\(escapeURL($0.path))\">\(escape($0.label))</a>" }
+        // The mesh goes in the fragment, encoded as a path is (the view decodes it).
+        if let view = entry.view { links.append("<a href=\"\(escapeURL(MeshViewer.page))#\(escapeURL(view))\">3D view</a>") }
+        if !links.isEmpty { html += "<div>" + links.joined() + "</div>" }
         if let error = entry.error { html += "<div class=\"error\">\(escape(error))</div>" }
         return html + "</div>\n"
     }

@@ -7,6 +7,7 @@ import PointEEngine
 ///   index.html          totals (the store's counters), the latest results, the latest failures
 ///   report/pages.html   every page of prompts, linked once it has been written
 ///   report/page-N.html  prompts (N-1)*pageSize ..< N*pageSize, each with its card
+///   report/view.html    the 3D view of a GLB, when three.js is installed (MeshViewer)
 /// A refresh rewrites index.html and only the pages holding a prompt that finished since the
 /// last refresh (found by the finish sequence's index). The last sequence written is kept in
 /// report/.sequence, so a restarted coordinator rewrites only the pages of prompts that
@@ -25,6 +26,8 @@ struct JobReportPage {
     private var started = false
     private var written = Set<Int>()
     private var listedPages = -1, listedWritten = -1
+    /// Whether report/view.html is there: cards with a GLB link to it.
+    private var viewer = false
 
     static let folder = "report"
     static func pagePath(_ page: Int) -> String { "\(folder)/page-\(page + 1).html" }
@@ -51,6 +54,7 @@ struct JobReportPage {
         var dirty = Set<Int>()
         if !started {
             try FileManager.default.createDirectory(atPath: directory.file(Self.folder), withIntermediateDirectories: true)
+            viewer = try MeshViewer.install(in: directory)
             let onDisk = pagesOnDisk()
             let saved = (try? String(contentsOfFile: directory.file(Self.sequencePath), encoding: .utf8)).flatMap { Int($0) }
             if rewriteAll || saved == nil { dirty.formUnion(onDisk) } else { written.formUnion(onDisk) }
@@ -141,13 +145,15 @@ struct JobReportPage {
             var timings: [(String, Double)] = []
             if let s = prompt.sampleSeconds { timings.append(("sample", s)) }
             if let m = prompt.meshSeconds { timings.append(("mesh", m)) }
-            return JobReport.Entry(
+            var entry = JobReport.Entry(
                 id: prompt.id, prompt: prompt.input.kind == "text" ? prompt.input.value : "\(prompt.input.kind): \(prompt.input.value)",
                 seed: prompt.seed, status: status,
                 files: files.filter { $0.kind != "preview_png" }.map { (label: $0.kind.replacingOccurrences(of: "_", with: " "), path: $0.path) },
                 preview: files.first { $0.kind == "preview_png" }?.path,
                 settings: [("model", prompt.settings.model.rawValue), ("steps", "\(prompt.settings.steps)")],
                 timings: timings, error: prompt.error)
+            if viewer { entry.view = files.first { $0.kind == "mesh_glb" }?.path }
+            return entry
         }
     }
 }

@@ -24,7 +24,7 @@ extension JobStore {
         public var seed: UInt64 { settings.seed }
         public var shardSize: Int { settings.shardSize }
         public var retryBudget: Int { settings.retryBudget }
-        /// Mesh formats (glb, ply, obj) each finished cloud is meshed to; empty: no meshing.
+        /// Mesh formats (glb, ply, obj, usda) each finished cloud is meshed to; empty: no meshing.
         public var meshFormats: [TriMesh.FileFormat] { settings.meshFormats }
         public var meshGrid: Int { settings.meshGrid }
     }

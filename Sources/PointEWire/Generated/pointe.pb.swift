@@ -605,7 +605,7 @@ public nonisolated struct Pointe_Cluster_MeshTask: Sendable {
 
   public var gridSize: UInt32 = 0
 
-  /// glb, ply, obj
+  /// glb, ply, obj, usda
   public var formats: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -84,7 +84,7 @@ extension BenchCommand {
             let mcTime = seconds { mesh = MarchingCubes.extract(volume) }
             let colorTime = seconds { mesh = mesh.coloredByNearestPoint(of: input) }
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("pointe-bench-\(UUID().uuidString).glb").path
-            let writeTime = try seconds { try mesh.writeGLB(to: out) }
+            let writeTime = try seconds { try mesh.write(to: out) }
             try? FileManager.default.removeItem(atPath: out)
             let topology = MeshTopology(mesh)
 

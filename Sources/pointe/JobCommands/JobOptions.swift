@@ -34,7 +34,7 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Resuming: give failed prompts a fresh retry budget.") var retryFailed = false
     @Flag(help: "Resuming with a prompt file that has grown: add its new prompts to the job (finished ones are kept).") var addPrompts = false
     @Option(parsing: .unconditional, help: "Milliseconds without a message before a peer is declared lost.") var peerTimeoutMs: UInt64 = 15_000
-    @Option(help: "Mesh formats for every cloud: a comma list of glb, ply, obj, or none for no meshing (default: glb).") var meshFormats: MeshFormatList?
+    @Option(help: "Mesh formats for every cloud: a comma list of \(MeshFormatList.names), or none for no meshing (default: glb).") var meshFormats: MeshFormatList?
     @Option(parsing: .unconditional, help: "SDF grid samples per axis for meshes (default: \(defaults.meshGrid)).") var meshGrid: Int?
     @Option(parsing: .unconditional, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (all interfaces).") var metricsPort: Int?
     @Option(help: "Rewrite Prometheus metrics into this file every second (e.g. for node_exporter's textfile collector).") var metricsFile: String?

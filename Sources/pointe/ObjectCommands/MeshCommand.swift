@@ -8,18 +8,20 @@ import PointEModels
 struct MeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh",
-        abstract: "Point cloud (.npz or .ply) -> coloured mesh (.glb, .ply or .obj) via the SDF network.",
+        abstract: "Point cloud (.npz or .ply) -> coloured mesh (.glb, .ply, .obj or .usda) via the SDF network.",
         discussion: """
         The SDF model comes from --models-dir: sdf.json (optional: the released config otherwise) \
         and sdf.safetensors or sdf.pt (e.g. the released sdf.pt, or `pointe models init-random`). \
         The cloud's SDF is sampled on a --grid^3 grid over a cube of side --side centred at the \
         origin, meshed by marching cubes at level 0, and each vertex takes its nearest point's \
         colour. --coarse-to-fine N samples every N-th grid point first and refines only near \
-        the surface. The output format follows the extension; the file is written atomically.
+        the surface. The output format follows the extension; the file is written atomically. \
+        GLB, OBJ and USD are written +Y up, PLY z-up like the cloud, so the object stands upright \
+        in Blender and glTF viewers from every format (docs/FORMATS.md).
         """)
 
     @Argument(help: "Input point cloud (.npz as the reference saves it, or .ply).") var input: String
-    @Option(name: .shortAndLong, help: "Output mesh (.glb, .ply or .obj).") var output: String
+    @Option(name: .shortAndLong, help: "Output mesh (.glb, .ply, .obj or .usda).") var output: String
     @Option(name: .customLong("models-dir"), help: "Directory holding sdf.json / sdf.safetensors (or sdf.pt). Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }

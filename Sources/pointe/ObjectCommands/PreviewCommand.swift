@@ -6,9 +6,9 @@ import PointEMesh
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
-        abstract: "Render a point cloud (.ply/.npz) or a mesh (.glb/.obj/.ply with faces) from several viewpoints into one PNG.")
+        abstract: "Render a point cloud (.ply/.npz) or a mesh (.glb/.obj/.usda/.ply with faces) from several viewpoints into one PNG.")
 
-    @Argument(help: "A point cloud (.ply, .npz) or a mesh (.glb, .obj, .ply with faces).") var input: String
+    @Argument(help: "A point cloud (.ply, .npz) or a mesh (.glb, .obj, .usda, .ply with faces).") var input: String
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String
     @Option(parsing: .unconditional, help: "Pixels per view (16 to 4096).") var size = 256
     @Option(parsing: .unconditional, help: "Views per side of the grid (grid x grid views, 1 to 8).") var grid = 3
@@ -28,7 +28,7 @@ struct PreviewCommand: ParsableCommand {
             let cloud = try PointCloud.readNPZ(input)
             image = try PointCloudPreview(tileSize: size, grid: grid).render(cloud)
             what = "\(cloud.count) points"
-        case "glb", "obj":
+        case "glb", "obj", "usda":
             let mesh = try TriMesh.read(input)
             image = try MeshPreview(tileSize: size, grid: grid).render(mesh)
             what = "\(mesh.faceCount) faces"
@@ -44,7 +44,7 @@ struct PreviewCommand: ParsableCommand {
                 what = "\(cloud.count) points"
             }
         default:
-            throw CommandFailure("\(input): expected .ply, .npz, .glb or .obj")
+            throw CommandFailure("\(input): expected .ply, .npz, .glb, .obj or .usda")
         }
         try image.writePNG(to: output)
         print("\(output): \(image.width)x\(image.height), \(what)")
