@@ -133,6 +133,9 @@ final class RecordedCalls {
         guard k < recorded.callInputs.count else {
             throw DiffusionError("\(source): the replayed loop makes more network calls than the \(recorded.callInputs.count) recorded")
         }
+        guard x.shape == recorded.callInputs[k].shape else {
+            throw DiffusionError("\(source): network call \(k) gets x \(x.shape), the reference's \(recorded.callInputs[k].shape)")
+        }
         inputs.append(try SamplerParity.compare("\(prefix).model_in_x[\(k)]", x, recorded.callInputs[k], tolerance: SamplerParity.networkTolerance))
         guard t.count == recorded.callTimesteps[k].count else {
             throw DiffusionError("\(source): network call \(k) has \(t.count) timesteps, the reference's \(recorded.callTimesteps[k].count)")
