@@ -11,7 +11,8 @@ public enum DDPMSampler {
     public struct Step {
         public let index: Int
         public let timestep: Int
-        public let x: Tensor
+        /// The step's result x_{t-1} (the reference yields it as "sample") and its x0 prediction.
+        public let sample: Tensor
         public let predXStart: Tensor
     }
 
@@ -20,23 +21,29 @@ public enum DDPMSampler {
                               noise: NoiseSource, network: Network, onStep: (Step) -> Void) throws -> (x: Tensor, predXStart: Tensor) {
         var x = try noise.normal(shape, for: .initial(stage: stage))
         var predXStart = x
-        let batch = shape[0]
         for (index, t) in (0..<diffusion.numTimesteps).reversed().enumerated() {
-            let timesteps = [Int](repeating: t, count: batch)
-            let output = try network(x, timesteps.map { Float(diffusion.timestepMap[$0]) })
-            let out = try diffusion.pMeanVariance(x: x, output: output, timesteps: timesteps, clipDenoised: clipDenoised)
-            let eps = try noise.normal(shape, for: .step(stage: stage, index: index))
-            onStep(Step(index: index, timestep: t, x: x, predXStart: out.predXStart))
-            predXStart = out.predXStart
-            let next = Tensor(zeros: shape)
-            for i in 0..<out.mean.count {
-                let sd = t == 0 ? 0 : exp(0.5 * out.logVariance.pointer[i])
-                let n = sd * eps.pointer[i]
-                next.pointer[i] = out.mean.pointer[i] + n
-            }
-            x = next
+            let draw = try noise.normal(shape, for: .step(stage: stage, index: index))
+            let out = try step(diffusion: diffusion, x: x, timestep: t, draw: draw, clipDenoised: clipDenoised, network: network)
+            onStep(Step(index: index, timestep: t, sample: out.sample, predXStart: out.predXStart))
+            (x, predXStart) = out
         }
         return (x, predXStart)
+    }
+
+    /// One step at (respaced) timestep `t`: x_{t-1} = mean + exp(log_variance / 2) * draw, the
+    /// draw unused at t = 0 (the reference draws it all the same).
+    package static func step(diffusion: GaussianDiffusion, x: Tensor, timestep t: Int, draw: Tensor, clipDenoised: Bool,
+                             network: Network) throws -> (sample: Tensor, predXStart: Tensor) {
+        let timesteps = [Int](repeating: t, count: x.shape[0])
+        let output = try network(x, timesteps.map { Float(diffusion.timestepMap[$0]) })
+        let out = try diffusion.pMeanVariance(x: x, output: output, timesteps: timesteps, clipDenoised: clipDenoised)
+        let sample = Tensor(zeros: x.shape)
+        for i in 0..<out.mean.count {
+            let sd = t == 0 ? 0 : exp(0.5 * out.logVariance.pointer[i])
+            let n = sd * draw.pointer[i]
+            sample.pointer[i] = out.mean.pointer[i] + n
+        }
+        return (sample, out.predXStart)
     }
 
     /// The reference's classifier-free guidance for this loop (`_uncond_guide_model`): the

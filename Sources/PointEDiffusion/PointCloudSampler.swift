@@ -61,19 +61,18 @@ public struct PointCloudSampler: Sendable {
                                           completed: completed, total: totalSteps))
             }
             let onNetwork = observers.onNetwork.map { hook in { (x: Tensor, t: [Float], out: Tensor) in hook(index, x, t, out) } }
+            let network = stage.perSampleNetwork(conditioning: conditioning, onNetwork: onNetwork)
             let final: Tensor
             switch stage.loop {
             case .karras(let options):
-                let denoiser = stage.denoiser(conditioning: conditioning, clipDenoised: clipDenoised, onNetwork: onNetwork)
+                let denoiser = stage.denoiser(network: network, clipDenoised: clipDenoised)
                 final = try KarrasSampler.sample(shape: shape, options: options, stage: index, noise: noise, denoiser: denoiser) { step in
                     observers.onStep?(index, step)
                     report(step.index)
                 }.predXStart
             case .ddpm:
-                var network = stage.perSampleNetwork(conditioning: conditioning, onNetwork: onNetwork)
-                if stage.isGuided { network = DDPMSampler.guided(network, scale: Float(stage.guidanceScale)) }
                 final = try DDPMSampler.sample(diffusion: stage.diffusion, shape: shape, clipDenoised: clipDenoised, stage: index,
-                                               noise: noise, network: network) { step in report(step.index) }.predXStart
+                                               noise: noise, network: stage.ddpmNetwork(network)) { step in report(step.index) }.predXStart
             }
             let points = stage.diffusion.unscaleChannels(final)
             samples = lowRes.map { ElementWise.concatPoints([$0, points]) } ?? points

@@ -14,12 +14,17 @@ public enum SamplerKind: String, CaseIterable, Codable, Sendable, CustomStringCo
 
     /// The one place a user's choice becomes a stage's loop: `karras` (the stage's noise
     /// levels and churn) walked with the chosen Karras method, or the DDPM loop, which takes its
-    /// step count from the stage's (respaced) diffusion instead.
+    /// step count from the stage's (respaced) diffusion instead. Euler ancestral keeps no churn
+    /// settings: the reference passes that sampler none (s_churn, s_tmin, s_tmax, s_noise), so
+    /// a stage's churn does not change what it samples and is not carried.
     public func stageLoop(karras: KarrasOptions) -> StageLoop {
         var karras = karras
         switch self {
         case .heun: karras.method = .heun
-        case .eulerAncestral: karras.method = .eulerAncestral
+        case .eulerAncestral:
+            var plain = KarrasOptions(steps: karras.steps, sigmaMin: karras.sigmaMin, sigmaMax: karras.sigmaMax, method: .eulerAncestral)
+            plain.rho = karras.rho
+            karras = plain
         case .dpm: karras.method = .dpm
         case .ddpm: return .ddpm
         }

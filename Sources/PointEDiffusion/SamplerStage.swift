@@ -119,11 +119,10 @@ public struct SamplerStage: Sendable {
         }
     }
 
-    /// D(x, sigma) for this stage: the Gaussian-to-Karras denoiser, guided when the stage is.
-    package func denoiser(conditioning: Conditioning, clipDenoised: Bool,
-                  onNetwork: ((Tensor, [Float], Tensor) -> Void)?) -> KarrasSampler.Denoiser {
+    /// D(x, sigma) for this stage over `network` (the raw network, e.g. `perSampleNetwork`):
+    /// the Gaussian-to-Karras denoiser, guided when the stage is.
+    package func denoiser(network: @escaping (Tensor, [Float]) throws -> Tensor, clipDenoised: Bool) -> KarrasSampler.Denoiser {
         let karrasModel = GaussianToKarras(diffusion: diffusion)
-        let network = perSampleNetwork(conditioning: conditioning, onNetwork: onNetwork)
         let guided = isGuided
         let scale = Float(guidanceScale)
         return { x, sigma in
@@ -145,5 +144,11 @@ public struct SamplerStage: Sendable {
             }
             return out
         }
+    }
+
+    /// `network` as this stage's DDPM loop calls it: guided on the noise (`DDPMSampler.guided`)
+    /// when the stage is.
+    package func ddpmNetwork(_ network: @escaping DDPMSampler.Network) -> DDPMSampler.Network {
+        isGuided ? DDPMSampler.guided(network, scale: Float(guidanceScale)) : network
     }
 }

@@ -16,6 +16,9 @@ public struct SamplerFixture {
     public let io: StateDict
     /// Labels of the recorded draws in the order the reference made them ("stage0.eps[3]").
     public let drawOrder: [String]
+    /// How the reference sampled (the JSON's "sampler_kind"; the Heun fixtures predate it):
+    /// the `--sampler` a user gives for the same run; nil when stages mix Karras and DDPM.
+    public let samplerKind: SamplerKind?
 
     /// Whether NAME.json describes a sampler run ("case" starting with "sampler_").
     public static func isSamplerFixture(_ path: String) -> Bool {
@@ -51,6 +54,7 @@ public struct SamplerFixture {
                                        loop: a.loop(stage: i), conditioning: a.conditioning[i]))
         }
         sampler = PointCloudSampler(stages: stages, auxChannels: a.auxChannels, clipDenoised: a.clipDenoised)
+        samplerKind = try a.samplerKind(stated: json["sampler_kind"], source: jsonPath)
 
         io = try CheckpointLoader.load(path + ".io.safetensors")
         var conditioning = SamplerConditioning()
@@ -99,9 +103,47 @@ public struct SamplerFixture {
         return try t.int64Values()
     }
 
-    /// The recorded noise in draw order.
-    public func replayNoise() throws -> ReplayNoise {
-        ReplayNoise(try drawOrder.map { ($0, try tensor($0)) }, source: io.source)
+    /// The recorded noise in draw order, one row per sample (see `draw`): every stage's, or
+    /// the first `stages` stages' only.
+    public func replayNoise(stages: Int? = nil) throws -> ReplayNoise {
+        let labels = drawOrder.filter { label in stages.map { (Self.stageIndex(label) ?? 0) < $0 } ?? true }
+        return ReplayNoise(try labels.map { ($0, try draw($0)) }, source: io.source)
+    }
+
+    /// What stage `index` yielded last: the run's samples after that stage (unscaled, the
+    /// earlier stages' points in front), one row per sample.
+    public func lastYield(stage index: Int) throws -> Tensor {
+        let yields = try tensor("stage\(index).yield_samples")
+        return try tensor("stage\(index).yield_samples[\(yields.shape[0] - 1)]")
+    }
+
+    /// A recorded draw ("stage1.eps[3]") as this sampler asks for it: one row per sample. A
+    /// guided DDPM stage of the reference runs its whole loop on a doubled batch
+    /// (`PointCloudSampler` with use_karras False and a guidance scale), so its draws have 2B
+    /// rows; its guided model reads only x[:B] and the sampler keeps only pred_xstart[:B], so
+    /// rows B..<2B never reach the output and are dropped here.
+    package func draw(_ label: String) throws -> Tensor {
+        let recorded = try tensor(label)
+        guard let stage = Self.stageIndex(label), stage < sampler.stages.count, Self.doublesBatch(sampler.stages[stage]) else {
+            return recorded
+        }
+        guard recorded.shape.first == 2 * batchSize else {
+            throw DiffusionError("\(io.source): \(label) has shape \(recorded.shape); a guided DDPM stage draws for \(2 * batchSize) rows")
+        }
+        return ElementWise.batchSlice(recorded, 0..<batchSize)
+    }
+
+    /// Whether the reference runs this stage's loop on a doubled batch: a DDPM stage with any
+    /// non-zero guidance scale (the reference tests the scale's truth there, where its Karras
+    /// path and its conditioning test != 0 and != 1).
+    static func doublesBatch(_ stage: SamplerStage) -> Bool {
+        stage.loop == .ddpm && stage.guidanceScale != 0
+    }
+
+    /// The stage a recorded tensor belongs to: N of "stageN.…".
+    static func stageIndex(_ label: String) -> Int? {
+        guard label.hasPrefix("stage"), let dot = label.firstIndex(of: ".") else { return nil }
+        return Int(label[label.index(label.startIndex, offsetBy: 5)..<dot])
     }
 }
 
@@ -112,6 +154,9 @@ struct SamplerArguments {
     var numPoints: [Int], auxChannels: [String], conditioning: [StageConditioning], guidance: [Double], useKarras: [Bool]
     var karrasSteps: [Int], sigmaMin: [Double], sigmaMax: [Double], sChurn: [Double]
     var clipDenoised: Bool, rho: Double, sTmin: Double, sTmax: Double, sNoise: Double
+    /// The Karras method of every Karras stage (the reference's `karras_sample_progressive`
+    /// `sampler` argument, recorded as "karras_sampler"; absent or null: its default, heun).
+    var karrasKind: SamplerKind
 
     init(_ args: JSONValue, stages n: Int, source: String) throws {
         func list<T>(_ key: String, _ convert: (JSONValue) -> T?, default value: [T]? = nil, pad: T? = nil) throws -> [T] {
@@ -147,10 +192,36 @@ struct SamplerArguments {
         sTmin = try scalar("s_tmin", 0)
         sTmax = try scalar("s_tmax", .infinity)
         sNoise = try scalar("s_noise", 1)
+        karrasKind = try Self.karrasKind(args["karras_sampler"], source: source)
     }
 
-    /// Stage `i`'s loop: `use_karras` with the Karras settings, else the DDPM loop (whose steps
-    /// are its diffusion's respacing).
+    /// The reference's Karras sampler names ("heun", "ancestral", "dpm") as a `SamplerKind`.
+    static func karrasKind(_ value: JSONValue?, source: String) throws -> SamplerKind {
+        guard let value, !value.isNull else { return .heun }
+        switch value.stringValue {
+        case "heun": return .heun
+        case "ancestral": return .eulerAncestral
+        case "dpm": return .dpm
+        default: throw DiffusionError("\(source): PointCloudSampler_args.karras_sampler \(value) is not one of heun, ancestral, dpm")
+        }
+    }
+
+    /// The run's one sampler kind: DDPM when no stage uses Karras, the Karras method when all
+    /// do, nil when they mix. `stated` (the JSON's "sampler_kind", reference names) must agree.
+    func samplerKind(stated: JSONValue?, source: String) throws -> SamplerKind? {
+        let kind: SamplerKind? = useKarras.allSatisfy { $0 } ? karrasKind : useKarras.allSatisfy { !$0 } ? .ddpm : nil
+        if let stated, !stated.isNull {
+            let named = stated.stringValue == "ddpm" ? SamplerKind.ddpm : try Self.karrasKind(stated, source: source + " sampler_kind")
+            guard named == kind else {
+                throw DiffusionError("\(source): sampler_kind \(stated) disagrees with PointCloudSampler_args (use_karras \(useKarras), karras_sampler \(karrasKind))")
+            }
+        }
+        return kind
+    }
+
+    /// Stage `i`'s loop: `use_karras` with the Karras settings walked by `karrasKind` (through
+    /// `SamplerKind.stageLoop`, as a user's choice is), else the DDPM loop (whose steps are its
+    /// diffusion's respacing).
     func loop(stage i: Int) -> StageLoop {
         guard useKarras[i] else { return .ddpm }
         var karras = KarrasOptions(steps: karrasSteps[i], sigmaMin: sigmaMin[i], sigmaMax: sigmaMax[i], sChurn: sChurn[i])
@@ -158,7 +229,7 @@ struct SamplerArguments {
         karras.sTmin = sTmin
         karras.sTmax = sTmax
         karras.sNoise = sNoise
-        return .karras(karras)
+        return karrasKind.stageLoop(karras: karras)
     }
 
     /// A `model_kwargs_key_filter` entry: "*" is everything, else the comma-separated kwargs

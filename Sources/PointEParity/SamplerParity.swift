@@ -1,4 +1,5 @@
 import Foundation
+import PointECloud
 import PointEDiffusion
 import PointEMesh
 import PointEModels
@@ -6,10 +7,13 @@ import PointETensor
 
 /// Replays a reference sampler fixture and compares against what it recorded:
 ///
-/// * teacher-forced, per stage: the Karras sigmas; the network on every recorded input
-///   (1e-4 x max(1, max|expected|)); the network inputs and integer timesteps derived from the
-///   recorded x and sigma_hat (timesteps exactly); the guided, clipped denoiser output of every
-///   step (1e-3);
+/// * teacher-forced, per stage: the Karras sigmas (and sigma_hat where recorded); the network on
+///   every recorded input (1e-4 x max(1, max|expected|)); every step of the stage's loop from
+///   the recorded state, with the recorded draws and the recorded network outputs in place of
+///   the network (so only the sampler's own arithmetic is checked): each network call's input
+///   (1e-4 relative) and integer timesteps (exactly), the step's x0 prediction and where it
+///   leads (`stepTolerance`), and the stage's final prediction; the live guided, clipped
+///   denoiser at every recorded step (1e-3);
 /// * free-running from the recorded noise: the final coordinates (max 0.05, mean 1e-3) and
 ///   colours (4/255) of the point clouds.
 public struct SamplerParity {
@@ -37,20 +41,18 @@ public struct SamplerParity {
 
     public static func networkTolerance(_ maxExpected: Float) -> Float { 1e-4 * max(1, maxExpected) }
 
+    /// A teacher-forced step with the recorded network outputs differs from the reference by
+    /// float32 rounding only: op order, the data-unit yields scaled back, and at the noisiest
+    /// steps the x0 = x / sqrt(abar) - eps * sqrt(1 / abar - 1) amplification (up to ~100x).
+    public static func stepTolerance(_ maxExpected: Float) -> Float { 1e-4 * max(1, maxExpected) }
+
     /// `path` is the fixture without extension (e.g. ../shared/parity/sampler_text2pc).
     public static func run(fixture path: String, teacherForced: Bool = true, freeRunning: Bool = true) throws -> SamplerParity {
         let fixture = try SamplerFixture(path: path)
         var results: [Comparison] = []
         if teacherForced {
-            var lowRes: Tensor?
-            for (index, stage) in fixture.sampler.stages.enumerated() {
-                if index > 0 {
-                    // The stage's recorded low_res; when guided it was doubled with zeros, and the
-                    // conditioning builder doubles it again from the first half.
-                    let recorded = try fixture.tensor("stage\(index).model_kwargs.low_res")
-                    lowRes = ElementWise.batchSlice(recorded, 0..<fixture.batchSize)
-                }
-                results += try teacherForcedStage(fixture, index: index, stage: stage, lowRes: lowRes)
+            for index in fixture.sampler.stages.indices {
+                results += try teacherForcedStage(fixture, recorded: try RecordedStage(fixture, stage: index))
             }
         }
         if freeRunning { results += try freeRun(fixture) }
@@ -84,101 +86,134 @@ public struct SamplerParity {
         c.maxAbsError.isNaN ? .infinity : (c.tolerance > 0 ? c.maxAbsError / c.tolerance : (c.maxAbsError > 0 ? .infinity : 0))
     }
 
-    static func teacherForcedStage(_ fixture: SamplerFixture, index: Int, stage: SamplerStage, lowRes: Tensor?) throws -> [Comparison] {
+    static func teacherForcedStage(_ fixture: SamplerFixture, recorded: RecordedStage) throws -> [Comparison] {
+        let index = recorded.index
+        let stage = fixture.sampler.stages[index]
         let prefix = "stage\(index)"
-        let batch = fixture.batchSize
+        let source = "\(fixture.io.source) \(prefix)"
+        let clip = fixture.sampler.clipDenoised
+        let conditioning = try stage.networkConditioning(fixture.conditioning, lowRes: recorded.lowRes, batch: fixture.batchSize)
         var out: [Comparison] = []
-        // Every check below follows the Karras loop (sigmas, sigma_hat, denoised per step).
-        guard case .karras(let options) = stage.loop else {
-            throw DiffusionError("\(fixture.path): \(prefix) runs the DDPM loop; the teacher-forced replay covers Karras stages only")
-        }
-        let sigmas = karrasSigmas(steps: options.steps, sigmaMin: options.sigmaMin, sigmaMax: options.sigmaMax, rho: options.rho)
-        out.append(try compare("\(prefix).sigmas", Tensor(shape: [sigmas.count], values: sigmas), try fixture.tensor("\(prefix).sigmas"),
-                               tolerance: { 1e-6 * max($0, 1e-30) }))
 
         // The network on every recorded call.
-        let conditioning = try stage.networkConditioning(fixture.conditioning, lowRes: lowRes, batch: batch)
-        let inputs = try fixture.tensor("\(prefix).model_in_x")
-        let timesteps = try fixture.int64s("\(prefix).model_in_t")
-        let outputs = try fixture.tensor("\(prefix).model_out")
-        let calls = inputs.shape[0], callBatch = inputs.shape[1]
         var network: [Comparison] = []
-        for k in 0..<calls {
-            let x = ElementWise.batchSlice(inputs, k..<(k + 1)).reshaped(Array(inputs.shape.dropFirst()))
-            let t = timesteps[(k * callBatch)..<((k + 1) * callBatch)].map { Float($0) }
-            let result = try stage.model(x, timesteps: t, conditioning: conditioning)
-            let expected = ElementWise.batchSlice(outputs, k..<(k + 1)).reshaped(Array(outputs.shape.dropFirst()))
-            network.append(try compare("\(prefix).model_out[\(k)]", result, expected, tolerance: networkTolerance))
+        for (k, input) in recorded.callInputs.enumerated() {
+            let result = try stage.model(input, timesteps: recorded.callTimesteps[k].map { Float($0) }, conditioning: conditioning)
+            network.append(try compare("\(prefix).model_out[\(k)]", result, recorded.callOutputs[k], tolerance: networkTolerance))
         }
         if let w = worst("\(prefix).model_out", network) { out.append(w) }
 
-        // Inputs and timesteps derived from the recorded steps: call 2i is at (x[i], sigma_hat[i]);
-        // call 2i + 1 (Heun's correction) is at sigma[i + 1].
-        let karras = GaussianToKarras(diffusion: stage.diffusion)
-        let xs = try fixture.tensor("\(prefix).x")
-        let sigmaHats = try fixture.tensor("\(prefix).sigma_hat").values
-        var modelInputs: [Comparison] = []
-        var timestepErrors: Float = 0
-        var call = 0
-        for i in 0..<sigmaHats.count {
-            let x = ElementWise.batchSlice(xs, i..<(i + 1)).reshaped(Array(xs.shape.dropFirst()))
-            let doubledX = stage.isGuided ? ElementWise.concatBatch([x, x]) : x
-            let (input, t) = karras.modelInputs(x: doubledX, sigmas: [Float](repeating: sigmaHats[i], count: doubledX.shape[0]))
-            guard call < calls else { throw DiffusionError("\(fixture.io.source): fewer recorded network calls than steps") }
-            let recorded = ElementWise.batchSlice(inputs, call..<(call + 1)).reshaped(Array(inputs.shape.dropFirst()))
-            modelInputs.append(try compare("\(prefix).model_in_x[\(call)]", input, recorded, tolerance: networkTolerance))
-            for (j, tj) in t.enumerated() {
-                timestepErrors = max(timestepErrors, Float(abs(Int64(stage.diffusion.timestepMap[tj]) - timesteps[call * callBatch + j])))
+        // The stage's loop from the recorded state, the recorded outputs standing in for the
+        // network: each call's input and timesteps are checked as the loop makes them.
+        let calls = RecordedCalls(recorded, prefix: prefix, source: source)
+        let live = stage.perSampleNetwork(conditioning: conditioning, onNetwork: nil)
+        var steps: [Comparison] = [], predictions: [Comparison] = [], denoised: [Comparison] = []
+        switch stage.loop {
+        case .karras(let options):
+            let sigmas = karrasSigmas(steps: options.steps, sigmaMin: options.sigmaMin, sigmaMax: options.sigmaMax, rho: options.rho)
+            out.append(try compare("\(prefix).sigmas", Tensor(shape: [sigmas.count], values: sigmas), try fixture.tensor("\(prefix).sigmas"),
+                                   tolerance: { 1e-6 * max($0, 1e-30) }))
+            guard recorded.steps == options.steps else {
+                throw DiffusionError("\(source): \(recorded.steps) recorded steps, the stage takes \(options.steps)")
             }
-            call += 1
-            if i + 1 < sigmaHats.count, sigmas[i + 1] != 0, call < calls {
-                let tNext = stage.diffusion.timestepMap[karras.timestep(sigma: sigmas[i + 1])]
-                for j in 0..<callBatch { timestepErrors = max(timestepErrors, Float(abs(Int64(tNext) - timesteps[call * callBatch + j]))) }
-                call += 1
+            let sigmaHats = (0..<options.steps).map { KarrasSampler.sigmaHat(step: $0, sigmas: sigmas, options: options) }
+            if let expected = recorded.sigmaHats {
+                out.append(try compare("\(prefix).sigma_hat", Tensor(shape: [sigmaHats.count], values: sigmaHats),
+                                       Tensor(shape: [expected.count], values: expected), tolerance: { 1e-6 * max($0, 1e-30) }))
             }
+            let replayed = stage.denoiser(network: calls.next, clipDenoised: clip)
+            // x_T and the first step's churn from the recorded draws.
+            let first = KarrasSampler.begin(KarrasSampler.start(recorded.initialDraw, options: options), step: 0, sigmas: sigmas,
+                                            options: options, draw: recorded.stepDraws[0])
+            steps.append(try compare("\(prefix).x[0]", first.x, recorded.states[0], tolerance: stepTolerance))
+            let liveDenoiser = stage.denoiser(network: live, clipDenoised: clip)
+            var last: (x: Tensor, denoised: Tensor)?
+            for i in 0..<options.steps {
+                let x = recorded.states[i]
+                let step = try KarrasSampler.advance(x, sigmaHat: sigmaHats[i], step: i, sigmas: sigmas, options: options,
+                                                     draw: recorded.stepDraws[i], denoiser: replayed)
+                predictions.append(try compare("\(prefix).denoised[\(i)]", step.denoised, recorded.predictions[i], tolerance: stepTolerance))
+                let next = i + 1 < options.steps
+                    ? KarrasSampler.begin(step.next, step: i + 1, sigmas: sigmas, options: options, draw: recorded.stepDraws[i + 1]).x
+                    : step.next
+                steps.append(try compare("\(prefix).x[\(i + 1)]", next, recorded.states[i + 1], tolerance: stepTolerance))
+                last = (step.next, step.denoised)
+                denoised.append(try compare("\(prefix).denoised[\(i)]", try liveDenoiser(x, sigmaHats[i]), recorded.predictions[i],
+                                            tolerance: { _ in denoisedTolerance }))
+            }
+            if let last {
+                predictions.append(try compare("\(prefix).final pred_xstart",
+                                               KarrasSampler.finalPrediction(options.method, x: last.x, lastDenoised: last.denoised),
+                                               recorded.finalPrediction, tolerance: stepTolerance))
+            }
+        case .ddpm:
+            guard recorded.steps == stage.diffusion.numTimesteps else {
+                throw DiffusionError("\(source): \(recorded.steps) recorded steps, the stage's diffusion has \(stage.diffusion.numTimesteps)")
+            }
+            let replayed = stage.ddpmNetwork(calls.next), liveNetwork = stage.ddpmNetwork(live)
+            for (i, t) in (0..<stage.diffusion.numTimesteps).reversed().enumerated() {
+                let x = recorded.states[i]
+                let step = try DDPMSampler.step(diffusion: stage.diffusion, x: x, timestep: t, draw: recorded.stepDraws[i],
+                                                clipDenoised: clip, network: replayed)
+                predictions.append(try compare("\(prefix).pred_xstart[\(i)]", step.predXStart, recorded.predictions[i], tolerance: stepTolerance))
+                steps.append(try compare("\(prefix).x[\(i + 1)]", step.sample, recorded.states[i + 1], tolerance: stepTolerance))
+                let liveStep = try DDPMSampler.step(diffusion: stage.diffusion, x: x, timestep: t, draw: recorded.stepDraws[i],
+                                                    clipDenoised: clip, network: liveNetwork)
+                denoised.append(try compare("\(prefix).pred_xstart[\(i)]", liveStep.predXStart, recorded.predictions[i],
+                                            tolerance: { _ in denoisedTolerance }))
+            }
+            // The stage's points are its last step's prediction; the replay compared exactly that.
         }
-        if let w = worst("\(prefix).model_in_x", modelInputs) { out.append(w) }
-        out.append(Comparison(name: "\(prefix).model_in_t (exact)", maxAbsError: timestepErrors, meanAbsError: 0,
-                              maxAbsExpected: Float(stage.diffusion.numTimesteps - 1), tolerance: 0, meanTolerance: nil))
-
-        // The guided, clipped denoiser at every recorded (x, sigma_hat).
-        let denoiser = stage.denoiser(conditioning: conditioning, clipDenoised: fixture.sampler.clipDenoised, onNetwork: nil)
-        let denoised = try fixture.tensor("\(prefix).denoised")
-        var steps: [Comparison] = []
-        for i in 0..<sigmaHats.count {
-            let x = ElementWise.batchSlice(xs, i..<(i + 1)).reshaped(Array(xs.shape.dropFirst()))
-            let expected = ElementWise.batchSlice(denoised, i..<(i + 1)).reshaped(Array(denoised.shape.dropFirst()))
-            steps.append(try compare("\(prefix).denoised[\(i)]", try denoiser(x, sigmaHats[i]), expected, tolerance: { _ in denoisedTolerance }))
-        }
-        if let w = worst("\(prefix).denoised", steps) { out.append(w) }
+        try calls.finish()
+        if let w = worst("\(prefix).model_in_x", calls.inputs) { out.append(w) }
+        out.append(Comparison(name: "\(prefix).model_in_t (exact)", maxAbsError: calls.timestepError, meanAbsError: 0,
+                              maxAbsExpected: Float(stage.diffusion.config.timesteps - 1), tolerance: 0, meanTolerance: nil))
+        if let w = worst("\(prefix).steps x", steps) { out.append(w) }
+        if let w = worst("\(prefix).steps pred_xstart", predictions) { out.append(w) }
+        // The live network's x0 at every recorded step (guided, clipped).
+        if let w = worst("\(prefix).denoised", denoised) { out.append(w) }
         return out
     }
 
     /// The free-running replay, with the fixture's own sampler or `sampler` (e.g. the engine's,
-    /// built from settings, to show that it is the reference's sampler).
+    /// built from settings, to show that it is the reference's sampler). A sampler of only the
+    /// fixture's first n stages gets only their draws and is compared with what the reference
+    /// had after them: stage n - 1's last yield, as point clouds.
     public static func freeRun(_ fixture: SamplerFixture, sampler: PointCloudSampler? = nil) throws -> [Comparison] {
         let sampler = sampler ?? fixture.sampler
-        let noise = try fixture.replayNoise()
+        let stages = sampler.stages.count, recordedStages = fixture.sampler.stages.count
+        guard stages <= recordedStages else {
+            throw DiffusionError("\(fixture.io.source): a sampler of \(stages) stages cannot replay a run of \(recordedStages)")
+        }
+        let noise = try fixture.replayNoise(stages: stages)
         let samples = try sampler.sample(batchSize: fixture.batchSize, conditioning: fixture.conditioning, noise: noise)
         guard noise.remaining == 0 else {
             throw DiffusionError("\(fixture.io.source): the sampler used \(noise.position) of \(noise.position + noise.remaining) recorded draws")
         }
-        let expected = try fixture.tensor("samples")
+        let whole = stages == recordedStages
+        let expected = whole ? try fixture.tensor("samples") : try fixture.lastYield(stage: stages - 1)
         guard samples.shape == expected.shape else {
-            throw DiffusionError("\(fixture.io.source): sampled \(samples.shape), recorded samples \(expected.shape)")
+            throw DiffusionError("\(fixture.io.source): sampled \(samples.shape), recorded \(whole ? "samples" : "stage\(stages - 1) yield") \(expected.shape)")
         }
-        let clouds = sampler.pointClouds(samples)
-        let n = clouds[0].count
+        let (coords, rgb) = cloudTensors(sampler.pointClouds(samples))
+        let (expectedCoords, expectedRGB) = whole ? (try fixture.tensor("pc.coords"), try fixture.tensor("pc.rgb"))
+            : cloudTensors(sampler.pointClouds(expected))
+        let label = whole ? "free-running" : "free-running stages 0..<\(stages)"
+        return [
+            try compare("\(label) pc.coords", coords, expectedCoords, tolerance: { _ in coordsMaxTolerance }, meanTolerance: coordsMeanTolerance),
+            // Colours are multiples of 1/255; the slack absorbs float division rounding only.
+            try compare("\(label) pc.rgb", rgb, expectedRGB, tolerance: { _ in colorTolerance + 1e-6 }),
+        ]
+    }
+
+    /// Clouds as the reference's `pc.coords` / `pc.rgb` tensors: [B, N, 3] each, RGB in 0...1.
+    static func cloudTensors(_ clouds: [PointCloud]) -> (coords: Tensor, rgb: Tensor) {
+        let n = clouds.first?.count ?? 0
         let coords = Tensor(shape: [clouds.count, n, 3], values: clouds.flatMap(\.coords))
         let rgb = Tensor(shape: [clouds.count, n, 3], values: clouds.flatMap { cloud in
             (0..<n).flatMap { i in ["R", "G", "B"].map { cloud.channel($0)?[i] ?? .nan } }
         })
-        return [
-            try compare("free-running pc.coords", coords, try fixture.tensor("pc.coords"), tolerance: { _ in coordsMaxTolerance },
-                        meanTolerance: coordsMeanTolerance),
-            // Colours are multiples of 1/255; the slack absorbs float division rounding only.
-            try compare("free-running pc.rgb", rgb, try fixture.tensor("pc.rgb"), tolerance: { _ in colorTolerance + 1e-6 }),
-        ]
+        return (coords, rgb)
     }
 }
 

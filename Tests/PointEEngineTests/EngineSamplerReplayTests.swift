@@ -7,15 +7,18 @@ import PointETestSupport
 import XCTest
 
 /// The engine's sampler (TwoStageSampler, what `pointe generate`, `pointe sample` and every
-/// worker sample with) against the reference's own sampling runs: the fixture's networks are put
-/// in a models directory under their released names, the engine builds the sampler from typed
-/// settings alone, and it replays the fixture's recorded noise to the reference's clouds.
+/// worker sample with) against the reference's own sampling runs, one or more per sampler kind:
+/// the fixture's networks are put in a models directory under their released names, the engine
+/// builds the sampler from typed settings alone (model, upsample, steps, guidance, `--sampler`),
+/// and it replays the fixture's recorded noise to the reference's clouds.
 final class EngineSamplerReplayTests: XCTestCase {
-    /// (fixture, the settings a user gives for it). sampler_uncond is not here: it was recorded
-    /// with churn 0, which no released configuration uses.
-    func replay(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `stages`: how many of the fixture's stages the settings can express (nil: all). Settings
+    /// have one step count for both stages; a fixture whose upsampler took another count is
+    /// replayed through its base stage, against what the reference had after that stage.
+    func replay(_ name: String, kind: SamplerKind, stages: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let path = Fixtures.path(name)
         let fixture = try SamplerFixture(path: path)
+        XCTAssertEqual(fixture.samplerKind, kind, "\(name): the reference's sampler kind", file: file, line: line)
         let json = try JSONValue.load(path + ".json")
         // The fixture names each stage's released diffusion ("base40M", "upsample"): that is the model.
         guard let models = json["models"]?.objectPairs, let diffusions = json["diffusions"]?.objectPairs else {
@@ -32,10 +35,9 @@ final class EngineSamplerReplayTests: XCTestCase {
                                                            withDestinationURL: fixtureDirectory.appendingPathComponent(part))
             }
         }
-        let stages = fixture.sampler.stages
-        guard case .karras(let karras) = stages[0].loop else { return XCTFail("\(name): the base stage is not Karras", file: file, line: line) }
+        let stages = Array(fixture.sampler.stages.prefix(stages ?? fixture.sampler.stages.count))
         let settings = SamplingSettings(model: try ReleasedModel.parse(diffusions[0].0, baseOnly: true), upsample: stages.count == 2,
-                                        steps: karras.steps, guidance: stages[0].guidanceScale, sampler: .heun)
+                                        steps: stages[0].stepCount, guidance: stages[0].guidanceScale, sampler: kind)
         let engine = PointEEngine(models: ModelDirectory(directory.path))
         let sampler = try engine.sampler(for: settings)
 
@@ -44,6 +46,7 @@ final class EngineSamplerReplayTests: XCTestCase {
         for (ours, theirs) in zip(sampler.stages, stages) {
             XCTAssertEqual(ours.guidanceScale, theirs.guidanceScale, "\(name) guidance", file: file, line: line)
             XCTAssertEqual(ours.loop, theirs.loop, "\(name) loop and Karras settings", file: file, line: line)
+            XCTAssertEqual(ours.diffusion.config, theirs.diffusion.config, "\(name) diffusion (schedule, scales, DDPM respacing)", file: file, line: line)
             XCTAssertEqual(ours.numPoints, theirs.numPoints, file: file, line: line)
             // The same inputs reach the stage, of those the fixture has ("texts" and "*" alike
             // pass a text run's CLIP vector; a text run has no grid to filter).
@@ -54,14 +57,28 @@ final class EngineSamplerReplayTests: XCTestCase {
         }
         // ...and the same clouds from the recorded noise, under the baseline and the best kernels.
         try underEachTestedKernelVariant { variant in
-            for c in try SamplerParity.freeRun(fixture, sampler: sampler) {
+            let checks = try SamplerParity.freeRun(fixture, sampler: sampler)
+            XCTAssertFalse(checks.isEmpty, file: file, line: line)
+            for c in checks {
                 XCTAssertTrue(c.passed, "\(name) [kernels \(variant)] \(c.name): max|err| \(c.maxAbsError) mean \(c.meanAbsError) tol \(c.tolerance)",
                               file: file, line: line)
             }
         }
     }
 
-    func testImageToPointCloudThroughTheEngine() throws { try replay("sampler_image2pc") }
-    func testTextToPointCloudThroughTheEngine() throws { try replay("sampler_text2pc") }
-    func testTextVectorBaseStageThroughTheEngine() throws { try replay("sampler_textvec") }
+    // Heun (the reference's default). sampler_uncond is not here: it was recorded with churn 0,
+    // which no released configuration uses.
+    func testImageToPointCloudThroughTheEngine() throws { try replay("sampler_image2pc", kind: .heun) }
+    func testTextToPointCloudThroughTheEngine() throws { try replay("sampler_text2pc", kind: .heun) }
+    func testTextVectorBaseStageThroughTheEngine() throws { try replay("sampler_textvec", kind: .heun) }
+
+    // Euler ancestral: recorded with 6 base and 5 upsampler steps.
+    func testEulerAncestralTextBaseStageThroughTheEngine() throws { try replay("sampler_ancestral_text2pc", kind: .eulerAncestral, stages: 1) }
+
+    // DPM, guided with churn.
+    func testDPMTextVectorThroughTheEngine() throws { try replay("sampler_dpm_textvec", kind: .dpm) }
+
+    // DDPM: unconditional, and guided on images (recorded with 6 base and 5 upsampler steps).
+    func testDDPMUnconditionalThroughTheEngine() throws { try replay("sampler_ddpm_uncond", kind: .ddpm) }
+    func testDDPMGuidedImageBaseStageThroughTheEngine() throws { try replay("sampler_ddpm_image2pc", kind: .ddpm, stages: 1) }
 }

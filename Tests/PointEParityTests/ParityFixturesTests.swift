@@ -36,6 +36,8 @@ final class ParityFixturesTests: XCTestCase {
             "diffusion": .schedules, "pointnet": .pointnet, "marching_cubes": .marchingCubes, "preprocess": .preprocess,
             "tokenizer.io": .clipTokenizer, "tokenizer": .clipTokenizer, "clip": .clipModel,
             "sampler_uncond": .sampler, "sampler_textvec": .sampler, "sampler_text2pc": .sampler, "sampler_image2pc": .sampler,
+            "sampler_ancestral_text2pc": .sampler, "sampler_dpm_textvec": .sampler, "sampler_ddpm_uncond": .sampler,
+            "sampler_ddpm_image2pc": .sampler,
             "uncond": .network, "textvec": .network, "imagegrid": .network, "upsample": .network, "sdf": .network,
         ]
         for (name, kind) in expected {
