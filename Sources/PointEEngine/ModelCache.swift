@@ -11,6 +11,9 @@ public struct ModelCache: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
+    /// Where the cache is, in words, for help texts (the rule of `defaultDirectory`).
+    public static let defaultDescription = "$POINTE_HOME, else $XDG_CACHE_HOME/pointe, else ~/.cache/pointe"
+
     /// `POINTE_HOME`, else `$XDG_CACHE_HOME/pointe`, else `~/.cache/pointe`.
     public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let home = environment["POINTE_HOME"], !home.isEmpty { return home }

@@ -17,6 +17,16 @@ public struct ModelInventory {
         public var bytes: Int {
             files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
         }
+
+        /// Where the weights came from, as far as the files say: "random (tiny)" for those
+        /// `pointe models init-random` wrote (it names itself in the safetensors metadata), a
+        /// released checkpoint, or another safetensors conversion; "missing" when absent.
+        public var origin: String {
+            guard let weights = files.first else { return "missing" }
+            guard weights.hasSuffix(".safetensors") else { return "released checkpoint" }
+            guard let metadata = try? SafetensorsReader.load(weights).metadata, metadata["pointe.model"] != nil else { return "converted" }
+            return "random weights" + (metadata["pointe.preset"].map { " (\($0))" } ?? "")
+        }
     }
 
     public var entries: [Entry] {

@@ -8,6 +8,23 @@ import PointEModels
 
 extension ReleasedModel: ExpressibleByArgument {}
 
+/// `--model` / `--base`: a released base model only. A type of its own so that help lists just
+/// those and the upsampler and SDF model are refused where they enter (help offered them, and
+/// the run then refused them).
+struct BaseModel: ExpressibleByArgument, CustomStringConvertible {
+    let model: ReleasedModel
+
+    init(_ model: ReleasedModel) { self.model = model }
+
+    init?(argument: String) {
+        guard let model = ReleasedModel(rawValue: argument), model.isBaseModel else { return nil }
+        self.model = model
+    }
+
+    static var allValueStrings: [String] { ReleasedModel.baseModels.map(\.rawValue) }
+    var description: String { model.rawValue }
+}
+
 extension SamplerKind: ExpressibleByArgument {}
 
 extension TriMesh.FileFormat: ExpressibleByArgument {}

@@ -7,6 +7,7 @@ struct Pointe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pointe",
         abstract: "Point-E in Swift: text/image -> point cloud -> mesh, and the tools around it.",
+        version: PointeVersion.text,
         subcommands: [ParityCommand.self, ModelsCommand.self, BenchCommand.self, SampleCommand.self, MeshCommand.self, GenerateCommand.self, EvalCommand.self,
                       PreviewCommand.self, CoordinatorCommand.self, WorkerCommand.self, MesherCommand.self, RunCommand.self, RemeshCommand.self, StatusCommand.self, KeysCommand.self, DrainCommand.self])
 

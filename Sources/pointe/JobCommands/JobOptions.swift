@@ -23,7 +23,7 @@ struct JobOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Prompts per shard (default: \(defaults.shardSize)).") var shardSize: Int?
     @Option(parsing: .unconditional, help: "Attempts per shard before its remaining prompts are marked failed (default: \(defaults.retryBudget)).") var retryBudget: Int?
     @Option(help: "Base model of every prompt whose line names none (default: \(SamplingSettings.defaultModel(for: .text)) for text, \(SamplingSettings.defaultModel(for: .image)) for images).")
-    var model: ReleasedModel?
+    var model: BaseModel?
     @Flag(inversion: .prefixedNo, help: "Add the upsampler stage (default: on).") var upsample: Bool?
     @Option(parsing: .unconditional, help: "Sampling steps per stage (default: \(defaults.prompts.steps)).") var steps: Int?
     @Option(parsing: .unconditional, help: "Guidance scale: the base stage, and the upsampler too for image prompts (default: \(defaults.prompts.guidance)).") var guidance: Double?
@@ -59,7 +59,7 @@ struct JobOptions: ParsableArguments {
         g.seed = seed
         g.shardSize = shardSize
         g.retryBudget = retryBudget
-        g.model = model
+        g.model = model?.model
         g.upsample = upsample
         g.steps = steps
         g.guidance = guidance
@@ -113,7 +113,8 @@ struct JobOptions: ParsableArguments {
     func openJob(prompts: String?, bind: String?, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true,
                  local: LocalPeers? = nil) throws -> Coordinator {
         let directory = JobDirectory(output)
-        if !directory.exists {
+        let creating = !directory.exists
+        if creating {
             guard let prompts else { throw CommandFailure("\(output) holds no job yet: give a prompt file") }
             if addPrompts { log.info("--add-prompts: \(output) holds no job yet; it is made from \(prompts)") }
             let settings = given.applied()
@@ -137,7 +138,9 @@ struct JobOptions: ParsableArguments {
             throw CommandFailure("\(output) holds a job made with other settings; give its own (or leave the option out to keep them), or another -o for a new job:\n  "
                                  + differences.joined(separator: "\n  "))
         }
-        if let prompts, info.settingsRecorded {
+        // A job just made from the file is that file: reading it again (its warnings printed
+        // twice, its images decoded twice) would only compare it with itself.
+        if let prompts, info.settingsRecorded, !creating {
             let entries = try readPrompts(prompts, settings: info.settings, local: local, log: log)
             switch PromptListComparison.compare(stored: try coordinator.store.prompts(), given: entries, jobSeed: info.seed) {
             case .same:

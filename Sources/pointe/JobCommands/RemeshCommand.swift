@@ -24,7 +24,7 @@ struct RemeshCommand: ParsableCommand {
     @Argument(help: "The job directory (a finished `pointe run` or `pointe coordinator` job).") var jobDir: String
     @Option(parsing: .unconditional, help: "SDF grid samples per axis (default: the job's).") var grid: Int?
     @Option(help: "Mesh formats: a comma list of \(MeshFormatList.names) (default: the job's).") var meshFormats: MeshFormatList?
-    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.* for the local meshers. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe).")
+    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.* for the local meshers. Default: the model cache (\(ModelCache.defaultDescription)).")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(parsing: .unconditional, help: "Local mesher processes (0: only remote meshers, with --bind).") var meshers = 1

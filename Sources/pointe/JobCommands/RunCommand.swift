@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Prompt file (omit when resuming).") var prompts: String?
     @OptionGroup var job: JobOptions
-    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(parsing: .unconditional, help: "Local worker processes (default: the usable cores / --threads; with neither, the usable cores / \(CoreSplit.defaultThreadsPerWorker), the best split `pointe bench throughput` measured).")

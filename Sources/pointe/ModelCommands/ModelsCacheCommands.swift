@@ -8,7 +8,7 @@ import PointEModels
 /// (`--cache-dir` is kept as another name for it).
 struct CacheOptions: ParsableArguments {
     @Option(name: [.customLong("models-dir"), .customLong("cache-dir")],
-            help: "Models directory. Default: the model cache ($POINTE_HOME, else $XDG_CACHE_HOME/pointe, else ~/.cache/pointe).")
+            help: "Models directory. Default: the model cache (\(ModelCache.defaultDescription)).")
     var modelsDir: String?
 
     var directory: String { modelsDir ?? ModelCache.defaultDirectory() }
@@ -20,10 +20,20 @@ struct ModelsListCommand: ParsableCommand {
     @OptionGroup var options: CacheOptions
 
     func run() {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            print("models directory: \(options.directory) (does not exist: \(ModelDirectory.howToGet("NAME")))")
+            return
+        }
         print("models directory: \(options.directory)")
-        for entry in ModelInventory(ModelDirectory(options.directory)).entries {
-            let state = entry.files.isEmpty ? "missing" : String(format: "%.1f MB  ", Double(entry.bytes) / 1e6) + entry.files.map { ($0 as NSString).lastPathComponent }.joined(separator: " + ")
-            print("\(entry.file.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(state.padding(toLength: 48, withPad: " ", startingAt: 0)) \(entry.file.url.absoluteString)")
+        let rows = [["MODEL", "SIZE", "WEIGHTS", "FILES", "RELEASED AT"]] + ModelInventory(ModelDirectory(options.directory)).entries.map { entry in
+            [entry.file.name, entry.files.isEmpty ? "-" : String(format: "%.1f MB", Double(entry.bytes) / 1e6), entry.origin,
+             entry.files.isEmpty ? "-" : entry.files.map { ($0 as NSString).lastPathComponent }.joined(separator: " + "), entry.file.url.absoluteString]
+        }
+        // Columns as wide as their longest value: names are never cut.
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max()! }
+        for row in rows {
+            print(zip(row, widths).dropLast().map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row.last!)
         }
     }
 }

@@ -23,11 +23,11 @@ struct GenerateCommand: ParsableCommand {
 
     @Argument(help: "Text prompt (omit with --image).") var prompt: String?
     @Option(help: "Image file (JPEG or PNG) to condition on instead of text.") var image: String?
-    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(name: .shortAndLong, help: "Output .ply / .npz file or directory.") var output: String
-    @Option(help: "Base model (default: base40M-textvec for text, base40M for images).") var base: ReleasedModel?
+    @Option(help: "Base model (default: base40M-textvec for text, base40M for images).") var base: BaseModel?
     @Option(help: "Seed of the sample's noise.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
     @Option(parsing: .unconditional, help: "Guidance scale (reference: 3; the base stage, and the upsampler for images).") var guidance = SamplingSettings.referenceGuidance
@@ -39,13 +39,12 @@ struct GenerateCommand: ParsableCommand {
         if let prompt, prompt.allSatisfy(\.isWhitespace) { throw ValidationError("the text prompt is empty") }
         try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
         try OptionBounds.check(guidance, atLeast: 0, "--guidance")
-        if let base, !base.isBaseModel { throw ValidationError("--base \(base) is not a base model") }
     }
 
     func run() throws {
         try threading.apply()
         let kind: PromptKind = image == nil ? .text : .image
-        let settings = SamplingSettings(model: base ?? SamplingSettings.defaultModel(for: kind), upsample: true, steps: steps,
+        let settings = SamplingSettings(model: base?.model ?? SamplingSettings.defaultModel(for: kind), upsample: true, steps: steps,
                                         guidance: guidance, sampler: sampler)
         // Checked before any model is loaded, by the engine's own rule.
         if let why = PointEEngine.refusal(of: kind, by: settings.model, variant: settings.model.diffusionVariant) { throw CommandFailure(why) }

@@ -22,7 +22,7 @@ struct MeshCommand: ParsableCommand {
 
     @Argument(help: "Input point cloud (.npz as the reference saves it, or .ply).") var input: String
     @Option(name: .shortAndLong, help: "Output mesh (.glb, .ply, .obj or .usda).") var output: String
-    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.json / sdf.safetensors (or sdf.pt). Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.json / sdf.safetensors (or sdf.pt). Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(parsing: .unconditional, help: "Grid samples per axis.") var grid = CloudMeshingEngine.Settings.referenceGridSize

@@ -17,8 +17,9 @@ struct SampleCommand: ParsableCommand {
         The same --seed always gives the same cloud.
         """)
 
-    @Option(help: "Base model.") var model: ReleasedModel
-    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("model"), help: "Base model.") var baseModel: BaseModel
+    var model: ReleasedModel { baseModel.model }
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(help: "Seed of this sample's noise.") var seed: UInt64 = 0
@@ -34,7 +35,6 @@ struct SampleCommand: ParsableCommand {
 
     func validate() throws {
         guard output.hasSuffix(".ply") || output.hasSuffix(".npz") else { throw ValidationError("output \(output): use a .ply or .npz file name") }
-        guard model.isBaseModel else { throw ValidationError("--model \(model) is not a base model") }
         try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
         try OptionBounds.check(guidance, atLeast: 0, "--guidance")
         guard prompt == nil || embedding == nil else { throw ValidationError("give --prompt or --embedding, not both") }

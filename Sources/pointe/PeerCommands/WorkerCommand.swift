@@ -20,14 +20,14 @@ struct WorkerCommand: ParsableCommand {
         """)
 
     @Option(help: "Coordinator endpoint.") var connect = "tcp://127.0.0.1:5555"
-    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
     var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(parsing: .unconditional, help: "Prompts sampled together.") var batch = 4
     @Option(help: "Load these models at start (repeatable), so a missing file fails now.") var preload: [ReleasedModel] = []
     @Option(help: "Peer name (default: worker@HOST:PID:RANDOM).") var name: String?
     @Option(parsing: .unconditional, help: "Exit after this many milliseconds without a message from the coordinator.") var coordinatorTimeoutMs: UInt64 = 120_000
-    @Option(help: "Exit when this process (the launcher) is gone.") var parentPid: Int32?
+    @Option(help: ArgumentHelp("Exit when this process (the launcher) is gone; set by pointe run for its own peers.", visibility: .hidden)) var parentPid: Int32?
     @Flag(help: "Load CLIP at start (it is loaded anyway when the first text or image prompt needs it).") var clip = false
     @OptionGroup var threading: ThreadOptions
     @OptionGroup var security: PeerSecurityOptions
