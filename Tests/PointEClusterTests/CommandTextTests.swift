@@ -34,6 +34,17 @@ final class CommandTextTests: ProcessTestCase {
         XCTAssertTrue(version.output.hasPrefix("pointe ") && version.output.contains("pointe-engine/"), version.output)
     }
 
+    func testUsageLinesAreShortAndTheMainCommandsShowExamples() throws {
+        let commands: [[String]] = [["run"], ["coordinator"], ["worker"], ["mesher"], ["generate"], ["sample"], ["mesh"], ["preview"],
+                                    ["remesh"], ["status"], ["drain"]]
+        for command in commands {
+            let help = try pointe(command + ["--help"]).output
+            let usage = try XCTUnwrap(help.split(separator: "\n").first { $0.hasPrefix("USAGE:") }, help)
+            XCTAssertLessThanOrEqual(usage.count, 100, "pointe \(command.joined(separator: " ")): a usage line of \(usage.count) characters")
+            XCTAssertTrue(help.contains("Examples:\n  pointe \(command[0])"), "pointe \(command.joined(separator: " ")) --help has no examples")
+        }
+    }
+
     func testModelsListIsATableThatTellsRandomWeightsApart() throws {
         let dir = ClusterTestSupport.temporaryDirectory("models-list")
         let missing = try pointe(["models", "list", "--models-dir", dir + "/nope"])

@@ -15,6 +15,9 @@ struct CoordinatorCommand: ParsableCommand {
         Creates the job directory from PROMPTS (plain text, one prompt a line, or JSON Lines with \
         prompt|image|embedding, id, seed, model, upsample, steps, guidance, sampler), or resumes \
         the job already there. Workers connect with `pointe worker --connect ADDR`.
+
+        Examples:
+          pointe coordinator prompts.txt -o out/ --bind tcp://0.0.0.0:5555 --curve-key head.key --allow-keys peers/
         """)
 
     @Argument(help: "Prompt file (omit when resuming).") var prompts: String?

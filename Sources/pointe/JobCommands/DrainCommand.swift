@@ -6,9 +6,13 @@ struct DrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drain",
         abstract: "Drain a coordinator: no new work, running shards and meshes finish, then it and its peers stop.",
+        usage: "pointe drain <job dir | tcp://HOST:PORT> [--reason <text>] [<options>]",
         discussion: """
         Use it before maintenance or to shrink a job: the job directory stays consistent, and \
         starting the coordinator again with the same command resumes the remaining prompts.
+
+        Examples:
+          pointe drain out/ --reason "maintenance"
         """)
 
     @Argument(help: "Coordinator endpoint (tcp://HOST:PORT).") var address: String

@@ -12,6 +12,7 @@ struct RemeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remesh",
         abstract: "Mesh a finished job's stored clouds again with other mesh settings, without sampling.",
+        usage: "pointe remesh <job dir> [--grid <n>] [--mesh-formats <list>] [<options>]",
         discussion: """
         `pointe remesh out/ --grid 256 --mesh-formats glb,ply` sends every done prompt's stored \
         cloud to meshers again (local ones, like `pointe run`, or remote ones with --bind and \
@@ -19,6 +20,10 @@ struct RemeshCommand: ParsableCommand {
         manifest line is replaced once they are recorded, and only then are its old meshes deleted. \
         Stopped, the same command resumes: prompts already remeshed are kept. Exits 0 when every \
         prompt has its new meshes, 1 listing those that kept their old ones.
+
+        Examples:
+          pointe remesh out/ --grid 256
+          pointe remesh out/ --mesh-formats glb,usda
         """)
 
     @Argument(help: "The job directory (a finished `pointe run` or `pointe coordinator` job).") var jobDir: String

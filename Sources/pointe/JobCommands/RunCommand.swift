@@ -18,6 +18,12 @@ struct RunCommand: ParsableCommand {
         (or the same command again) resumes a job directory: finished outputs are verified by \
         checksum and kept, interrupted shards run again, and --retry-failed gives failed prompts a \
         new budget. Exits 0 when every prompt is done, 1 with a list of the failed ones otherwise.
+
+        Examples:
+          pointe run prompts.txt -o out/
+          pointe run -o out/                      (resume: the job keeps its settings)
+          pointe run longer.txt -o out/ --add-prompts
+          pointe run prompts.txt -o out/ --workers 2 --threads 4 --mesh-formats glb,ply
         """)
 
     @Argument(help: "Prompt file (omit when resuming).") var prompts: String?

@@ -7,7 +7,8 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show a job's progress: from its directory, and live from its coordinator when one is running.",
-        discussion: "TARGET is a job directory or a coordinator endpoint (tcp://HOST:PORT).")
+        usage: "pointe status <job dir | tcp://HOST:PORT> [<options>]",
+        discussion: "TARGET is a job directory or a coordinator endpoint (tcp://HOST:PORT).\n\nExamples:\n  pointe status out/\n  pointe status tcp://head:5555 --curve-key me.key --server-key head.pub")
 
     @Argument(help: "Job directory or coordinator endpoint.") var target: String
     @Option(parsing: .unconditional, help: "How long to wait for a live coordinator, in milliseconds.") var timeoutMs = 2000

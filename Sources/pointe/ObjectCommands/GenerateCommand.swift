@@ -9,6 +9,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Text or image -> coloured point cloud (CLIP, base model, upsampler).",
+        usage: "pointe generate (<prompt> | --image <file>) -o <file.ply|file.npz|dir/> [<options>]",
         discussion: """
         A text prompt runs base40M-textvec on CLIP's text embedding; --image runs an image-grid \
         base model (--base: base40M, base300M or base1B) on CLIP's latent grid of the picture \
@@ -19,6 +20,11 @@ struct GenerateCommand: ParsableCommand {
         released NAME.pt / cache file names, and CLIP as clip.safetensors + clip.json or the \
         released ViT-L-14.pt TorchScript archive. The same --seed always gives the same cloud. \
         -o is a .ply / .npz file, or a directory that receives NAME.ply.
+
+        Examples:
+          pointe generate "a red motorcycle" -o out/
+          pointe generate --image corgi.jpg -o corgi.ply --seed 7
+          pointe generate "a chair" -o chair.npz --steps 32 --sampler euler-ancestral
         """)
 
     @Argument(help: "Text prompt (omit with --image).") var prompt: String?

@@ -9,6 +9,7 @@ struct MeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh",
         abstract: "Point cloud (.npz or .ply) -> coloured mesh (.glb, .ply, .obj or .usda) via the SDF network.",
+        usage: "pointe mesh <cloud.npz|cloud.ply> -o <mesh.glb|.ply|.obj|.usda> [<options>]",
         discussion: """
         The SDF model comes from --models-dir: sdf.json (optional: the released config otherwise) \
         and sdf.safetensors or sdf.pt (e.g. the released sdf.pt, or `pointe models init-random`). \
@@ -18,6 +19,10 @@ struct MeshCommand: ParsableCommand {
         the surface. The output format follows the extension; the file is written atomically. \
         GLB, OBJ and USD are written +Y up, PLY z-up like the cloud, so the object stands upright \
         in Blender and glTF viewers from every format (docs/FORMATS.md).
+
+        Examples:
+          pointe mesh corgi.npz -o corgi.glb
+          pointe mesh corgi.ply -o corgi.usda --grid 64
         """)
 
     @Argument(help: "Input point cloud (.npz as the reference saves it, or .ply).") var input: String

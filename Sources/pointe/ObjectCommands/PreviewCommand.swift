@@ -6,7 +6,8 @@ import PointEMesh
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
-        abstract: "Render a point cloud (.ply/.npz) or a mesh (.glb/.obj/.usda/.ply with faces) from several viewpoints into one PNG.")
+        abstract: "Render a point cloud (.ply/.npz) or a mesh (.glb/.obj/.usda/.ply with faces) from several viewpoints into one PNG.",
+        discussion: "Examples:\n  pointe preview corgi.npz -o corgi.png\n  pointe preview corgi.glb -o corgi.png --size 128 --grid 2")
 
     @Argument(help: "A point cloud (.ply, .npz) or a mesh (.glb, .obj, .usda, .ply with faces).") var input: String
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String

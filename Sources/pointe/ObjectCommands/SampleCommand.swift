@@ -8,6 +8,7 @@ struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
         abstract: "Sample a coloured point cloud with a base model (and optionally the upsampler).",
+        usage: "pointe sample --model <base model> -o <file.ply|file.npz> [--prompt <text>] [<options>]",
         discussion: """
         Models come from --models-dir: NAME.json + NAME.safetensors (as `pointe models init-random` \
         writes them) or NAME.pt (a released checkpoint; its config is then the released one). \
@@ -15,6 +16,10 @@ struct SampleCommand: ParsableCommand {
         the *-textvec/-imagevec models, [1024, 256] grids for base40M/300M/1B), or --prompt TEXT \
         for base40M-textvec. The output format follows the extension: .ply or .npz. \
         The same --seed always gives the same cloud.
+
+        Examples:
+          pointe sample --model base40M-uncond -o cloud.ply --upsample
+          pointe sample --model base40M-textvec --prompt "a cup" -o cup.npz
         """)
 
     @Option(name: .customLong("model"), help: "Base model.") var baseModel: BaseModel

@@ -12,7 +12,8 @@ struct MesherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesher",
         abstract: "Mesh clouds for a coordinator (SDF grid + marching cubes); asks for work while idle.",
-        discussion: "The SDF model comes from --models-dir (sdf.json + sdf.safetensors, or sdf.pt).")
+        usage: "pointe mesher --connect <endpoint> [--models-dir <dir>] [<options>]",
+        discussion: "The SDF model comes from --models-dir (sdf.json + sdf.safetensors, or sdf.pt).\n\nExamples:\n  pointe mesher --connect tcp://head:5555 --models-dir ~/models\n  pointe mesher --connect tcp://head:5555 --curve-key me.key --server-key head.pub")
 
     @Option(help: "Coordinator endpoint.") var connect = "tcp://127.0.0.1:5555"
     @Option(name: .customLong("models-dir"), help: "Directory holding the SDF model files. Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")

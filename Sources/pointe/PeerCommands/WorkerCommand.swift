@@ -11,12 +11,17 @@ struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Sample shards for a coordinator: loads the models once, asks for work while idle.",
+        usage: "pointe worker --connect <endpoint> [--models-dir <dir>] [<options>]",
         discussion: """
         Models come from --models-dir (NAME.json + NAME.safetensors from `pointe models \
         init-random`, or released NAME.pt), through the same engine `pointe generate` uses. \
         Text and image prompts are embedded with CLIP from --models-dir, loaded when the first \
         prompt needs it (--clip loads it at start, so a missing CLIP fails at once). On SIGTERM \
         the worker hands its current shard back.
+
+        Examples:
+          pointe worker --connect tcp://head:5555 --batch 4
+          pointe worker --connect tcp://head:5555 --threads 8 --preload base40M-textvec
         """)
 
     @Option(help: "Coordinator endpoint.") var connect = "tcp://127.0.0.1:5555"
