@@ -88,6 +88,8 @@ final class RemeshTests: ProcessTestCase {
         let resumed = try runPointe(arguments, log: dir + "/remesh3.log")
         XCTAssertEqual(resumed.status, 0, resumed.output)
         XCTAssertTrue(resumed.output.contains("remesh 2 resumed, grid 40, glb: \(remaining) prompt(s) to mesh"), resumed.output)
+        // The summary counts the whole remesh, not only what the resumed run meshed.
+        XCTAssertTrue(resumed.output.contains("remesh 2 (grid 40, glb): 8 prompt(s) remeshed, 0 kept"), resumed.output)
         try assertComplete(job, prompts: 8)
         let final = try manifest(job)
         for id in order { XCTAssertEqual(files(final[id])["mesh_glb"], "meshes/\(id).r2.glb", id) }

@@ -49,6 +49,16 @@ extension JobStore {
         try prompts(matching: "status = ? AND remesh = ?", [PromptStatus.done.rawValue, RemeshState.waiting.rawValue], limit: limit)
     }
 
+    /// Prompts whose meshes are those of remesh `generation` (their files are named for it, see
+    /// JobDirectory.meshPath), however many runs the remesh took.
+    public func promptsMeshed(generation: Int) throws -> Int {
+        let pattern = JobDirectory.meshPath(promptID: "%", format: "%", generation: generation)
+        return try read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT prompt_id) FROM outputs WHERE kind LIKE 'mesh\\_%' ESCAPE '\\' AND path LIKE ?",
+                             arguments: [pattern]) ?? 0
+        }
+    }
+
     /// Done prompts whose remesh failed past the budget: they keep their previous meshes.
     public func promptsThatKeptOldMeshes() throws -> [Prompt] {
         try prompts(matching: "status = ? AND remesh = ?", [PromptStatus.done.rawValue, RemeshState.gaveUp.rawValue])

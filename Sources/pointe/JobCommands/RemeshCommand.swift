@@ -77,7 +77,7 @@ struct RemeshCommand: ParsableCommand {
             return
         }
         let kept = try coordinator.store.promptsThatKeptOldMeshes()
-        print("\(directory.path): remesh \(plan.generation) (grid \(plan.grid), \(formats)): \(plan.prompts - kept.count) prompt(s) remeshed, "
+        print("\(directory.path): remesh \(plan.generation) (grid \(plan.grid), \(formats)): \(try coordinator.store.promptsMeshed(generation: plan.generation)) prompt(s) remeshed, "
               + "\(kept.count) kept their previous meshes (manifest: \(directory.manifestLines))")
         guard kept.isEmpty else {
             for prompt in kept { printError("kept previous meshes \(prompt.id): \(prompt.error ?? "")") }
