@@ -68,6 +68,7 @@ final class JobInputsTests: ProcessTestCase {
         let added = try run(jobArguments(prompts, directory) + ["--add-prompts"], log: dir + "/added.log")
         XCTAssertEqual(added.status, 0, added.output)
         XCTAssertTrue(added.output.contains("12/12 prompts done"), added.output)
+        XCTAssertTrue(added.output.contains("resuming \(directory.path): 8 of 12 prompts to go (4 done, 0 failed)"), added.output)
         try assertComplete(directory, prompts: 12)
         let after = try ClusterTestSupport.verifiedChecksums(directory)
         for (id, files) in before { XCTAssertEqual(after[id], files, "\(id) changed although it was finished") }

@@ -81,10 +81,16 @@ struct RunCommand: ParsableCommand {
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
         let models = ModelDirectory(modelsDir)
+        let resuming = JobDirectory(job.output).exists
         let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log,
                                           local: JobOptions.LocalPeers(models: models, meshers: meshers))
         let childSecurity: [String] = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
+        if resuming, !job.quiet {
+            // Said once, so that a resumed run is not taken for a new one.
+            let counts = try coordinator.store.counts()
+            printError("pointe run: resuming \(coordinator.directory.path): \(counts.pending) of \(counted(counts.total, "prompt")) to go (\(counts.done) done, \(counts.failed) failed)")
+        }
         let meshing = !coordinator.info.meshFormats.isEmpty
         let meshCount = meshing ? (meshers ?? 1) : 0
         // Workers load what the job's open prompts need at start, so a file that does not load
