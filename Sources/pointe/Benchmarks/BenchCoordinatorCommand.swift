@@ -84,12 +84,14 @@ struct BenchCoordinator: ParsableCommand {
         var statusMs: [Double] = []
         var unanswered = 0
         var resumeSeconds = 0.0
+        /// Results whose preview the coordinator had to render (workers send theirs).
+        var previewsRendered = 0
 
         func print(_ label: String) {
             let sorted = statusMs.sorted()
             func percentile(_ p: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-            Swift.print(String(format: "%@: %d results stored, %.0f results/s, coordinator CPU %.2f ms/result, status p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d queries, %d unanswered within 2 s), opened in %.2f s",
-                               label, results, rate, cpuPerResultMs, percentile(0.5), percentile(0.99), sorted.last ?? .nan, statusMs.count, unanswered, resumeSeconds))
+            Swift.print(String(format: "%@: %d results stored, %.0f results/s, coordinator CPU %.2f ms/result, status p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d queries, %d unanswered within 2 s), opened in %.2f s, %d previews rendered by the coordinator",
+                               label, results, rate, cpuPerResultMs, percentile(0.5), percentile(0.99), sorted.last ?? .nan, statusMs.count, unanswered, resumeSeconds, previewsRendered))
         }
     }
 
@@ -148,6 +150,7 @@ struct BenchCoordinator: ParsableCommand {
         if let first = window.first, let last = window.last, last.seconds > first.seconds {
             measured.rate = Double(last.stored - first.stored) / (last.seconds - first.seconds)
         }
+        measured.previewsRendered = coordinator.previewsRendered
         measured.cpuPerResultMs = (coordinator.loopCPUSeconds + coordinator.reportCPUSeconds) * 1000 / Double(measured.results)
         return measured
     }

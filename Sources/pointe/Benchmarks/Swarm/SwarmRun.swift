@@ -162,7 +162,19 @@ final class SwarmRun {
     /// (A finite, non-empty cloud always renders.)
     static let preview = try! PointCloudPreview.job.png(cloud)
 
-    /// Eight coloured points: passes the coordinator's payload checks at little cost to write.
-    static let cloud = PointCloud(coords: (0..<24).map { Float($0) / 100 },
-                                  channels: ["R", "G", "B"].map { .init(name: $0, values: [Float](repeating: 0.5, count: 8)) })
+    /// A cloud the size of a two-stage sample (4,096 points, on a sphere, coloured by
+    /// position), so that what the coordinator does with each result (checks, files, preview)
+    /// costs what it does in a real job.
+    static let cloud: PointCloud = {
+        let n = 4096
+        var coords = [Float](), red = [Float](), green = [Float](), blue = [Float]()
+        for i in 0..<n {
+            // A Fibonacci sphere: points spread evenly without randomness.
+            let z = 1 - 2 * (Float(i) + 0.5) / Float(n), r = (1 - z * z).squareRoot(), a = Float(i) * 2.399963
+            let p = (r * cos(a) * 0.5, r * sin(a) * 0.5, z * 0.5)
+            coords += [p.0, p.1, p.2]
+            red.append(p.0 + 0.5); green.append(p.1 + 0.5); blue.append(p.2 + 0.5)
+        }
+        return PointCloud(coords: coords, channels: [.init(name: "R", values: red), .init(name: "G", values: green), .init(name: "B", values: blue)])
+    }()
 }
