@@ -22,9 +22,8 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Prompt file (omit when resuming).") var prompts: String?
     @OptionGroup var job: JobOptions
-    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the one the job in -o was last run with (it remembers it), else the model cache ($POINTE_HOME, else ~/.cache/pointe), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
-    var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(help: "Local worker processes (default: the usable cores / --threads; with neither, the usable cores / \(CoreSplit.defaultThreadsPerWorker), the best split `pointe bench throughput` measured).")
     var workers: Int?
     @Option(help: "Threads of each local worker, each worker pinned to that many CPUs of its own (default: the usable cores / --workers, at least 1; with neither, \(CoreSplit.defaultThreadsPerWorker)).")
@@ -69,9 +68,14 @@ struct RunCommand: ParsableCommand {
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
-        let models = ModelDirectory(modelsDir)
         let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log,
-                                          local: JobOptions.LocalPeers(models: models, meshers: meshers))
+                                          local: JobOptions.LocalPeers(modelsOption: modelsDirOption, meshers: meshers))
+        // What openJob resolved and recorded: --models-dir, else the job's own directory.
+        let modelsDir = JobModels.resolve(option: modelsDirOption, recorded: try coordinator.store.info().modelsDirectory).path
+        let atStart = try coordinator.store.counts()
+        if atStart.pending == 0 {
+            print("\(coordinator.directory.path): the job is already \(atStart.failed == 0 ? "complete" : "finished"): nothing to sample or mesh")
+        }
         let childSecurity: [String] = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
         let meshing = !coordinator.info.meshFormats.isEmpty
@@ -90,11 +94,11 @@ struct RunCommand: ParsableCommand {
             return
         }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
-        if let reference = eval { try score(job: coordinator.directory.path, reference: reference) }
+        if let reference = eval { try score(job: coordinator.directory.path, reference: reference, modelsDir: modelsDir) }
     }
 
     /// P-FID / P-IS of the finished job's clouds (the manifest's, in prompt order).
-    func score(job: String, reference: String) throws {
+    func score(job: String, reference: String, modelsDir: String) throws {
         let pointnet = try ModelDirectory(modelsDir).pointNetFile()
         let evaluator = PointNetEvaluator(model: try PointNetClassifier.load(checkpoint: pointnet))
         let result = try CloudSetScore.compute(generated: job, reference: reference, evaluator: evaluator) { path, done, total in
