@@ -4,7 +4,7 @@ import PointECheckpoint
 import PointEClusterBase
 
 /// The job's manifest: `manifest.jsonl` gets one JSON object per finished or failed prompt
-/// (schema in README.md, "Job manifest"), `manifest.json` the totals at the end. The store is
+/// (schema in docs/JOBS.md), `manifest.json` the totals at the end. The store is
 /// the source of truth: on start the coordinator rewrites manifest.jsonl from it, so a crash
 /// between storing a result and appending its line never loses or doubles a line.
 public struct Manifest {
@@ -88,7 +88,7 @@ public struct Manifest {
             "schema": ManifestLine.schemaVersion,
             "job_id": info.jobID,
             "prompt_file": info.promptFile,
-            "seed": NSNumber(value: info.seed),
+            "seed": ManifestSeed(info.seed).description,
             "shard_size": info.shardSize,
             "retry_budget": info.retryBudget,
             "prompts": counts.total,

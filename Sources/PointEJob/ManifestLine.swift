@@ -1,10 +1,11 @@
 import Foundation
 import PointEEngine
 
-/// One line of `manifest.jsonl`: the single definition of the schema README.md documents
-/// ("Job manifest"). Keys are written sorted; absent values are left out.
+/// One line of `manifest.jsonl`: the single definition of the schema docs/JOBS.md documents
+/// (`manifest.jsonl`). Keys are written sorted; absent values are left out.
 public struct ManifestLine: Codable, Equatable, Sendable {
-    public static let schemaVersion = 1
+    /// 2: seeds are decimal strings (ManifestSeed); 1 wrote them as JSON numbers.
+    public static let schemaVersion = 2
 
     public struct File: Codable, Equatable, Sendable {
         public var path: String
@@ -25,7 +26,7 @@ public struct ManifestLine: Codable, Equatable, Sendable {
     public var id: String
     public var index: Int
     public var status: String
-    public var seed: UInt64
+    public var seed: ManifestSeed
     public var settings: SamplingSettings
     public var shard: Int
     /// Exactly one of these: what the prompt was conditioned on.
@@ -47,7 +48,7 @@ public struct ManifestLine: Codable, Equatable, Sendable {
         id = prompt.id
         index = prompt.index
         status = prompt.status.rawValue
-        seed = prompt.seed
+        seed = ManifestSeed(prompt.seed)
         settings = prompt.settings
         shard = prompt.shardID
         switch prompt.input {
@@ -71,4 +72,32 @@ public struct ManifestLine: Codable, Equatable, Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
+}
+
+/// A seed as the manifest writes it: a decimal string. Seeds use all 64 bits (PromptSeed), and
+/// a JSON number above 2^53 comes out of every reader that parses numbers as doubles
+/// (JavaScript, jq 1.6, Python's json with parse_int=float) rounded to another seed, which
+/// samples another cloud; a string reaches every reader as written, and `pointe generate
+/// --seed` and a prompt file's "seed" take it back. Reads a number too (schema 1 lines).
+public struct ManifestSeed: Codable, Equatable, Sendable, CustomStringConvertible {
+    public var value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public var description: String { String(value) }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(String(value))
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            guard let value = UInt64(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "seed \"\(text)\" is not a decimal integer of 0 to 2^64-1")
+            }
+            self.value = value
+        } else {
+            value = try container.decode(UInt64.self)
+        }
+    }
 }

@@ -203,10 +203,16 @@ public struct PromptFile {
         }
         var seed: UInt64?
         if let raw = object["seed"] {
-            guard let n = raw as? NSNumber, !Self.isBool(raw), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded(), let s = UInt64(n.stringValue) ?? UInt64(exactly: n.doubleValue) else {
-                throw ClusterError("\"seed\" must be a non-negative integer")
+            // A decimal string as the manifest writes seeds (ManifestSeed), or a number.
+            if let text = raw as? String {
+                guard let s = UInt64(text) else { throw ClusterError("\"seed\" \"\(text)\" is not a decimal integer of 0 to 2^64-1") }
+                seed = s
+            } else {
+                guard let n = raw as? NSNumber, !Self.isBool(raw), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded(), let s = UInt64(n.stringValue) ?? UInt64(exactly: n.doubleValue) else {
+                    throw ClusterError("\"seed\" must be a non-negative integer (or one as a decimal string)")
+                }
+                seed = s
             }
-            seed = s
         }
         var settings = defaults.settings(for: input.promptKind)
         if let m = object["model"] {

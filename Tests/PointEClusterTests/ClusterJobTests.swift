@@ -6,6 +6,7 @@ import PointECheckpoint
 @testable import PointEClusterBase
 @testable import PointEJob
 @testable import PointEWire
+import PointEEngine
 import PointEMesh
 import PointETensor
 import XCTest
@@ -129,6 +130,42 @@ final class ClusterJobTests: XCTestCase {
         XCTAssertEqual(after.count, 6)
         XCTAssertEqual(after.filter { $0.key != "bad" }, before)
         XCTAssertEqual(try ClusterTestSupport.manifestLines(directory).count, 6)
+    }
+
+    /// Seeds use all 64 bits. A manifest read by a JSON reader that turns numbers into doubles
+    /// (JavaScript, jq 1.6, Python's json with parse_int=float; here JSONSerialization's
+    /// numbers as Double) must still give each prompt the seed its cloud was sampled with:
+    /// sampled again with that seed, the cloud is the stored one, bit for bit. The same for
+    /// the job seed in manifest.json.
+    func testManifestSeedsSurviveAFloatBasedJSONReader() throws {
+        var prompts = ClusterTestSupport.textPrompts(3)
+        prompts[2].seed = (1 << 63) + 1  // a prompt file's own seed, above 2^53 too
+        let jobSeed: UInt64 = (1 << 62) + 3
+        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("seeds") + "/job")
+        try Coordinator.createJob(at: directory, prompts: prompts, seed: jobSeed, shardSize: 2, retryBudget: 1, promptFile: "test")
+        try ClusterTestSupport.runJob(directory, workers: 1)
+        let stored = Dictionary(uniqueKeysWithValues: try JobStore(path: directory.store).prompts().map { ($0.id, $0) })
+        XCTAssertEqual(stored.values.filter { $0.seed > 1 << 53 }.count, 3, "the derived seeds are meant to need more than a double's 53 bits")
+
+        /// A JSON value as a float-based reader hands it over: a number as a double (a
+        /// string stays a string).
+        func seedAsFloatReaderReadsIt(_ value: Any?) -> UInt64? {
+            if let text = value as? String { return UInt64(text) }
+            return (value as? NSNumber).flatMap { UInt64(exactly: $0.doubleValue) }
+        }
+        let engine = PointEEngine(models: ModelDirectory(ClusterTestSupport.modelsDirectory), maxBatch: 1)
+        let lines = try ClusterTestSupport.manifestLines(directory)
+        XCTAssertEqual(lines.count, 3)
+        for line in lines {
+            let id = try XCTUnwrap(line["id"] as? String)
+            let prompt = try XCTUnwrap(stored[id])
+            let seed = try XCTUnwrap(seedAsFloatReaderReadsIt(line["seed"]), "\(id): seed \(String(describing: line["seed"])) read as a double is no integer a UInt64 holds")
+            XCTAssertEqual(seed, prompt.seed, "\(id): the manifest's seed, read as a double, is another seed")
+            let again = try engine.sampleOne(PointEEngine.Request(name: id, seed: seed, input: .text(prompt.input.value), settings: prompt.settings))
+            XCTAssertEqual(again.cloud, try PointCloud.readNPZ(directory.file("clouds/\(id).npz")), "\(id): the manifest's seed samples another cloud")
+        }
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.manifest))) as? [String: Any])
+        XCTAssertEqual(seedAsFloatReaderReadsIt(summary["seed"]), jobSeed, "manifest.json's job seed, read as a double")
     }
 
     /// Resume keeps verified outputs, and re-samples one whose file was damaged.

@@ -89,6 +89,28 @@ enum ClusterTestSupport {
         return try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
     }
 
+    /// The report's pages (index.html, report/*.html) and, for each, the href and src values
+    /// that point into the job directory (every report path is relative to it: pages below it
+    /// carry a <base>) and name no file there.
+    static func reportLinksToMissingFiles(_ directory: JobDirectory) throws -> (pages: Int, links: Int, missing: [String]) {
+        let report = directory.file("report")
+        let pages = ["index.html"] + (try FileManager.default.contentsOfDirectory(atPath: report)).filter { $0.hasSuffix(".html") }.sorted().map { "report/" + $0 }
+        let attribute = try NSRegularExpression(pattern: #"\b(?:href|src)="([^"]*)""#)
+        var links = 0, missing: [String] = []
+        for page in pages {
+            let html = try String(contentsOfFile: directory.file(page), encoding: .utf8)
+            for match in attribute.matches(in: html, range: NSRange(html.startIndex..., in: html)) {
+                let value = String(html[Range(match.range(at: 1), in: html)!])
+                // The <base> itself, and anything that does not point into the job directory.
+                guard !value.hasPrefix("../"), !value.contains(":"), !value.hasPrefix("#"), !value.hasPrefix("/"), !value.isEmpty else { continue }
+                let path = value.removingPercentEncoding ?? value
+                links += 1
+                if !FileManager.default.fileExists(atPath: directory.file(path)) { missing.append("\(page): \(path)") }
+            }
+        }
+        return (pages.count, links, missing)
+    }
+
     /// id -> the sha256 of each file of that prompt, checked against the files on disk.
     static func verifiedChecksums(_ directory: JobDirectory, file: StaticString = #filePath, line: UInt = #line) throws -> [String: [String: String]] {
         var result: [String: [String: String]] = [:]

@@ -79,6 +79,95 @@ final class JobInputsTests: ProcessTestCase {
         print("prompt file grown 4 -> 12: refused, then 8 added; the 4 finished prompts kept their files")
     }
 
+    /// After --add-prompts from another file, that file is the job's prompt file: manifest.json
+    /// names it, and a run with the old (shorter) file is refused naming the file the job's
+    /// list now comes from.
+    func testAddedPromptsRecordTheirFile() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("inputs-added-file")
+        let prompts = try writePrompts(4, in: dir)
+        let longer = dir + "/longer.txt"
+        try (0..<8).map { "object number \($0)" }.joined(separator: "\n").write(toFile: longer, atomically: true, encoding: .utf8)
+        let directory = JobDirectory(dir + "/job")
+        XCTAssertEqual(try run(jobArguments(prompts, directory), log: dir + "/first.log").status, 0)
+        let added = try run(jobArguments(longer, directory) + ["--add-prompts"], log: dir + "/added.log")
+        XCTAssertEqual(added.status, 0, added.output)
+        XCTAssertTrue(added.output.contains("8/8 prompts done"), added.output)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.manifest))) as? [String: Any])
+        XCTAssertEqual(summary["prompt_file"] as? String, longer, "manifest.json names the file the job was first made from")
+
+        let shorter = try run(jobArguments(prompts, directory), log: dir + "/shorter.log")
+        XCTAssertEqual(shorter.status, 1, shorter.output)
+        XCTAssertTrue(shorter.output.contains("\(prompts) is not the prompt list of the job in \(directory.path) (last given as \(longer))"), shorter.output)
+        XCTAssertTrue(shorter.output.contains("the file has 4 prompt(s), the job 8"), shorter.output)
+        // The longer file resumes it.
+        let again = try run(jobArguments(longer, directory), log: dir + "/again.log")
+        XCTAssertEqual(again.status, 0, again.output)
+    }
+
+    /// `pointe run` as this environment runs it: the model cache ($POINTE_HOME) an empty
+    /// directory, so only the job's own record can find the models.
+    func runWithEmptyCache(_ arguments: [String], cache: String, log: String) throws -> (status: Int32?, output: String) {
+        let child = try Subprocess("/usr/bin/env", ["POINTE_HOME=\(cache)", try BuiltTool.pointe()] + arguments, outputPath: log)
+        adopt(child)
+        try waitFor("pointe \(arguments.first ?? "") to end", timeout: 180) { !child.isRunning }
+        return (child.exitStatus, child.output)
+    }
+
+    /// A job made with --models-dir remembers it: `pointe run -o DIR` alone resumes it (and
+    /// `pointe remesh DIR` meshes with it); a job already complete says so and starts no peer;
+    /// a models directory moved away is named, with what to do; a --models-dir given replaces
+    /// the record.
+    func testAJobRemembersItsModelsDirectory() throws {
+        let dir = ClusterTestSupport.temporaryDirectory("inputs-models-dir")
+        let models = dir + "/models", moved = dir + "/moved-models", cache = dir + "/empty-cache"
+        try FileManager.default.copyItem(atPath: ClusterTestSupport.modelsDirectory, toPath: models)
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let prompts = try writePrompts(4, in: dir)
+        let directory = JobDirectory(dir + "/job")
+        let made = try runWithEmptyCache(["run", prompts, "-o", directory.path, "--models-dir", models, "--model", "base40M-uncond", "--no-upsample",
+                                          "--steps", "2", "--shard-size", "2", "--workers", "1", "--mesh-formats", "glb", "--mesh-grid", "8"],
+                                         cache: cache, log: dir + "/made.log")
+        XCTAssertEqual(made.status, 0, made.output)
+        try assertComplete(directory, prompts: 4)
+
+        // Complete: said so, exit 0, and no worker or mesher was started to fail on anything.
+        let complete = try runWithEmptyCache(["run", "-o", directory.path], cache: cache, log: dir + "/complete.log")
+        XCTAssertEqual(complete.status, 0, complete.output)
+        XCTAssertTrue(complete.output.contains("the job is already complete"), complete.output)
+        XCTAssertTrue(complete.output.contains("4/4 prompts done"), complete.output)
+        XCTAssertFalse(complete.output.lowercased().contains("error"), complete.output)
+
+        // A prompt whose cloud went missing runs again, with the models the job recorded.
+        func loseCloud(_ id: String) throws { try FileManager.default.removeItem(atPath: directory.file("clouds/\(id).npz")) }
+        try loseCloud("p00001")
+        let resumed = try runWithEmptyCache(["run", "-o", directory.path], cache: cache, log: dir + "/resumed.log")
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("4/4 prompts done"), resumed.output)
+        try assertComplete(directory, prompts: 4)
+
+        // The models moved: the error names where the job had them, and what to do.
+        try FileManager.default.moveItem(atPath: models, toPath: moved)
+        try loseCloud("p00002")
+        let gone = try runWithEmptyCache(["run", "-o", directory.path], cache: cache, log: dir + "/gone.log")
+        XCTAssertEqual(gone.status, 1, gone.output)
+        XCTAssertTrue(gone.output.contains("was run with the models in \(models), which is not there any more") && gone.output.contains("pass --models-dir DIR"),
+                      gone.output)
+        let given = try runWithEmptyCache(["run", "-o", directory.path, "--models-dir", moved], cache: cache, log: dir + "/given.log")
+        XCTAssertEqual(given.status, 0, given.output)
+        XCTAssertTrue(given.output.contains("the job was run with \(models) before and now remembers \(moved)"), given.output)
+        try assertComplete(directory, prompts: 4)
+
+        // From now on the new place is the job's: a resume and a remesh need no --models-dir.
+        try loseCloud("p00003")
+        let after = try runWithEmptyCache(["run", "-o", directory.path], cache: cache, log: dir + "/after.log")
+        XCTAssertEqual(after.status, 0, after.output)
+        try assertComplete(directory, prompts: 4)
+        let remeshed = try runWithEmptyCache(["remesh", directory.path, "--grid", "10"], cache: cache, log: dir + "/remesh.log")
+        XCTAssertEqual(remeshed.status, 0, remeshed.output)
+        XCTAssertTrue(remeshed.output.contains("4 prompt(s) remeshed"), remeshed.output)
+        print("models directory: recorded at creation, used by `pointe run -o` and `pointe remesh` alone, named when moved, replaced by --models-dir")
+    }
+
     /// What cannot work is found when the job is made, and nothing is created: a typo'd sampler
     /// (the option, or a line's), a model that cannot take the prompt, missing models.
     func testChecksBeforeCreationLeaveNothingBehind() throws {

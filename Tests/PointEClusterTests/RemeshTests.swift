@@ -25,6 +25,15 @@ final class RemeshTests: ProcessTestCase {
         ((line?["files"] as? [String: Any]) ?? [:]).mapValues { ($0 as! [String: Any])["path"] as! String }
     }
 
+    /// The report's pages (the summary and every page of prompts) link only files the job
+    /// directory holds: a remesh deletes the old meshes, so every page naming them is rewritten.
+    func assertReportLinksExist(_ job: JobDirectory, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (pages, links, missing) = try ClusterTestSupport.reportLinksToMissingFiles(job)
+        XCTAssertGreaterThanOrEqual(pages, 3, "index.html, report/pages.html and report/page-1.html", file: file, line: line)
+        XCTAssertGreaterThan(links, 0, "no link into the job directory found", file: file, line: line)
+        XCTAssertEqual(missing, [], "report links to files that do not exist", file: file, line: line)
+    }
+
     func testRemeshReplacesEveryPromptsMeshesWithoutSampling() throws {
         let dir = ClusterTestSupport.temporaryDirectory("remesh")
         let models = ClusterTestSupport.modelsDirectory
@@ -43,6 +52,7 @@ final class RemeshTests: ProcessTestCase {
         XCTAssertEqual(first.status, 0, first.output)
         XCTAssertTrue(first.output.contains("remesh 1 (grid 12, ply,obj): 8 prompt(s) remeshed, 0 kept"), first.output)
         try assertComplete(job, prompts: 8)
+        try assertReportLinksExist(job)
         let after = try manifest(job)
         XCTAssertEqual(try ClusterTestSupport.manifestLines(job).map { $0["id"] as! String }, order, "the lines changed order")
         XCTAssertEqual(try JobStore(path: job.store).attempts().count, attempts, "a remesh sampled")
@@ -91,6 +101,7 @@ final class RemeshTests: ProcessTestCase {
         // The summary counts the whole remesh, not only what the resumed run meshed.
         XCTAssertTrue(resumed.output.contains("remesh 2 (grid 40, glb): 8 prompt(s) remeshed, 0 kept"), resumed.output)
         try assertComplete(job, prompts: 8)
+        try assertReportLinksExist(job)
         let final = try manifest(job)
         for id in order { XCTAssertEqual(files(final[id])["mesh_glb"], "meshes/\(id).r2.glb", id) }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: job.meshes).filter { !$0.contains(".r2.") }

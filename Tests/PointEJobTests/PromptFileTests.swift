@@ -57,6 +57,26 @@ final class PromptFileTests: XCTestCase {
         XCTAssertTrue(byLine[8]?.contains("\"seed\" must be a non-negative integer") == true, "\(issues)")
     }
 
+    /// A seed may be a JSON number or a decimal string (as manifest.jsonl writes seeds, so a
+    /// manifest line's seed can be given back); either way all 64 bits are kept.
+    func testSeedsAsNumbersAndDecimalStrings() throws {
+        let text = """
+        {"prompt": "a", "seed": 5095610196844313601}
+        {"prompt": "b", "seed": "5095610196844313601"}
+        {"prompt": "c", "seed": "18446744073709551615"}
+        {"prompt": "d", "seed": 18446744073709551615}
+        {"prompt": "e", "seed": "18446744073709551616"}
+        {"prompt": "f", "seed": "-1"}
+        {"prompt": "g", "seed": "0x10"}
+        {"prompt": "h", "seed": 1.5}
+        """
+        let (prompts, issues) = try PromptFile(policy: .skip).parse(Data(text.utf8), source: "p.jsonl", baseDirectory: "/", defaults: defaults)
+        XCTAssertEqual(prompts.map(\.seed), [5_095_610_196_844_313_601, 5_095_610_196_844_313_601, .max, .max])
+        XCTAssertEqual(issues.map(\.line), [5, 6, 7, 8])
+        XCTAssertTrue(issues[0].message.contains("\"seed\" \"18446744073709551616\" is not a decimal integer of 0 to 2^64-1"), "\(issues)")
+        XCTAssertTrue(issues[3].message.contains("\"seed\" must be a non-negative integer"), "\(issues)")
+    }
+
     /// NUL would be cut off by the job store's C-string binding (`a red` would be sampled), and
     /// other controls are invisible: such lines are bad lines, under the usual policy.
     func testControlCharactersMakeBadLines() throws {

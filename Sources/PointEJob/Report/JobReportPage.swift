@@ -8,10 +8,10 @@ import PointEEngine
 ///   report/pages.html   every page of prompts, linked once it has been written
 ///   report/page-N.html  prompts (N-1)*pageSize ..< N*pageSize, each with its card
 ///   report/view.html    the 3D view of a GLB, when three.js is installed (MeshViewer)
-/// A refresh rewrites index.html and only the pages holding a prompt that finished since the
-/// last refresh (found by the finish sequence's index). The last sequence written is kept in
-/// report/.sequence, so a restarted coordinator rewrites only the pages of prompts that
-/// finished since; when the resume changed prompts that did not finish (reopened, retried:
+/// A refresh rewrites index.html and only the pages holding a prompt that finished, or was
+/// remeshed (its mesh links changed), since the last refresh (found by the sequence's
+/// indexes). The last sequence written is kept in report/.sequence, so a restarted coordinator
+/// rewrites only the pages of prompts that finished or were remeshed since; when the resume changed prompts that did not finish (reopened, retried:
 /// `rewriteAll`), or the file is missing, it rewrites every page with a finished prompt and
 /// every page left on disk. Run by ReportWriter, off the thread that answers peers.
 struct JobReportPage {
@@ -61,7 +61,7 @@ struct JobReportPage {
             lastSequence = rewriteAll ? 0 : saved ?? 0
             started = true
         }
-        let (indexes, newest) = try store.finishedIndexes(after: lastSequence)
+        let (indexes, newest) = try store.changedIndexes(after: lastSequence)
         dirty.formUnion(indexes.map { $0 / pageSize })
         for page in dirty.sorted() where page < pageCount {
             try writePage(page, pageCount: pageCount, finished: finished)

@@ -8,9 +8,14 @@ import PointEMesh
 extension JobStore {
     public struct JobInfo: Equatable, Sendable {
         public var jobID: String
-        /// The prompt file the job was made from, as it was given.
+        /// The prompt file the job's prompt list was last read from, as it was given: the one
+        /// it was made from, or the one whose new lines `--add-prompts` added.
         public var promptFile: String
         public var settings: JobSettings
+        /// The models directory (absolute) the job's local workers and meshers last loaded
+        /// from: where `pointe run -o DIR` and `pointe remesh DIR` look when not told (nil: a
+        /// job made before it was recorded, or by `pointe coordinator`, which loads none).
+        public var modelsDirectory: String?
         /// False for a job made before its settings were stored whole (only seed, shards,
         /// budget and meshing are known; sampling options are then not compared on reopening).
         public var settingsRecorded = true
@@ -46,14 +51,17 @@ extension JobStore {
 
     /// Adds prompts after the job's last one (a prompt list that grew): new indices, their
     /// seeds derived from those indices as if the list had always been this long, in new
-    /// shards of the job's size. Finished prompts are not touched. Returns how many were added.
+    /// shards of the job's size. Finished prompts are not touched. `promptFile`, the file
+    /// they came from (which holds the whole list now), becomes the job's prompt file in the
+    /// same transaction. Returns how many were added.
     @discardableResult
-    public func append(_ prompts: [PromptEntry]) throws -> Int {
+    public func append(_ prompts: [PromptEntry], from promptFile: String) throws -> Int {
         let info = try info()
         return try write { db in
             let nextIndex = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM prompts") ?? 0
             let nextShard = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(id) + 1, 0) FROM shards") ?? 0
             try Self.insert(prompts, from: nextIndex, firstShard: nextShard, info: info, db: db, path: path)
+            try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES ('prompt_file', ?)", arguments: [promptFile])
             return prompts.count
         }
     }
@@ -99,7 +107,9 @@ extension JobStore {
         }
         if let json = values["settings"] {
             do {
-                return JobInfo(jobID: id, promptFile: values["prompt_file"] ?? "", settings: try JSONDecoder().decode(JobSettings.self, from: Data(json.utf8)))
+                var info = JobInfo(jobID: id, promptFile: values["prompt_file"] ?? "", settings: try JSONDecoder().decode(JobSettings.self, from: Data(json.utf8)))
+                info.modelsDirectory = values["models_dir"]
+                return info
             } catch {
                 throw ClusterError("\(path): the job's settings cannot be read (\(error))")
             }
@@ -115,6 +125,14 @@ extension JobStore {
         settings.meshGrid = values["mesh_grid"].flatMap { Int($0) } ?? 128
         var info = JobInfo(jobID: id, promptFile: values["prompt_file"] ?? "", settings: settings)
         info.settingsRecorded = false
+        info.modelsDirectory = values["models_dir"]
         return info
+    }
+
+    /// Records where the job's local workers and meshers load their models from (JobInfo.modelsDirectory).
+    public func recordModelsDirectory(_ path: String) throws {
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO job (key, value) VALUES ('models_dir', ?)", arguments: [path])
+        }
     }
 }

@@ -100,14 +100,18 @@ extension JobStore {
         try prompts(matching: "idx >= ? AND idx < ?", [range.lowerBound, range.upperBound])
     }
 
-    /// The prompt indexes finished after finish sequence `sequence`, and the newest sequence seen.
-    public func finishedIndexes(after sequence: Int) throws -> (indexes: [Int], newest: Int) {
+    /// The indexes of the prompts finished or remeshed after sequence `sequence` (a prompt's
+    /// files changed: its card must be written again), and the newest sequence seen.
+    public func changedIndexes(after sequence: Int) throws -> (indexes: [Int], newest: Int) {
         try read { db in
             var newest = sequence, indexes: [Int] = []
-            let rows = try Row.fetchCursor(db, sql: "SELECT idx, finish_seq FROM prompts WHERE finish_seq > ? ORDER BY finish_seq", arguments: [sequence])
-            while let row = try rows.next() {
-                indexes.append(row[0])
-                newest = max(newest, row[1])
+            // Two index walks (prompts_finished, prompts_remeshed), not a scan of the job.
+            for column in ["finish_seq", "remesh_seq"] {
+                let rows = try Row.fetchCursor(db, sql: "SELECT idx, \(column) FROM prompts WHERE \(column) > ?", arguments: [sequence])
+                while let row = try rows.next() {
+                    indexes.append(row[0])
+                    newest = max(newest, row[1])
+                }
             }
             return (indexes, newest)
         }
@@ -130,9 +134,11 @@ extension JobStore {
         Array(repeating: "?", count: count).joined(separator: ", ")
     }
 
-    /// The finish sequence the next finished prompt gets (prompts.finish_seq: the order of the
-    /// manifest and of "latest finished").
+    /// The finish sequence the next finished or remeshed prompt gets (prompts.finish_seq: the
+    /// order of the manifest and of "latest finished"; prompts.remesh_seq: see v5-remesh-sequence).
+    /// Both columns share it, so the report sees either change after the last one it wrote.
     static func nextSequence(_ db: Database) throws -> Int {
-        (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(finish_seq) FROM prompts")) ?? 0) + 1
+        let newest = try Row.fetchOne(db.cachedStatement(sql: "SELECT (SELECT MAX(finish_seq) FROM prompts), (SELECT MAX(remesh_seq) FROM prompts)"))
+        return max(newest?[0] as Int? ?? 0, newest?[1] as Int? ?? 0) + 1
     }
 }

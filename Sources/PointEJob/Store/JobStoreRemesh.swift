@@ -5,7 +5,8 @@ import PointEMesh
 /// `pointe remesh`: a finished job's stored clouds meshed again with other mesh settings,
 /// without sampling. Each done prompt waits (prompts.remesh) until its new meshes are recorded,
 /// which replaces its mesh outputs in one transaction; until then its old meshes and manifest
-/// line stand. Each remesh is a new mesh generation (job key `mesh_generation`), whose files
+/// line stand; a recorded remesh (or one given up) takes the next sequence number (remesh_seq),
+/// so the report rewrites that prompt's page. Each remesh is a new mesh generation (job key `mesh_generation`), whose files
 /// have their own names (JobDirectory.meshPath), so no new file ever overwrites an old one
 /// that the store and the manifest still name.
 extension JobStore {
@@ -77,8 +78,8 @@ extension JobStore {
             for output in outputs {
                 try insert.execute(arguments: [promptID, output.kind, output.path, output.sha256, output.bytes])
             }
-            try db.cachedStatement(sql: "UPDATE prompts SET remesh = ?, mesh_seconds = ? WHERE id = ?")
-                .execute(arguments: [RemeshState.none.rawValue, meshSeconds, promptID])
+            try db.cachedStatement(sql: "UPDATE prompts SET remesh = ?, mesh_seconds = ?, remesh_seq = ? WHERE id = ?")
+                .execute(arguments: [RemeshState.none.rawValue, meshSeconds, try Self.nextSequence(db), promptID])
             return replaced
         }
     }
@@ -92,8 +93,8 @@ extension JobStore {
             let attempts = try Self.meshAttempts(ofPrompt: promptID, db)
             guard attempts >= budget else { return false }
             // A done prompt's error shows in no manifest line: it is kept for `pointe remesh`'s report.
-            try db.cachedStatement(sql: "UPDATE prompts SET remesh = ?, error = ? WHERE id = ?")
-                .execute(arguments: [RemeshState.gaveUp.rawValue, "remeshing failed after \(attempts) attempts: \(error)", promptID])
+            try db.cachedStatement(sql: "UPDATE prompts SET remesh = ?, error = ?, remesh_seq = ? WHERE id = ?")
+                .execute(arguments: [RemeshState.gaveUp.rawValue, "remeshing failed after \(attempts) attempts: \(error)", try Self.nextSequence(db), promptID])
             return true
         }
     }

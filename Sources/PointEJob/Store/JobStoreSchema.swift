@@ -112,6 +112,17 @@ extension JobStore {
                     """)
             }
         }
+        migrator.registerMigration("v5-remesh-sequence") { db in
+            // A remeshed prompt's files change without it finishing again: it takes the next
+            // number of the finish sequence here (JobStore.nextSequence counts both), so the
+            // report rewrites the pages of prompts remeshed since its last refresh as it does
+            // those of newly finished ones (JobReportPage), while finish_seq keeps the
+            // manifest's order.
+            try db.execute(sql: """
+                ALTER TABLE prompts ADD COLUMN remesh_seq INTEGER;
+                CREATE INDEX prompts_remeshed ON prompts(remesh_seq);
+                """)
+        }
         return migrator
     }
 

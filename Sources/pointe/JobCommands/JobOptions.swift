@@ -101,9 +101,23 @@ struct JobOptions: ParsableArguments {
     /// What the job will run on, when the caller knows (`pointe run`): its models directory
     /// and mesher count. Files it lacks are then found before anything is created.
     struct LocalPeers {
-        var models: ModelDirectory
+        /// --models-dir (nil: the directory the job recorded, else the model cache; JobModels).
+        var modelsOption: String?
         /// nil: one when the job makes meshes.
         var meshers: Int?
+        /// Where the models are; openJob resolves it again once it knows the job's record.
+        var models: JobModels
+
+        init(modelsOption: String?, meshers: Int?) {
+            self.modelsOption = modelsOption
+            self.meshers = meshers
+            models = .resolve(option: modelsOption, recorded: nil)
+        }
+
+        /// Once the job is open: its recorded directory when --models-dir was not given.
+        mutating func useJobsModels(recorded: String?) {
+            models = .resolve(option: modelsOption, recorded: recorded)
+        }
     }
 
     /// Creates the job from `prompts` if the directory has none (after every check passed:
@@ -113,6 +127,7 @@ struct JobOptions: ParsableArguments {
     func openJob(prompts: String?, bind: String?, transport: TransportOptions, log: ClusterLog, exitWhenDone: Bool = true,
                  local: LocalPeers? = nil) throws -> Coordinator {
         let directory = JobDirectory(output)
+        var local = local
         let creating = !directory.exists
         if creating {
             guard let prompts else { throw CommandFailure("\(output) holds no job yet: give a prompt file") }
@@ -128,6 +143,7 @@ struct JobOptions: ParsableArguments {
         }
         let coordinator = try Coordinator(directory: directory, options: coordinatorOptions(directory: directory, bind: bind, transport: transport, log: log, exitWhenDone: exitWhenDone))
         let info = coordinator.info
+        local?.useJobsModels(recorded: info.modelsDirectory)
         var given = self.given
         if !info.settingsRecorded {
             // A job made before its sampling options were stored: those cannot be compared.
@@ -151,10 +167,10 @@ struct JobOptions: ParsableArguments {
                                          + "add them to the job with --add-prompts, or give another -o for a new job")
                 }
                 try checkFiles(added.map { ($0.input.promptKind, $0.settings) }, settings: info.settings, local: local)
-                try coordinator.store.append(added)
+                try coordinator.store.append(added, from: prompts)
                 log.info("added \(added.count) prompt(s) from \(prompts) to the job")
             case .different(let lines):
-                throw CommandFailure("\(prompts) is not the prompt list the job in \(output) was made from (\(info.promptFile)); give that one, or another -o for a new job:\n  "
+                throw CommandFailure("\(prompts) is not the prompt list of the job in \(output) (last given as \(info.promptFile)); give that one, or another -o for a new job:\n  "
                                      + lines.joined(separator: "\n  "))
             }
         } else if prompts != nil {
@@ -162,12 +178,17 @@ struct JobOptions: ParsableArguments {
         } else if addPrompts {
             throw CommandFailure("--add-prompts needs the prompt file whose new lines to add")
         }
+        // Recovery first: the prompts it reopens (outputs missing or changed) and --retry-failed
+        // queues again are work too.
+        try coordinator.recover(retryFailed: retryFailed)
         if prompts == nil || info.settingsRecorded {
             // Resuming on (maybe) other machines: what is still to do must find its files here.
             let open = try coordinator.store.prompts(status: [.pending, .meshing])
             try checkFiles(open.map { ($0.input.promptKind, $0.settings) }, settings: info.settings, local: local)
         }
-        try coordinator.recover(retryFailed: retryFailed)
+        if let local, let note = try local.models.record(in: coordinator.store, recorded: info.modelsDirectory), !quiet {
+            printError("pointe run: \(note)")
+        }
         return coordinator
     }
 
@@ -186,7 +207,7 @@ struct JobOptions: ParsableArguments {
     /// The prompt file read with the job's settings, each prompt checked as sampling will
     /// check it (bad lines stop or are skipped by --bad-lines).
     func readPrompts(_ path: String, settings: JobSettings, local: LocalPeers?, log: ClusterLog) throws -> [PromptEntry] {
-        let models = local?.models
+        let models = local.map { ModelDirectory($0.models.path) }
         let reader = PromptFile(settings: settings) { entry in
             let config = models.flatMap { try? $0.locate(entry.settings.model).config }
             try PointEEngine.precheck(try entry.input.engineInput(), settings: entry.settings, source: "\(entry.input.kind) \(entry.input.value)", config: config)
@@ -207,7 +228,8 @@ struct JobOptions: ParsableArguments {
         if meshing, local.meshers == 0 {
             throw CommandFailure("this job makes meshes (\(settings.meshFormats.map(\.rawValue).joined(separator: ","))): it needs --meshers 1 or more")
         }
-        let missing = local.models.missing(for: prompts, meshing: meshing)
+        try local.models.checkPresent(job: output)
+        let missing = ModelDirectory(local.models.path).missing(for: prompts, meshing: meshing)
         guard missing.isEmpty else {
             throw CommandFailure("\(local.models.path) lacks what the job needs\(meshing ? " (or make it with --mesh-formats none to skip meshing)" : ""):\n  "
                                  + missing.joined(separator: "\n  "))

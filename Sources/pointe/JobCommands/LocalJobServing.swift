@@ -32,6 +32,9 @@ struct LocalJobServing {
             do { stopReason = try pool.poll(coordinator: coordinator, now: monotonicMilliseconds()) } catch { stopReason = "\(error)" }
             return stopReason != nil
         }, onListening: { address in
+            // A job with nothing left to do (one resumed when already complete) ends at once,
+            // with no peer started: none can fail loading models it would not use.
+            guard try coordinator.store.counts().pending > 0 else { return }
             let common = ["--connect", address, "--models-dir", modelsDir, "--parent-pid", String(getpid()), "--coordinator-timeout-ms", "30000", "--quiet"] + peerArguments
             pool.add(.worker, arguments: placement.workerArguments().map { common + workerArguments + $0 })
             pool.add(.mesher, arguments: placement.mesherArguments().map { common + $0 })

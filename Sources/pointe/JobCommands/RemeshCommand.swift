@@ -29,9 +29,8 @@ struct RemeshCommand: ParsableCommand {
     @Argument(help: "The job directory (a finished `pointe run` or `pointe coordinator` job).") var jobDir: String
     @Option(parsing: .unconditional, help: "SDF grid samples per axis (default: the job's).") var grid: Int?
     @Option(help: "Mesh formats: a comma list of \(MeshFormatList.names) (default: the job's).") var meshFormats: MeshFormatList?
-    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.* for the local meshers. Default: the model cache (\(ModelCache.defaultDescription)).")
+    @Option(name: .customLong("models-dir"), help: "Directory holding sdf.* for the local meshers. Default: the one the job was last run with (it remembers it), else the model cache (\(ModelCache.defaultDescription)).")
     var modelsDirOption: String?
-    var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(parsing: .unconditional, help: "Local mesher processes (0: only remote meshers, with --bind).") var meshers = 1
     @Option(parsing: .unconditional, help: "Restarts of each local mesher that crashes, before the remesh stops.") var restartBudget = 5
     @Option(help: "ZeroMQ endpoint of the coordinator. Default: the job directory's private ipc socket; tcp://HOST:PORT with --curve-key and --allow-keys lets remote meshers join.")
@@ -65,11 +64,16 @@ struct RemeshCommand: ParsableCommand {
         options.transport = try security.transport(alsoAllow: ownKeys.map { [$0] } ?? [])
         options.log = log
         let coordinator = try Coordinator(directory: directory, options: options)
+        let models = JobModels.resolve(option: modelsDirOption, recorded: coordinator.info.modelsDirectory)
+        if meshers > 0, plan.prompts > 0 {
+            try models.checkPresent(job: directory.path)
+            if let note = try models.record(in: coordinator.store, recorded: coordinator.info.modelsDirectory), !quiet { printError("pointe remesh: \(note)") }
+        }
         try coordinator.recover()
         let peerArguments = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
         let placement = LocalPlacement(cpus: MachineCores.usableCPUs(), split: CoreSplit(workers: 0, threads: 1), meshers: meshers)
-        let serving = LocalJobServing(modelsDir: modelsDir, placement: placement, peerArguments: peerArguments, workerArguments: [],
+        let serving = LocalJobServing(modelsDir: models.path, placement: placement, peerArguments: peerArguments, workerArguments: [],
                                       restartBudget: restartBudget, quiet: quiet)
         let (counts, drained) = try serving.serve(coordinator)
         if drained || counts.remeshing > 0 {

@@ -28,9 +28,8 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Prompt file (omit when resuming).") var prompts: String?
     @OptionGroup var job: JobOptions
-    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
+    @Option(name: .customLong("models-dir"), help: "Directory holding the model files. Default: the one the job in -o was last run with (it remembers it), else the model cache (\(ModelCache.defaultDescription)), where `pointe models download` puts the released files.")
     var modelsDirOption: String?
-    var modelsDir: String { modelsDirOption ?? ModelCache.defaultDirectory() }
     @Option(parsing: .unconditional, help: "Local worker processes (default: the usable cores / --threads; with neither, the usable cores / \(CoreSplit.defaultThreadsPerWorker), the best split `pointe bench throughput` measured).")
     var workers: Int?
     @Option(parsing: .unconditional, help: "Threads of each local worker, each worker pinned to that many CPUs of its own (default: the usable cores / --workers, at least 1; with neither, \(CoreSplit.defaultThreadsPerWorker)).")
@@ -72,18 +71,24 @@ struct RunCommand: ParsableCommand {
         // Warned, not refused: the clouds are the same (bit for bit) however the cores are
         // shared, and a job resumed by the same command on a smaller machine must still run.
         if split.workers > 0, let why = split.oversubscription(cores: usable.count) { printError("pointe run: warning: \(why)") }
-        if let eval {
-            // Found now, not after the whole job has been sampled and meshed.
-            do { _ = try ModelDirectory(modelsDir).pointNetFile() } catch { throw CommandFailure("--eval: \(error)") }
-            guard FileManager.default.fileExists(atPath: eval) else { throw CommandFailure("--eval \(eval): no such file or directory") }
+        let resuming = JobDirectory(job.output).exists
+        if let eval, !resuming {
+            // Found before the job is made, not after it has been sampled and meshed (a resumed
+            // job's models directory is known once it is open, below).
+            try checkEval(eval, modelsDir: JobModels.resolve(option: modelsDirOption, recorded: nil).path)
         }
         let log = ClusterLog(role: "coordinator", quiet: true)
         // Local workers and meshers authenticate with the coordinator's own key pair.
         let ownKeys = try security.curveKey.map { try CurveKeyPair.load($0) }
-        let models = ModelDirectory(modelsDir)
-        let resuming = JobDirectory(job.output).exists
         let coordinator = try job.openJob(prompts: prompts, bind: bind, transport: try security.transport(alsoAllow: ownKeys.map { [$0] } ?? []), log: log,
-                                          local: JobOptions.LocalPeers(models: models, meshers: meshers))
+                                          local: JobOptions.LocalPeers(modelsOption: modelsDirOption, meshers: meshers))
+        // What openJob resolved and recorded: --models-dir, else the job's own directory.
+        let modelsDir = JobModels.resolve(option: modelsDirOption, recorded: try coordinator.store.info().modelsDirectory).path
+        if let eval, resuming { try checkEval(eval, modelsDir: modelsDir) }
+        let atStart = try coordinator.store.counts()
+        if atStart.pending == 0 {
+            print("\(coordinator.directory.path): the job is already \(atStart.failed == 0 ? "complete" : "finished"): nothing to sample or mesh")
+        }
         let childSecurity: [String] = (security.curveKey.map { ["--curve-key", $0, "--server-key", $0] } ?? (security.insecure ? ["--insecure"] : []))
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
         if resuming, !job.quiet {
@@ -107,11 +112,17 @@ struct RunCommand: ParsableCommand {
             return
         }
         try reportEnd(counts, directory: coordinator.directory, store: coordinator.store)
-        if let reference = eval { try score(job: coordinator.directory.path, reference: reference) }
+        if let reference = eval { try score(job: coordinator.directory.path, reference: reference, modelsDir: modelsDir) }
+    }
+
+    /// --eval's PointNet++ and reference clouds are there.
+    func checkEval(_ reference: String, modelsDir: String) throws {
+        do { _ = try ModelDirectory(modelsDir).pointNetFile() } catch { throw CommandFailure("--eval: \(error)") }
+        guard FileManager.default.fileExists(atPath: reference) else { throw CommandFailure("--eval \(reference): no such file or directory") }
     }
 
     /// P-FID / P-IS of the finished job's clouds (the manifest's, in prompt order).
-    func score(job: String, reference: String) throws {
+    func score(job: String, reference: String, modelsDir: String) throws {
         let pointnet = try ModelDirectory(modelsDir).pointNetFile()
         let evaluator = PointNetEvaluator(model: try PointNetClassifier.load(checkpoint: pointnet))
         let result = try CloudSetScore.compute(generated: job, reference: reference, evaluator: evaluator) { path, done, total in
