@@ -7,7 +7,13 @@ import PointEModels
 public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
     public var model: ReleasedModel
     public var upsample: Bool
+    /// Steps of the base stage, and of the upsampler unless `upsampleSteps` says otherwise.
     public var steps: Int
+    /// Steps of the upsampler stage when they differ from `steps` (the reference's
+    /// PointCloudSampler takes one count per stage: `karras_steps`, or each stage's DDPM
+    /// respacing); nil: `steps`. Optional so that settings stored or sent without it (every
+    /// job made before it existed) decode, and are stored as they were.
+    public var upsampleSteps: Int?
     public var guidance: Double
     public var sampler: SamplerKind
 
@@ -23,12 +29,22 @@ public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
     public static let referenceGuidance = 3.0
 
     public init(model: ReleasedModel = .base40MTextvec, upsample: Bool = true, steps: Int = referenceSteps,
-                guidance: Double = referenceGuidance, sampler: SamplerKind = .reference) {
+                upsampleSteps: Int? = nil, guidance: Double = referenceGuidance, sampler: SamplerKind = .reference) {
         self.model = model
         self.upsample = upsample
         self.steps = steps
+        self.upsampleSteps = upsampleSteps
         self.guidance = guidance
         self.sampler = sampler
+    }
+
+    /// The steps the upsampler stage takes.
+    public var upsamplerStageSteps: Int { upsampleSteps ?? steps }
+
+    /// The manifest's and the store's keys (multi-word keys in snake case, as the manifest's others).
+    enum CodingKeys: String, CodingKey {
+        case model, upsample, steps, guidance, sampler
+        case upsampleSteps = "upsample_steps"
     }
 
     /// The base model a prompt of this kind gets unless one is named: the reference's text2pc
@@ -40,10 +56,11 @@ public struct SamplingSettings: Codable, Equatable, Hashable, Sendable {
         }
     }
 
-    /// Checks what can be checked without models: a base model, positive steps, finite guidance.
+    /// Checks what can be checked without models: a base model, step counts in range, finite guidance.
     public func validate() throws {
         guard model.isBaseModel else { throw EngineError("\(model) is not a base model (known: \(ReleasedModel.baseModels.map(\.rawValue).joined(separator: ", ")))") }
         if let problem = Self.stepsProblem(steps) { throw EngineError("steps \(problem)") }
+        if let upsampleSteps, let problem = Self.stepsProblem(upsampleSteps) { throw EngineError("upsample_steps \(problem)") }
         guard guidance.isFinite, guidance >= 0 else { throw EngineError("guidance must be a finite number >= 0, got \(guidance)") }
     }
 }

@@ -12,8 +12,9 @@ import PointEModels
 ///   CLIP image grid (image2pc): both stages see the grid, both guided (guidance [g, g]).
 ///   unconditional: nothing to condition on; the upsampler unguided.
 /// Stages take the reference's Karras settings (KarrasOptions.baseStage/.upsamplerStage) and
-/// `steps` steps each, walked as `settings.sampler` says; `ddpm` runs the ancestral loop over
-/// the stage's diffusion respaced to `steps`.
+/// their own step counts (the base `steps`, the upsampler `upsamplerStageSteps`, as the
+/// reference's per-stage `karras_steps`), walked as `settings.sampler` says; `ddpm` runs the
+/// ancestral loop over the stage's diffusion respaced to the stage's count.
 public enum TwoStageSampler {
     public static func make(settings: SamplingSettings, base: PointDiffusionTransformer,
                             upsampler: PointDiffusionTransformer?) throws -> PointCloudSampler {
@@ -26,19 +27,21 @@ public enum TwoStageSampler {
             if let condCtx = upsampler.config.condCtx, condCtx != base.config.nCtx {
                 throw EngineError("upsample expects \(condCtx) base points; \(settings.model) makes \(base.config.nCtx)")
             }
-            stages.append(try stage(upsampler, diffusion: .upsample, karras: .upsamplerStage(steps: settings.steps), settings: settings,
-                                    guidance: imageConditioned ? settings.guidance : 0,
+            stages.append(try stage(upsampler, diffusion: .upsample, karras: .upsamplerStage(steps: settings.upsamplerStageSteps),
+                                    settings: settings, guidance: imageConditioned ? settings.guidance : 0,
                                     conditioning: imageConditioned ? .all : .unconditioned))
         }
         return PointCloudSampler(stages: stages)
     }
 
+    /// One stage taking `karras.steps` steps: the Karras loop over `karras`'s noise levels, or
+    /// the DDPM loop over its diffusion respaced to as many steps.
     static func stage(_ network: PointDiffusionTransformer, diffusion model: ReleasedModel, karras: KarrasOptions, settings: SamplingSettings,
                       guidance: Double, conditioning: StageConditioning) throws -> SamplerStage {
         guard var config = model.diffusionConfig else { throw EngineError("\(model) is not a diffusion model") }
         let loop = settings.sampler.stageLoop(karras: karras)
-        // The DDPM loop walks every timestep of its diffusion: respaced, that is `steps` of them.
-        if case .ddpm = loop { config.respacing = String(settings.steps) }
+        // The DDPM loop walks every timestep of its diffusion: respaced, that is the stage's steps.
+        if case .ddpm = loop { config.respacing = String(karras.steps) }
         return SamplerStage(model: network, diffusion: try GaussianDiffusion(config: config), numPoints: network.config.nCtx,
                             guidanceScale: guidance, loop: loop, conditioning: conditioning)
     }

@@ -12,14 +12,17 @@ public struct PromptDefaults: Codable, Equatable, Sendable {
     public var model: ReleasedModel?
     public var upsample = true
     public var steps = SamplingSettings.referenceSteps
+    /// nil: the upsampler takes `steps` (of the job, or of the prompt's line when it sets them).
+    public var upsampleSteps: Int?
     public var guidance = SamplingSettings.referenceGuidance
     public var sampler: SamplerKind = .reference
 
-    public init(model: ReleasedModel? = nil, upsample: Bool = true, steps: Int = SamplingSettings.referenceSteps,
+    public init(model: ReleasedModel? = nil, upsample: Bool = true, steps: Int = SamplingSettings.referenceSteps, upsampleSteps: Int? = nil,
                 guidance: Double = SamplingSettings.referenceGuidance, sampler: SamplerKind = .reference) {
         self.model = model
         self.upsample = upsample
         self.steps = steps
+        self.upsampleSteps = upsampleSteps
         self.guidance = guidance
         self.sampler = sampler
     }
@@ -28,7 +31,7 @@ public struct PromptDefaults: Codable, Equatable, Sendable {
     /// default unless a model is named; its shape is checked against the model).
     public func settings(for kind: PromptKind?) -> SamplingSettings {
         SamplingSettings(model: model ?? SamplingSettings.defaultModel(for: kind ?? .text), upsample: upsample, steps: steps,
-                         guidance: guidance, sampler: sampler)
+                         upsampleSteps: upsampleSteps, guidance: guidance, sampler: sampler)
     }
 }
 
@@ -51,7 +54,7 @@ public struct JobSettings: Codable, Equatable, Sendable {
     /// The settings a job is made with, each one a command-line option of its commands (the
     /// command line names them; this library does not spell flags).
     public enum Setting: String, CaseIterable, Sendable {
-        case seed, shardSize, retryBudget, model, upsample, steps, guidance, sampler, badLines, maxLineBytes, meshFormats, meshGrid
+        case seed, shardSize, retryBudget, model, upsample, steps, upsampleSteps, guidance, sampler, badLines, maxLineBytes, meshFormats, meshGrid
     }
 
     /// A value no job can run with, by setting.
@@ -68,6 +71,7 @@ public struct JobSettings: Codable, Equatable, Sendable {
         guard maxLineBytes > 0 else { throw InvalidSetting(setting: .maxLineBytes, reason: "must be positive, got \(maxLineBytes)") }
         if let problem = PointCloudMesher.gridSizeProblem(meshGrid) { throw InvalidSetting(setting: .meshGrid, reason: problem) }
         if let problem = SamplingSettings.stepsProblem(prompts.steps) { throw InvalidSetting(setting: .steps, reason: problem) }
+        if let problem = prompts.upsampleSteps.flatMap(SamplingSettings.stepsProblem) { throw InvalidSetting(setting: .upsampleSteps, reason: problem) }
         do { try prompts.settings(for: .text).validate() } catch { throw ClusterError("\(error)") }
     }
 
@@ -79,6 +83,7 @@ public struct JobSettings: Codable, Equatable, Sendable {
         public var model: ReleasedModel?
         public var upsample: Bool?
         public var steps: Int?
+        public var upsampleSteps: Int?
         public var guidance: Double?
         public var sampler: SamplerKind?
         public var badLines: PromptFile.Policy?
@@ -122,6 +127,10 @@ public struct JobSettings: Codable, Equatable, Sendable {
             if let model { list.append((.model, model.rawValue, { $0.prompts.model = model }, { $0.prompts.model?.rawValue ?? "the prompt kind's default" })) }
             if let upsample { list.append((.upsample, onOff(upsample), { $0.prompts.upsample = upsample }, { onOff($0.prompts.upsample) })) }
             if let steps { list.append((.steps, "\(steps)", { $0.prompts.steps = steps }, { "\($0.prompts.steps)" })) }
+            if let upsampleSteps {
+                list.append((.upsampleSteps, "\(upsampleSteps)", { $0.prompts.upsampleSteps = upsampleSteps },
+                             { $0.prompts.upsampleSteps.map { "\($0)" } ?? "none: each prompt's upsampler takes its steps" }))
+            }
             if let guidance { list.append((.guidance, "\(guidance)", { $0.prompts.guidance = guidance }, { "\($0.prompts.guidance)" })) }
             if let sampler { list.append((.sampler, sampler.rawValue, { $0.prompts.sampler = sampler }, { $0.prompts.sampler.rawValue })) }
             if let badLines { list.append((.badLines, badLines.rawValue, { $0.badLines = badLines }, { $0.badLines.rawValue })) }

@@ -166,7 +166,7 @@ public struct PromptFile {
         return String(cString: number.objCType) == "c"
     }
 
-    private static let knownKeys: Set<String> = ["prompt", "image", "embedding", "id", "seed", "model", "upsample", "steps", "guidance", "sampler"]
+    private static let knownKeys: Set<String> = ["prompt", "image", "embedding", "id", "seed", "model", "upsample", "steps", "upsample_steps", "guidance", "sampler"]
 
     func parseJSON(_ text: String, line: Int, baseDirectory: String, defaults: PromptDefaults) throws -> PromptEntry {
         let object: [String: Any]
@@ -220,10 +220,14 @@ public struct PromptFile {
             do { settings.model = try ReleasedModel.parse(s, baseOnly: true) } catch { throw ClusterError("\"model\": \(error)") }
         }
         if let u = object["upsample"] { guard Self.isBool(u), let b = u as? Bool else { throw ClusterError("\"upsample\" must be true or false") }; settings.upsample = b }
-        if let s = object["steps"] {
-            guard let n = s as? Int, !Self.isBool(s), n > 0 else { throw ClusterError("\"steps\" must be a positive integer") }
-            settings.steps = n
+        // Step counts: positive integers here; their upper bound is SamplingSettings.validate's.
+        func stepCount(_ key: String) throws -> Int? {
+            guard let s = object[key] else { return nil }
+            guard let n = s as? Int, !Self.isBool(s), n > 0 else { throw ClusterError("\"\(key)\" must be a positive integer") }
+            return n
         }
+        if let n = try stepCount("steps") { settings.steps = n }
+        if let n = try stepCount("upsample_steps") { settings.upsampleSteps = n }
         if let g = object["guidance"] { guard let d = g as? Double, !Self.isBool(g) else { throw ClusterError("\"guidance\" must be a number") }; settings.guidance = d }
         if let s = object["sampler"] {
             guard let t = s as? String else { throw ClusterError("\"sampler\" must be a string") }

@@ -39,6 +39,7 @@ public enum PromptListComparison: Equatable, Sendable {
     }
 
     static func describe(_ s: SamplingSettings) -> String {
-        "\(s.model.rawValue), \(s.upsample ? "upsampled" : "no upsampler"), \(s.steps) steps, guidance \(s.guidance), \(s.sampler.rawValue)"
+        let steps = s.upsampleSteps.map { "\(s.steps) steps (upsampler \($0))" } ?? "\(s.steps) steps"
+        return "\(s.model.rawValue), \(s.upsample ? "upsampled" : "no upsampler"), \(steps), guidance \(s.guidance), \(s.sampler.rawValue)"
     }
 }

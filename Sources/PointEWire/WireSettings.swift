@@ -11,6 +11,7 @@ extension SamplingSettings {
         w.baseModel = model.rawValue
         w.upsample = upsample
         w.steps = UInt32(steps)
+        w.upsampleSteps = upsampleSteps.map(UInt32.init) ?? 0  // 0: as `steps`
         w.guidanceScale = guidance
         w.sampler = sampler.rawValue
         return w
@@ -18,6 +19,7 @@ extension SamplingSettings {
 
     package init(wire w: Pointe_Cluster_SamplerSettings) throws {
         self.init(model: try ReleasedModel.parse(w.baseModel, baseOnly: true), upsample: w.upsample, steps: Int(w.steps),
-                  guidance: w.guidanceScale, sampler: w.sampler.isEmpty ? .reference : try SamplerKind.parse(w.sampler))
+                  upsampleSteps: w.upsampleSteps == 0 ? nil : Int(w.upsampleSteps), guidance: w.guidanceScale,
+                  sampler: w.sampler.isEmpty ? .reference : try SamplerKind.parse(w.sampler))
     }
 }

@@ -87,6 +87,32 @@ final class EntryPointIdentityTests: ProcessTestCase {
                          ("coordinator + remote worker", remote)])
     }
 
+    /// An upsampler step count of its own reaches the sampler through every entry point: the
+    /// option of `generate`, `sample` and `run` (its workers' settings come through the job
+    /// store and the wire), and a prompt line's "upsample_steps"; and it is not dropped on the
+    /// way: the cloud differs from the one whose upsampler takes the base stage's steps.
+    func testUpsamplerStepsGiveOneCloudEverywhere() throws {
+        let text = "a red motorcycle"
+        try pointe("generate", ["generate", text, "--models-dir", models, "--steps", "2", "--upsample-steps", "3", "--seed", "7", "-o", "\(dir)/generate.ply"])
+        try pointe("generate-same", ["generate", text, "--models-dir", models, "--steps", "2", "--seed", "7", "-o", "\(dir)/generate-same.ply"])
+        try pointe("sample", ["sample", "--model", "base40M-textvec", "--upsample", "--prompt", text, "--models-dir", models, "--steps", "2",
+                              "--upsample-steps", "3", "--seed", "7", "-o", "\(dir)/sample.ply"])
+        let option = try runJob("run-option", lines: [#"{"prompt": "\#(text)", "seed": 7}"#, #"{"prompt": "a lamp"}"#],
+                                ["--model", "base40M-textvec", "--upsample-steps", "3", "--workers", "1", "--batch", "2"])
+        let line = try runJob("run-line", lines: [#"{"prompt": "\#(text)", "seed": 7, "upsample_steps": 3}"#, #"{"prompt": "a lamp"}"#],
+                              ["--model", "base40M-textvec", "--workers", "1", "--batch", "2"])
+        let generated = try PointCloud.readPLY("\(dir)/generate.ply")
+        assertIdentical([("generate --upsample-steps 3", generated), ("sample --upsample-steps 3", try PointCloud.readPLY("\(dir)/sample.ply")),
+                         ("run --upsample-steps 3", option), ("run, a line's upsample_steps 3", line)])
+        let same = try PointCloud.readPLY("\(dir)/generate-same.ply")
+        XCTAssertNotEqual(same.coords.map(\.bitPattern), generated.coords.map(\.bitPattern), "--upsample-steps 3 sampled as if it were not given")
+        // The manifest and the report's cards say what the upsampler took.
+        let manifest = try String(contentsOfFile: "\(dir)/run-option/manifest.jsonl", encoding: .utf8)
+        XCTAssertTrue(manifest.contains(#""upsample_steps":3"#), manifest)
+        let report = try String(contentsOfFile: "\(dir)/run-option/index.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("steps 2 (upsampler 3)"), "the report does not show the upsampler's steps")
+    }
+
     func testImagePromptGivesOneCloudEverywhere() throws {
         try FileManager.default.copyItem(atPath: Fixtures.path("corgi") + ".jpg", toPath: dir + "/corgi.jpg")
         try pointe("generate", ["generate", "--image", dir + "/corgi.jpg", "--models-dir", models, "--steps", "2", "--seed", "7",

@@ -18,7 +18,7 @@ final class JobInputsTests: ProcessTestCase {
 
     func jobArguments(_ prompts: String, _ directory: JobDirectory) -> [String] {
         [prompts, "-o", directory.path, "--models-dir", ClusterTestSupport.modelsDirectory, "--model", "base40M-uncond", "--no-upsample",
-         "--steps", "2", "--shard-size", "2", "--workers", "1", "--mesh-formats", "none"]
+         "--steps", "2", "--upsample-steps", "3", "--shard-size", "2", "--workers", "1", "--mesh-formats", "none"]
     }
 
     func testChangedSettingsAreRefusedWithTheirDifferences() throws {
@@ -36,9 +36,11 @@ final class JobInputsTests: ProcessTestCase {
             XCTAssertTrue(again.output.contains("4/4 prompts done"), again.output)
         }
 
-        let changed = try run(jobArguments(prompts, directory) + ["--steps", "8", "--seed", "7", "--mesh-formats", "glb", "--mesh-grid", "32"], log: dir + "/changed.log")
+        let changed = try run(jobArguments(prompts, directory) + ["--steps", "8", "--upsample-steps", "5", "--seed", "7", "--mesh-formats", "glb", "--mesh-grid", "32"],
+                              log: dir + "/changed.log")
         XCTAssertEqual(changed.status, 1, changed.output)
-        for line in ["--steps 8 (the job has 2)", "--seed 7 (the job has 0)", "--mesh-formats glb (the job has none)", "--mesh-grid 32 (the job has 128)"] {
+        for line in ["--steps 8 (the job has 2)", "--upsample-steps 5 (the job has 3)", "--seed 7 (the job has 0)", "--mesh-formats glb (the job has none)",
+                     "--mesh-grid 32 (the job has 128)"] {
             XCTAssertTrue(changed.output.contains(line), "\(line) not listed:\n\(changed.output)")
         }
         XCTAssertFalse(changed.output.contains("USAGE"), changed.output)

@@ -14,6 +14,10 @@ final class NumericOptionBoundsTests: XCTestCase {
         // (command line, the option its refusal must name)
         let cases: [([String], String)] = [
             (run + ["--steps", "-1"], "--steps"), (run + ["--steps", "0"], "--steps"), (run + ["--steps", "1025"], "--steps"),
+            (run + ["--upsample-steps", "-1"], "--upsample-steps"), (run + ["--upsample-steps", "1025"], "--upsample-steps"),
+            (["coordinator", dir + "/prompts.txt", "-o", job, "--upsample-steps", "0"], "--upsample-steps"),
+            (["generate", "a chair", "-o", dir + "/g.ply", "--upsample-steps", "0"], "--upsample-steps"),
+            (["sample", "-o", dir + "/s.ply", "--model", "base40M-uncond", "--upsample", "--upsample-steps", "99999"], "--upsample-steps"),
             (run + ["--mesh-grid", "1"], "--mesh-grid"), (run + ["--mesh-grid", "100000"], "--mesh-grid"),
             (run + ["--guidance", "-1"], "--guidance"), (run + ["--guidance", "nan"], "--guidance"), (run + ["--guidance", "inf"], "--guidance"),
             (run + ["--shard-size", "0"], "--shard-size"), (run + ["--retry-budget", "0"], "--retry-budget"),

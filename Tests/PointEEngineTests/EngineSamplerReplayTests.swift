@@ -9,13 +9,11 @@ import XCTest
 /// The engine's sampler (TwoStageSampler, what `pointe generate`, `pointe sample` and every
 /// worker sample with) against the reference's own sampling runs, one or more per sampler kind:
 /// the fixture's networks are put in a models directory under their released names, the engine
-/// builds the sampler from typed settings alone (model, upsample, steps, guidance, `--sampler`),
-/// and it replays the fixture's recorded noise to the reference's clouds.
+/// builds the sampler from typed settings alone (model, upsample, steps and the upsampler's
+/// steps, guidance, `--sampler`), and it replays the fixture's recorded noise to the
+/// reference's clouds, through every stage the fixture recorded.
 final class EngineSamplerReplayTests: XCTestCase {
-    /// `stages`: how many of the fixture's stages the settings can express (nil: all). Settings
-    /// have one step count for both stages; a fixture whose upsampler took another count is
-    /// replayed through its base stage, against what the reference had after that stage.
-    func replay(_ name: String, kind: SamplerKind, stages: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    func replay(_ name: String, kind: SamplerKind, file: StaticString = #filePath, line: UInt = #line) throws {
         let path = Fixtures.path(name)
         let fixture = try SamplerFixture(path: path)
         XCTAssertEqual(fixture.samplerKind, kind, "\(name): the reference's sampler kind", file: file, line: line)
@@ -35,9 +33,13 @@ final class EngineSamplerReplayTests: XCTestCase {
                                                            withDestinationURL: fixtureDirectory.appendingPathComponent(part))
             }
         }
-        let stages = Array(fixture.sampler.stages.prefix(stages ?? fixture.sampler.stages.count))
+        let stages = fixture.sampler.stages
+        // Each stage's step count as the reference ran it (its karras_steps, or its DDPM
+        // respacing); the upsampler's given only where it differs, so both the default (nil:
+        // the base stage's) and a count of its own are replayed.
+        let upsampleSteps = stages.count == 2 && stages[1].stepCount != stages[0].stepCount ? stages[1].stepCount : nil
         let settings = SamplingSettings(model: try ReleasedModel.parse(diffusions[0].0, baseOnly: true), upsample: stages.count == 2,
-                                        steps: stages[0].stepCount, guidance: stages[0].guidanceScale, sampler: kind)
+                                        steps: stages[0].stepCount, upsampleSteps: upsampleSteps, guidance: stages[0].guidanceScale, sampler: kind)
         let engine = PointEEngine(models: ModelDirectory(directory.path))
         let sampler = try engine.sampler(for: settings)
 
@@ -72,13 +74,13 @@ final class EngineSamplerReplayTests: XCTestCase {
     func testTextToPointCloudThroughTheEngine() throws { try replay("sampler_text2pc", kind: .heun) }
     func testTextVectorBaseStageThroughTheEngine() throws { try replay("sampler_textvec", kind: .heun) }
 
-    // Euler ancestral: recorded with 6 base and 5 upsampler steps.
-    func testEulerAncestralTextBaseStageThroughTheEngine() throws { try replay("sampler_ancestral_text2pc", kind: .eulerAncestral, stages: 1) }
+    // Euler ancestral, with an upsampler step count of its own.
+    func testEulerAncestralTextToPointCloudThroughTheEngine() throws { try replay("sampler_ancestral_text2pc", kind: .eulerAncestral) }
 
     // DPM, guided with churn.
     func testDPMTextVectorThroughTheEngine() throws { try replay("sampler_dpm_textvec", kind: .dpm) }
 
-    // DDPM: unconditional, and guided on images (recorded with 6 base and 5 upsampler steps).
+    // DDPM: unconditional, and guided on images with each stage respaced to its own count.
     func testDDPMUnconditionalThroughTheEngine() throws { try replay("sampler_ddpm_uncond", kind: .ddpm) }
-    func testDDPMGuidedImageBaseStageThroughTheEngine() throws { try replay("sampler_ddpm_image2pc", kind: .ddpm, stages: 1) }
+    func testDDPMGuidedImageToPointCloudThroughTheEngine() throws { try replay("sampler_ddpm_image2pc", kind: .ddpm) }
 }

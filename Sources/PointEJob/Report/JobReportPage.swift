@@ -150,11 +150,17 @@ struct JobReportPage {
                 seed: prompt.seed, status: status,
                 files: files.filter { $0.kind != "preview_png" }.map { (label: $0.kind.replacingOccurrences(of: "_", with: " "), path: $0.path) },
                 preview: files.first { $0.kind == "preview_png" }?.path,
-                settings: [("model", prompt.settings.model.rawValue), ("steps", "\(prompt.settings.steps)")],
+                settings: [("model", prompt.settings.model.rawValue), ("steps", Self.steps(prompt.settings))],
                 timings: timings, error: prompt.error)
             if viewer { entry.view = files.first { $0.kind == "mesh_glb" }?.path }
             return entry
         }
+    }
+
+    /// A card's steps: the base stage's, and the upsampler's when it runs with a count of its own.
+    static func steps(_ settings: SamplingSettings) -> String {
+        guard settings.upsample, let upsampler = settings.upsampleSteps else { return "\(settings.steps)" }
+        return "\(settings.steps) (upsampler \(upsampler))"
     }
 }
 

@@ -34,7 +34,10 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 public nonisolated enum Pointe_Cluster_ProtocolVersion: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
-  case current // = 1
+
+  /// 2: SamplerSettings.upsample_steps (a version-1 worker would ignore it and sample the
+  /// upsampler with `steps`: another cloud, silently).
+  case current // = 2
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -44,7 +47,7 @@ public nonisolated enum Pointe_Cluster_ProtocolVersion: SwiftProtobuf.Enum, Swif
   public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
-    case 1: self = .current
+    case 2: self = .current
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -52,7 +55,7 @@ public nonisolated enum Pointe_Cluster_ProtocolVersion: SwiftProtobuf.Enum, Swif
   public var rawValue: Int {
     switch self {
     case .unspecified: return 0
-    case .current: return 1
+    case .current: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -405,6 +408,9 @@ public nonisolated struct Pointe_Cluster_SamplerSettings: Sendable {
 
   /// heun, euler-ancestral, dpm, ddpm
   public var sampler: String = String()
+
+  /// steps of the upsampler stage; 0: `steps`
+  public var upsampleSteps: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -827,7 +833,7 @@ public nonisolated struct Pointe_Cluster_Goodbye: Sendable {
 fileprivate nonisolated let _protobuf_package = "pointe.cluster"
 
 nonisolated extension Pointe_Cluster_ProtocolVersion: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROTOCOL_VERSION_UNSPECIFIED\0\u{1}PROTOCOL_VERSION_CURRENT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROTOCOL_VERSION_UNSPECIFIED\0\u{2}\u{2}PROTOCOL_VERSION_CURRENT\0")
 }
 
 nonisolated extension Pointe_Cluster_PeerRole: SwiftProtobuf._ProtoNameProviding {
@@ -1399,7 +1405,7 @@ nonisolated extension Pointe_Cluster_WorkRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Pointe_Cluster_SamplerSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SamplerSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}base_model\0\u{1}upsample\0\u{1}steps\0\u{3}guidance_scale\0\u{1}sampler\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}base_model\0\u{1}upsample\0\u{1}steps\0\u{3}guidance_scale\0\u{1}sampler\0\u{3}upsample_steps\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1412,6 +1418,7 @@ nonisolated extension Pointe_Cluster_SamplerSettings: SwiftProtobuf.Message, Swi
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.steps) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.guidanceScale) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.sampler) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.upsampleSteps) }()
       default: break
       }
     }
@@ -1433,6 +1440,9 @@ nonisolated extension Pointe_Cluster_SamplerSettings: SwiftProtobuf.Message, Swi
     if !self.sampler.isEmpty {
       try visitor.visitSingularStringField(value: self.sampler, fieldNumber: 5)
     }
+    if self.upsampleSteps != 0 {
+      try visitor.visitSingularUInt32Field(value: self.upsampleSteps, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1442,6 +1452,7 @@ nonisolated extension Pointe_Cluster_SamplerSettings: SwiftProtobuf.Message, Swi
     if lhs.steps != rhs.steps {return false}
     if lhs.guidanceScale != rhs.guidanceScale {return false}
     if lhs.sampler != rhs.sampler {return false}
+    if lhs.upsampleSteps != rhs.upsampleSteps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

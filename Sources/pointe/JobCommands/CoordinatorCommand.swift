@@ -13,7 +13,7 @@ struct CoordinatorCommand: ParsableCommand {
         abstract: "Serve a job to workers over ZeroMQ until every prompt is done or failed.",
         discussion: """
         Creates the job directory from PROMPTS (plain text, one prompt a line, or JSON Lines with \
-        prompt|image|embedding, id, seed, model, upsample, steps, guidance, sampler), or resumes \
+        prompt|image|embedding, id, seed, model, upsample, steps, upsample_steps, guidance, sampler), or resumes \
         the job already there. Workers connect with `pointe worker --connect ADDR`.
 
         Examples:

@@ -26,6 +26,7 @@ struct JobOptions: ParsableArguments {
     var model: BaseModel?
     @Flag(inversion: .prefixedNo, help: "Add the upsampler stage (default: on).") var upsample: Bool?
     @Option(parsing: .unconditional, help: "Sampling steps per stage (default: \(defaults.prompts.steps)).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Sampling steps of the upsampler stage (default: the base stage's: --steps, or a line's \"steps\").") var upsampleSteps: Int?
     @Option(parsing: .unconditional, help: "Guidance scale: the base stage, and the upsampler too for image prompts (default: \(defaults.prompts.guidance)).") var guidance: Double?
     @Option(help: "How each stage is sampled (default: \(defaults.prompts.sampler)).") var sampler: SamplerKind?
     @Option(help: "Bad prompt lines (invalid UTF-8, control characters, over-long, bad JSON, a model that cannot take the prompt, an image that does not decode): stop or skip (default: \(defaults.badLines.rawValue)).")
@@ -46,6 +47,7 @@ struct JobOptions: ParsableArguments {
         try OptionBounds.check(shardSize, 1...Int.max, "--shard-size")
         try OptionBounds.check(retryBudget, 1...1000, "--retry-budget")
         try OptionBounds.check(steps.flatMap(SamplingSettings.stepsProblem), "--steps")
+        try OptionBounds.check(upsampleSteps.flatMap(SamplingSettings.stepsProblem), "--upsample-steps")
         try OptionBounds.check(guidance, atLeast: 0, "--guidance")
         try OptionBounds.check(maxLineBytes, 1...(64 << 20), "--max-line-bytes")
         try OptionBounds.check(peerTimeoutMs, 100...OptionBounds.timeoutMs.upperBound, "--peer-timeout-ms")
@@ -62,6 +64,7 @@ struct JobOptions: ParsableArguments {
         g.model = model?.model
         g.upsample = upsample
         g.steps = steps
+        g.upsampleSteps = upsampleSteps
         g.guidance = guidance
         g.sampler = sampler
         g.badLines = badLines
@@ -80,6 +83,7 @@ struct JobOptions: ParsableArguments {
         case .model: "--model"
         case .upsample: "--upsample"
         case .steps: "--steps"
+        case .upsampleSteps: "--upsample-steps"
         case .guidance: "--guidance"
         case .sampler: "--sampler"
         case .badLines: "--bad-lines"
@@ -147,7 +151,8 @@ struct JobOptions: ParsableArguments {
         var given = self.given
         if !info.settingsRecorded {
             // A job made before its sampling options were stored: those cannot be compared.
-            (given.model, given.upsample, given.steps, given.guidance, given.sampler, given.badLines, given.maxLineBytes) = (nil, nil, nil, nil, nil, nil, nil)
+            (given.model, given.upsample, given.steps, given.upsampleSteps, given.guidance, given.sampler, given.badLines, given.maxLineBytes)
+                = (nil, nil, nil, nil, nil, nil, nil, nil)
         }
         let differences = given.differences(from: info.settings).map(Self.describe)
         guard differences.isEmpty else {

@@ -36,6 +36,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Base model (default: base40M-textvec for text, base40M for images).") var base: BaseModel?
     @Option(help: "Seed of the sample's noise.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
+    @Option(parsing: .unconditional, help: "Sampling steps of the upsampler stage (default: --steps).") var upsampleSteps: Int?
     @Option(parsing: .unconditional, help: "Guidance scale (reference: 3; the base stage, and the upsampler for images).") var guidance = SamplingSettings.referenceGuidance
     @Option(help: "How each stage is sampled (reference: heun).") var sampler: SamplerKind = .reference
     @OptionGroup var threading: ThreadOptions
@@ -44,6 +45,7 @@ struct GenerateCommand: ParsableCommand {
         guard (prompt == nil) != (image == nil) else { throw ValidationError("give either a text prompt or --image FILE") }
         if let prompt, prompt.allSatisfy(\.isWhitespace) { throw ValidationError("the text prompt is empty") }
         try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
+        try OptionBounds.check(upsampleSteps.flatMap(SamplingSettings.stepsProblem), "--upsample-steps")
         try OptionBounds.check(guidance, atLeast: 0, "--guidance")
     }
 
@@ -51,7 +53,7 @@ struct GenerateCommand: ParsableCommand {
         try threading.apply()
         let kind: PromptKind = image == nil ? .text : .image
         let settings = SamplingSettings(model: base?.model ?? SamplingSettings.defaultModel(for: kind), upsample: true, steps: steps,
-                                        guidance: guidance, sampler: sampler)
+                                        upsampleSteps: upsampleSteps, guidance: guidance, sampler: sampler)
         // Checked before any model is loaded, by the engine's own rule.
         if let why = PointEEngine.refusal(of: kind, by: settings.model, variant: settings.model.diffusionVariant) { throw CommandFailure(why) }
         let input: PointEEngine.Input

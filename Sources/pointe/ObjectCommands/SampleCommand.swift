@@ -31,6 +31,7 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (.ply or .npz).") var output: String
     @Flag(help: "Add the upsampler stage (models-dir/upsample.*).") var upsample = false
     @Option(parsing: .unconditional, help: "Sampling steps per stage (reference: 64).") var steps = SamplingSettings.referenceSteps
+    @Option(parsing: .unconditional, help: "Sampling steps of the upsampler stage, with --upsample (default: --steps).") var upsampleSteps: Int?
     @Option(parsing: .unconditional, help: "Guidance scale (reference: 3; 0 or 1 = unguided; the base stage, and the upsampler for image-grid models).")
     var guidance = SamplingSettings.referenceGuidance
     @Option(help: "How each stage is sampled (ddpm: the ancestral DDPM loop respaced to --steps).") var sampler: SamplerKind = .reference
@@ -41,13 +42,17 @@ struct SampleCommand: ParsableCommand {
     func validate() throws {
         guard output.hasSuffix(".ply") || output.hasSuffix(".npz") else { throw ValidationError("output \(output): use a .ply or .npz file name") }
         try OptionBounds.check(SamplingSettings.stepsProblem(steps), "--steps")
+        try OptionBounds.check(upsampleSteps.flatMap(SamplingSettings.stepsProblem), "--upsample-steps")
+        // Without the upsampler stage the count would be dropped unread.
+        guard upsampleSteps == nil || upsample else { throw ValidationError("--upsample-steps needs --upsample") }
         try OptionBounds.check(guidance, atLeast: 0, "--guidance")
         guard prompt == nil || embedding == nil else { throw ValidationError("give --prompt or --embedding, not both") }
     }
 
     func run() throws {
         try threading.apply()
-        let settings = SamplingSettings(model: model, upsample: upsample, steps: steps, guidance: guidance, sampler: sampler)
+        let settings = SamplingSettings(model: model, upsample: upsample, steps: steps, upsampleSteps: upsampleSteps,
+                                        guidance: guidance, sampler: sampler)
         let input: PointEEngine.Input
         if let embedding {
             guard let bytes = FileManager.default.contents(atPath: embedding) else { throw CommandFailure("cannot read \(embedding)") }
