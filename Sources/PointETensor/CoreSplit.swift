@@ -23,8 +23,8 @@ public struct CoreSplit: Equatable, Sendable, CustomStringConvertible {
     public static let maxCount = 1024
 
     public static func check(workers: Int?, threads: Int?) throws {
-        if let workers, !(0...maxCount).contains(workers) { throw CPUError("--workers must be 0 to \(maxCount), not \(workers)") }
-        if let threads, !(1...maxCount).contains(threads) { throw CPUError("--threads must be 1 to \(maxCount), not \(threads)") }
+        if let workers, !(0...maxCount).contains(workers) { throw CPUError("--workers must be 0 to \(maxCount), got \(workers)") }
+        if let threads, !(1...maxCount).contains(threads) { throw CPUError("--threads must be 1 to \(maxCount), got \(threads)") }
     }
 
     /// The split for `cores` usable cores from what the command line gave: a missing count is

@@ -99,13 +99,20 @@ enum ClusterTestSupport {
         var links = 0, missing: [String] = []
         for page in pages {
             let html = try String(contentsOfFile: directory.file(page), encoding: .utf8)
+            // Report pages set <base href="../"> (links from the job directory); a page without
+            // one (the 3D view) links from its own folder.
+            let folder = html.contains("<base href=\"../\">") || page == "index.html" ? "" : (page as NSString).deletingLastPathComponent + "/"
             for match in attribute.matches(in: html, range: NSRange(html.startIndex..., in: html)) {
                 let value = String(html[Range(match.range(at: 1), in: html)!])
                 // The <base> itself, and anything that does not point into the job directory.
                 guard !value.hasPrefix("../"), !value.contains(":"), !value.hasPrefix("#"), !value.hasPrefix("/"), !value.isEmpty else { continue }
-                let path = value.removingPercentEncoding ?? value
+                // A fragment that names a file (the 3D view's mesh, from the job directory) must exist too.
+                let parts = value.split(separator: "#", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
                 links += 1
-                if !FileManager.default.fileExists(atPath: directory.file(path)) { missing.append("\(page): \(path)") }
+                if !FileManager.default.fileExists(atPath: directory.file(folder + parts[0])) { missing.append("\(page): \(folder + parts[0])") }
+                if parts.count == 2, parts[1].contains("/"), !FileManager.default.fileExists(atPath: directory.file(parts[1])) {
+                    missing.append("\(page): \(parts[1]) (fragment of \(parts[0]))")
+                }
             }
         }
         return (pages.count, links, missing)

@@ -62,11 +62,11 @@ final class LocalThreadsTests: ProcessTestCase {
         func parse(_ arguments: [String]) throws -> (Int32, String) {
             try Subprocess.run("/usr/bin/env", ["POINTE_PARSE_ONLY=1", pointe] + arguments, timeout: 60)
         }
-        for (arguments, message) in [(["worker", "--threads", "0"], "--threads must be at least 1, not 0"),
+        for (arguments, message) in [(["worker", "--threads", "0"], "--threads must be 1 to 1024, got 0"),
                                      (["mesher", "--cpus", "0-x"], "\"0-x\" is not a CPU number"),
                                      (["generate", "a chair", "-o", "x.ply", "--cpus", "3-1"], "\"3-1\""),
-                                     (["run", "p.txt", "-o", "out", "--threads=-2"], "--threads must be at least 1, not -2"),
-                                     (["run", "p.txt", "-o", "out", "--workers=-1"], "--workers must be 0 or more, not -1")] {
+                                     (["run", "p.txt", "-o", "out", "--threads=-2"], "--threads must be 1 to 1024, got -2"),
+                                     (["run", "p.txt", "-o", "out", "--workers=-1"], "--workers must be 0 to 1024, got -1")] {
             let (status, output) = try parse(arguments)
             XCTAssertNotEqual(status, 0, "\(arguments) was accepted")
             XCTAssertTrue(output.contains(message), "\(arguments): \(output)")

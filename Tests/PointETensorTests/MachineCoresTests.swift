@@ -64,7 +64,7 @@ final class MachineCoresTests: XCTestCase {
         XCTAssertEqual(try CoreSplit.resolve(workers: nil, threads: 4, cores: 8), CoreSplit(workers: 2, threads: 4))
         XCTAssertEqual(try CoreSplit.resolve(workers: nil, threads: 16, cores: 8), CoreSplit(workers: 1, threads: 16))
         XCTAssertThrowsError(try CoreSplit.resolve(workers: -1, threads: nil, cores: 8)) { XCTAssertTrue("\($0)".contains("--workers")) }
-        XCTAssertThrowsError(try CoreSplit.resolve(workers: 1, threads: 0, cores: 8)) { XCTAssertTrue("\($0)".contains("--threads must be at least 1, not 0")) }
+        XCTAssertThrowsError(try CoreSplit.resolve(workers: 1, threads: 0, cores: 8)) { XCTAssertTrue("\($0)".contains("--threads must be 1 to 1024, got 0")) }
 
         let cpus = try CPUSet(parsing: "0-3,8-11")
         XCTAssertEqual(CoreSplit(workers: 2, threads: 4).shares(of: cpus)?.map(\.description), ["0-3", "8-11"])
