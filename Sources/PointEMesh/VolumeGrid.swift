@@ -4,10 +4,12 @@
 public struct VolumeGrid: Sendable, Equatable {
     public var values: [Float]
     public let size: (x: Int, y: Int, z: Int)
-    public let spacing: Float
+    /// In double: the reference hands skimage's marching cubes its voxel size as a Python float,
+    /// and skimage scales vertices by it in double before rounding them to float32.
+    public let spacing: Double
     public let origin: SIMD3<Float>
 
-    public init(values: [Float], size: (x: Int, y: Int, z: Int), spacing: Float, origin: SIMD3<Float>) {
+    public init(values: [Float], size: (x: Int, y: Int, z: Int), spacing: Double, origin: SIMD3<Float>) {
         precondition(values.count == size.x * size.y * size.z, "volume has \(values.count) values for \(size)")
         self.values = values
         self.size = size
@@ -18,7 +20,7 @@ public struct VolumeGrid: Sendable, Equatable {
     /// A cube of `gridSize`^3 samples over [-side/2, side/2]^3 (the reference's grid).
     public init(cubeValues values: [Float], gridSize: Int, sideLength: Double) {
         let layout = GridLayout(gridSize: gridSize, sideLength: sideLength)
-        self.init(values: values, size: (gridSize, gridSize, gridSize), spacing: layout.voxelSize,
+        self.init(values: values, size: (gridSize, gridSize, gridSize), spacing: layout.exactVoxelSize,
                   origin: SIMD3(repeating: layout.minCoord))
     }
 
@@ -55,6 +57,9 @@ public struct GridLayout: Sendable, Equatable {
     public let gridSize: Int
     public let sideLength: Double
     public let voxelSize: Float
+    /// side / (G - 1) as the reference computes it (a Python float), before torch rounds it:
+    /// what it passes to marching cubes as the spacing.
+    public let exactVoxelSize: Double
     public let minCoord: Float
 
     public init(gridSize: Int, sideLength: Double) {
@@ -62,7 +67,8 @@ public struct GridLayout: Sendable, Equatable {
         self.gridSize = gridSize
         self.sideLength = sideLength
         // The reference computes these in Python doubles, then torch rounds them to float32.
-        voxelSize = Float(sideLength / Double(gridSize - 1))
+        exactVoxelSize = sideLength / Double(gridSize - 1)
+        voxelSize = Float(exactVoxelSize)
         minCoord = Float(-sideLength / 2)
     }
 

@@ -33,7 +33,7 @@ final class MarchingCubesNormalTests: XCTestCase {
             if let (a, b) = rotation { p = rotate(p, a, b) }
             values.append(Float(-boxSDF(p, halfExtents: SIMD3(0.23, 0.31, 0.17))))
         } } }
-        return VolumeGrid(values: values, size: (n, n, n), spacing: Float(step), origin: SIMD3(repeating: -0.5))
+        return VolumeGrid(values: values, size: (n, n, n), spacing: step, origin: SIMD3(repeating: -0.5))
     }
 
     /// skimage's vertex normal (Lewiner marching cubes, `gradient_direction='descent'`; the
