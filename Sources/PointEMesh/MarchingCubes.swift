@@ -17,9 +17,9 @@
 ///   (per axis: the value at the low end of the cell edge through the corner minus the high
 ///   end), each product rounded to float32 and summed in float32. skimage keeps those gradients in Lewiner's corner order
 ///   but looks them up by (x + 2y + 4z), so a corner with y offset 1 reads the gradient of the
-///   corner beside it along x; for the inner vertex it adds the z components' weighted sum as
-///   its x component and nothing as its z component. Both slips are kept: they are the
-///   reference's normals. Sums are normalised in double; a zero sum stays a zero normal;
+///   corner beside it along x (a slip kept on purpose: those are the reference's normals); for
+///   the inner vertex it adds the eight corners' weighted gradients, read without that slip.
+///   Sums are normalised in double; a zero sum stays a zero normal;
 /// * positions are scaled by the spacing in double and rounded to float32; a face with two
 ///   vertices at the same scaled position is dropped and those vertices merged as
 ///   `remove_degenerate_faces` does (see `DegenerateFaces`); then the origin is added in float32.
@@ -138,8 +138,9 @@ public enum MarchingCubes {
 
         mutating func centre() -> Int32 {
             var share = SIMD3<Double>.zero
-            for L in 0..<8 { share.y += weights[L] * gradients[3 * L + 1] }
-            for L in 0..<8 { share.x += weights[L] * gradients[3 * L + 2] }  // z's sum, as skimage stores it
+            for a in 0..<3 {
+                for L in 0..<8 { share[a] += weights[L] * gradients[3 * L + a] }
+            }
             if centreVertex < 0 {
                 centreVertex = Int32(positions.count / 3)
                 var f = SIMD3<Double>.zero
@@ -152,8 +153,7 @@ public enum MarchingCubes {
                 normalSums += [0, 0, 0]
             }
             let v = Int(centreVertex)
-            normalSums[v * 3] += Float(share.x)
-            normalSums[v * 3 + 1] += Float(share.y)
+            for a in 0..<3 { normalSums[v * 3 + a] += Float(share[a]) }
             return centreVertex
         }
 
