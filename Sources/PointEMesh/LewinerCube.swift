@@ -34,6 +34,21 @@ enum LewinerCube {
 
     static func corner(at offset: SIMD3<Int>) -> Int { cornerOffset.firstIndex(of: offset)! }
 
+    /// Per edge: the axis it runs along (0 x, 1 y, 2 z) and the offset of its lower corner.
+    static let edgeAxis: [Int] = edgeCorners.map { s, q in (0..<3).first { cornerOffset[s][$0] != cornerOffset[q][$0] }! }
+    static let edgeLowOffset: [SIMD3<Int>] = edgeCorners.map { s, q in
+        SIMD3((0..<3).map { min(cornerOffset[s][$0], cornerOffset[q][$0]) })
+    }
+
+    /// gradientEnds[3 * L + axis]: the corners at the low and the high end of the cell edge
+    /// through corner L along axis.
+    static let gradientEnds: [(low: Int, high: Int)] = (0..<24).map { n in
+        var low = cornerOffset[n / 3], high = cornerOffset[n / 3]
+        low[n % 3] = 0
+        high[n % 3] = 1
+        return (corner(at: low), corner(at: high))
+    }
+
     /// For the section test through edge e: the three parallel edges as corner pairs in e's
     /// direction, the neighbour across one perpendicular axis, the diagonal one, the neighbour
     /// across the other (the test treats the two neighbours alike).

@@ -94,14 +94,9 @@ public enum MarchingCubes {
         /// The cell's corner weights and skimage's in-cell gradients (Lewiner corner order).
         mutating func prepareCell() {
             for L in 0..<8 { weights[L] = 1 / (LewinerCube.epsilon + abs(values[L])) }
-            for L in 0..<8 {
-                let offset = LewinerCube.cornerOffset[L]
-                for axis in 0..<3 {
-                    var low = offset, high = offset
-                    low[axis] = 0
-                    high[axis] = 1
-                    gradients[3 * L + axis] = values[LewinerCube.corner(at: low)] - values[LewinerCube.corner(at: high)]
-                }
+            for n in 0..<24 {
+                let (low, high) = LewinerCube.gradientEnds[n]
+                gradients[n] = values[low] - values[high]
             }
             centreVertex = -1
         }
@@ -111,8 +106,7 @@ public enum MarchingCubes {
             if id == LewinerCube.centre { return centre() }
             let (s, q) = LewinerCube.edgeCorners[id]
             let (os, oq) = (LewinerCube.cornerOffset[s], LewinerCube.cornerOffset[q])
-            let axis = (0..<3).first { os[$0] != oq[$0] }!
-            let key = point(cellOrigin &+ (os[axis] < oq[axis] ? os : oq)) * 3 + axis
+            let key = point(cellOrigin &+ LewinerCube.edgeLowOffset[id]) * 3 + LewinerCube.edgeAxis[id]
             var v = edgeVertex[key]
             if v < 0 {
                 v = Int32(positions.count / 3)
@@ -126,7 +120,8 @@ public enum MarchingCubes {
             }
             // skimage reads the gradient stored for Lewiner corner number (x + 2y + 4z), and
             // passes the weight as a float32 before multiplying in double.
-            for (corner, offset) in [(s, os), (q, oq)] {
+            for end in 0..<2 {
+                let (corner, offset) = end == 0 ? (s, os) : (q, oq)
                 let read = offset.x + 2 * offset.y + 4 * offset.z
                 let weight = Double(Float(weights[corner]))
                 for a in 0..<3 {
