@@ -8,23 +8,32 @@ test per ambiguous face (are the face's positive corners joined across it?) and,
 on one test of the cell's interior; each outcome has a fixed list of triangles over the twelve
 cell edges and, sometimes, a vertex inside the cell (id 12). This script learns that map by
 running skimage itself on many independent cells and recording what it returns; it reads none
-of skimage's tables. The tests are evaluated here exactly as Sources/PointEMesh/LewinerCell.swift
+of skimage's tables. The tests are evaluated here exactly as Sources/PointEMesh/LewinerCube.swift
 evaluates them (same formulas, same double precision), so a cell's key means the same thing in
 both places.
 
 Cells are made independent by placing each in its own 2x2x2 block of a larger volume and masking
 marching cubes to those blocks (skimage marches the cell whose far corner the mask marks), so one
-skimage call measures ~30,000 cells. The learning runs in three steps, then checks itself:
-1. clean cells (no face with a zero first corner, every vertex position tells its edge apart; a
-   face test at a tie joins, whatever the index): for each key (index, face outcomes) the triangles skimage returned; a
-   key with two different answers depends on an interior test, and the test (the 'vertical' one
-   or the section through one of the 12 edges) is the one whose outcome separates them;
-2. faces whose first corner is exactly 0 (skimage's face test then answers a fixed value that
-   depends on the cube index): which outcome skimage took, per (index, face);
-3. 'vertical' interior tests that fall through skimage's switch: which outcome skimage took;
-then it predicts every cell of fresh volumes of every kind (Gaussian, heavy-tailed, tiny values
-where skimage's epsilons decide, small integers with many zeros and ties) and compares the
-triangles position for position with skimage's. Any disagreement stops it.
+skimage call measures many cells. Cells are drawn of every kind (Gaussian, magnitudes over 8 decades,
+magnitudes down to 1e-30 where skimage's 2^-52 tolerances decide, small integers with exact ties,
+corners exactly at the level) and, per cube index, chosen so that every outcome of every candidate
+interior test is represented. The learning:
+1. cells with no face whose first corner is exactly 0, whose vertex positions tell their ids
+   apart: for each key (index, face outcomes; a face test at a tie joins, whatever the index) the
+   triangles skimage returned. A key with two answers depends on an interior test: the one
+   ('vertical', or the section through one of the 12 edges) whose outcome separates them; where
+   several do, cells on which they disagree are run too, labelled by their vertex positions;
+2. faces whose first corner is exactly 0 (skimage's face test then answers a fixed value per
+   index and face) and 'vertical' tests that fall through skimage's switch: which way it goes;
+3. cells with corners exactly at the level, which reach outcomes no other cell does, are learnt
+   from as in 1, and the complementary cube (all signs flipped, face outcomes flipped: the same
+   triangles wound the other way) completes an interior test seen with one outcome on one side
+   only; the order skimage gives those triangles in is read off cells that produce them (where
+   none did, the script says so: the order is then a guess, which matters only for how vertices
+   are numbered);
+then it predicts every cell of fresh batches of every kind and compares the triangles, position
+for position and in order, with skimage's. Any disagreement stops it. (MC_TABLES_CACHE=FILE keeps
+what was learnt between runs while developing.)
 
 Run with the venv of Tests/Scripts/requirements-skimage.txt:
     python3 -m venv /tmp/skv && /tmp/skv/bin/pip install -r Tests/Scripts/requirements-skimage.txt
