@@ -15,16 +15,18 @@
 /// * every time a triangle uses a vertex, its cell adds, for both corners of the vertex's edge,
 ///   the corner's weight (rounded to float32) times a gradient estimated in that cell alone
 ///   (per axis: the value at the low end of the cell edge through the corner minus the high
-///   end), each product rounded to float32 and summed in float32. skimage keeps those gradients in Lewiner's corner order
-///   but looks them up by (x + 2y + 4z), so a corner with y offset 1 reads the gradient of the
-///   corner beside it along x (a slip kept on purpose: those are the reference's normals); for
-///   the inner vertex it adds the eight corners' weighted gradients, read without that slip.
+///   end), each product rounded to float32 and summed in float32. skimage keeps those
+///   gradients in Lewiner's corner order but looks them up by (x + 2y + 4z), so a corner with
+///   y offset 1 reads the gradient of the corner beside it along x (a slip kept on purpose:
+///   those are the reference's normals); for the inner vertex it adds the eight corners'
+///   weighted gradients, read without that slip.
 ///   Sums are normalised in double; a zero sum stays a zero normal;
 /// * positions are scaled by the spacing in double and rounded to float32; a face with two
 ///   vertices at the same scaled position is dropped and those vertices merged as
 ///   `remove_degenerate_faces` does (see `DegenerateFaces`); then the origin is added in float32.
-/// Triangles wind counter-clockwise seen from the side below the level (the right-hand normal
-/// points from above the level to below), which for an SDF that is negative inside is outward.
+/// Triangles wind counter-clockwise seen from below the level: the right-hand normal, like the
+/// vertex normals, points away from the region above the level (out of the object for point-e's
+/// SDF, which is positive inside).
 public enum MarchingCubes {
     public static func extract(_ grid: VolumeGrid, level: Float = 0) -> TriMesh {
         let (nx, ny, nz) = grid.size
