@@ -4,10 +4,12 @@
 public struct VolumeGrid: Sendable, Equatable {
     public var values: [Float]
     public let size: (x: Int, y: Int, z: Int)
-    public let spacing: Float
+    /// In double: the reference hands skimage's marching cubes its voxel size as a Python float,
+    /// and skimage scales vertices by it in double before rounding them to float32.
+    public let spacing: Double
     public let origin: SIMD3<Float>
 
-    public init(values: [Float], size: (x: Int, y: Int, z: Int), spacing: Float, origin: SIMD3<Float>) {
+    public init(values: [Float], size: (x: Int, y: Int, z: Int), spacing: Double, origin: SIMD3<Float>) {
         precondition(values.count == size.x * size.y * size.z, "volume has \(values.count) values for \(size)")
         self.values = values
         self.size = size
@@ -18,7 +20,7 @@ public struct VolumeGrid: Sendable, Equatable {
     /// A cube of `gridSize`^3 samples over [-side/2, side/2]^3 (the reference's grid).
     public init(cubeValues values: [Float], gridSize: Int, sideLength: Double) {
         let layout = GridLayout(gridSize: gridSize, sideLength: sideLength)
-        self.init(values: values, size: (gridSize, gridSize, gridSize), spacing: layout.voxelSize,
+        self.init(values: values, size: (gridSize, gridSize, gridSize), spacing: layout.exactVoxelSize,
                   origin: SIMD3(repeating: layout.minCoord))
     }
 
@@ -40,12 +42,47 @@ public struct VolumeGrid: Sendable, Equatable {
 
     /// The reference's fix for a volume that is entirely positive or entirely negative:
     /// subtract the mean so marching cubes finds a surface. Returns whether it recentred.
+    /// The mean and the subtraction are numpy's on a float32 volume, to the bit.
     @discardableResult
     public mutating func recenterIfNoSignChange() -> Bool {
         guard values.allSatisfy({ $0 < 0 }) || values.allSatisfy({ $0 > 0 }) else { return false }
-        let mean = Float(values.reduce(0.0) { $0 + Double($1) } / Double(values.count))
+        let mean = Self.numpyMean(values)
         for i in values.indices { values[i] -= mean }
         return true
+    }
+
+    /// `np.mean` of a contiguous float32 array: numpy sums in float32 by pairwise summation (runs
+    /// of up to 128 added in eight interleaved partial sums, longer runs split in two at a
+    /// multiple of 8) and divides the float32 sum by the count in float32.
+    public static func numpyMean(_ values: [Float]) -> Float {
+        values.withUnsafeBufferPointer { pairwiseSum($0[...]) } / Float(values.count)
+    }
+
+    static func pairwiseSum(_ a: Slice<UnsafeBufferPointer<Float>>) -> Float {
+        let n = a.count
+        let start = a.startIndex
+        if n < 8 {
+            var sum: Float = 0
+            for x in a { sum += x }
+            return sum
+        }
+        if n <= 128 {
+            var r = (0..<8).map { a[start + $0] }
+            var i = 8
+            while i < n - n % 8 {
+                for j in 0..<8 { r[j] += a[start + i + j] }
+                i += 8
+            }
+            var sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            while i < n {
+                sum += a[start + i]
+                i += 1
+            }
+            return sum
+        }
+        var half = n / 2
+        half -= half % 8
+        return pairwiseSum(a[start..<(start + half)]) + pairwiseSum(a[(start + half)...])
     }
 }
 
@@ -55,6 +92,9 @@ public struct GridLayout: Sendable, Equatable {
     public let gridSize: Int
     public let sideLength: Double
     public let voxelSize: Float
+    /// side / (G - 1) as the reference computes it (a Python float), before torch rounds it:
+    /// what it passes to marching cubes as the spacing.
+    public let exactVoxelSize: Double
     public let minCoord: Float
 
     public init(gridSize: Int, sideLength: Double) {
@@ -62,7 +102,8 @@ public struct GridLayout: Sendable, Equatable {
         self.gridSize = gridSize
         self.sideLength = sideLength
         // The reference computes these in Python doubles, then torch rounds them to float32.
-        voxelSize = Float(sideLength / Double(gridSize - 1))
+        exactVoxelSize = sideLength / Double(gridSize - 1)
+        voxelSize = Float(exactVoxelSize)
         minCoord = Float(-sideLength / 2)
     }
 

@@ -108,11 +108,11 @@ public enum ParityRunner {
             typealias Case = MarchingCubesParity.CaseReport
             let measures = reports.flatMap { r in
                 let numeric = [
-                    ParityMeasure(name: "\(r.name) surface ours->theirs", error: r.oursToTheirs, tolerance: Case.distanceTolerance, label: "vox"),
-                    ParityMeasure(name: "\(r.name) surface theirs->ours", error: r.theirsToOurs, tolerance: Case.distanceTolerance, label: "vox"),
-                    ParityMeasure(name: "\(r.name) normal angle", error: r.maxNormalAngle, tolerance: Case.normalAngleTolerance, label: "deg"),
+                    ParityMeasure(name: "\(r.name) faces only ours", error: Double(r.match.facesOnlyOurs), tolerance: 0, label: "faces"),
+                    ParityMeasure(name: "\(r.name) faces only theirs", error: Double(r.match.facesOnlyTheirs), tolerance: 0, label: "faces"),
+                    ParityMeasure(name: "\(r.name) normals", error: r.match.maxNormalError, tolerance: Case.normalTolerance, label: "max|err|"),
                 ]
-                // A case failing on a check without a number (topology, orientation, colours) names it.
+                // A case failing on a check without a number (positions, recentring, colours) names it.
                 let unmeasured = r.passed || numeric.contains { $0.ratio > 1 } ? []
                     : r.failures.map { ParityMeasure(name: "\(r.name) \($0)", error: 1, tolerance: 0, label: "failed") }
                 return numeric + unmeasured

@@ -18,7 +18,7 @@ enum ColoredTestMesh {
                 }
             }
         }
-        var mesh = MarchingCubes.extract(VolumeGrid(values: values, size: (n, n, n), spacing: spacing, origin: origin))
+        var mesh = MarchingCubes.extract(VolumeGrid(values: values, size: (n, n, n), spacing: Double(spacing), origin: origin))
         let position = (0..<mesh.vertexCount).map { mesh.vertex($0) }
         mesh.vertexChannels = [
             .init(name: "R", values: position.map { min(max($0.x / 0.6 + 0.5, 0), 1) }),

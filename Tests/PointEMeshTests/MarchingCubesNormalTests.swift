@@ -6,9 +6,8 @@ import XCTest
 /// Vertex normals on shapes with sharp edges and corners, where the way the gradient is
 /// estimated matters most, checked against skimage's definition (what the reference's
 /// `pc_to_mesh` gets from `skimage.measure.marching_cubes`) evaluated here independently, in
-/// double precision, from our mesh's own faces. skimage's normal also depends on its
-/// triangulation, which differs from ours in some cells (see MarchingCubesParity), so this
-/// checks the normal given the triangles, not skimage's exact numbers on these volumes.
+/// double precision, from our mesh's own faces: the normal given the triangles, without
+/// skimage at hand. MarchingCubesSkimageTests compares the same boxes with skimage's output.
 final class MarchingCubesNormalTests: XCTestCase {
     /// Exact signed distance to a box of half extents `b` (negative inside).
     static func boxSDF(_ p: SIMD3<Double>, halfExtents b: SIMD3<Double>) -> Double {
@@ -33,7 +32,7 @@ final class MarchingCubesNormalTests: XCTestCase {
             if let (a, b) = rotation { p = rotate(p, a, b) }
             values.append(Float(-boxSDF(p, halfExtents: SIMD3(0.23, 0.31, 0.17))))
         } } }
-        return VolumeGrid(values: values, size: (n, n, n), spacing: Float(step), origin: SIMD3(repeating: -0.5))
+        return VolumeGrid(values: values, size: (n, n, n), spacing: step, origin: SIMD3(repeating: -0.5))
     }
 
     /// skimage's vertex normal (Lewiner marching cubes, `gradient_direction='descent'`; the

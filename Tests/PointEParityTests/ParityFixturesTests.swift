@@ -33,7 +33,8 @@ final class ParityFixturesTests: XCTestCase {
     /// Each fixture in Tests/Fixtures is dispatched to the harness written for it.
     func testFixtureKinds() {
         let expected: [String: ParityFixtureKind] = [
-            "diffusion": .schedules, "pointnet": .pointnet, "marching_cubes": .marchingCubes, "preprocess": .preprocess,
+            "diffusion": .schedules, "pointnet": .pointnet, "marching_cubes": .marchingCubes, "marching_cubes_noisy": .marchingCubes,
+            "preprocess": .preprocess,
             "tokenizer.io": .clipTokenizer, "tokenizer": .clipTokenizer, "clip": .clipModel,
             "sampler_uncond": .sampler, "sampler_textvec": .sampler, "sampler_text2pc": .sampler, "sampler_image2pc": .sampler,
             "sampler_ancestral_text2pc": .sampler, "sampler_dpm_textvec": .sampler, "sampler_ddpm_uncond": .sampler,
