@@ -93,8 +93,16 @@ final class AtomicFileWriter: ByteSink {
         }
     }
 
-    /// Flushes, fsyncs and renames the temporary file over the destination.
+    /// Flushes, fsyncs and renames the temporary file over the destination, then makes the
+    /// rename durable (fsync of the directory).
     func commit() throws {
+        try commitWithoutDirectorySync()
+        Self.syncDirectory(of: path)
+    }
+
+    /// The same but the directory's fsync, for callers that commit several files of one
+    /// directory and sync it once (AtomicFile.writeAll).
+    func commitWithoutDirectorySync() throws {
         try flush()
         guard fsync(fd) == 0 else { throw CheckpointError(path, "fsync failed: \(systemErrorText())") }
         let closed = close(fd)
@@ -104,9 +112,15 @@ final class AtomicFileWriter: ByteSink {
             throw CheckpointError(path, "cannot rename temporary file into place: \(systemErrorText())")
         }
         finished = true
-        // Make the rename durable too (best effort).
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let dirfd = open(directory, O_RDONLY | O_CLOEXEC)
+    }
+
+    /// Makes renames into `path`'s directory durable (best effort).
+    static func syncDirectory(of path: String) {
+        sync(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    static func sync(directory: String) {
+        let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
         if dirfd >= 0 {
             _ = fsync(dirfd)
             close(dirfd)

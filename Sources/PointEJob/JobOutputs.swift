@@ -9,26 +9,35 @@ import PointEMesh
 extension JobDirectory {
     /// A named file of a prompt's outputs: `relative` under the job directory.
     func writeOutput(kind: String, relative: String, data: Data) throws -> JobStore.Output {
-        try AtomicFile.write(data, to: file(relative))
-        return JobStore.Output(kind: kind, path: relative, sha256: FileChecksum.sha256(data), bytes: data.count)
+        try writeOutputs([(kind, relative, data)])[0]
     }
 
     /// A prompt's stored cloud as .npz, relative to the job directory.
     package static func cloudNPZ(promptID: String) -> String { "clouds/\(promptID).npz" }
 
-    /// clouds/ID.ply and clouds/ID.npz (the reference's layout).
-    package func writeCloud(_ cloud: PointCloud, promptID: String) throws -> [JobStore.Output] {
-        let ply = "clouds/\(promptID).ply", npz = Self.cloudNPZ(promptID: promptID)
-        return [try writeOutput(kind: "cloud_ply", relative: ply, data: cloud.plyData()),
-                try writeOutput(kind: "cloud_npz", relative: npz, data: cloud.npzData(source: file(npz)))]
+    /// Named files written together (AtomicFile.writeAll: each directory synced once),
+    /// recorded as `writeOutput` records one.
+    func writeOutputs(_ files: [(kind: String, relative: String, data: Data)]) throws -> [JobStore.Output] {
+        try AtomicFile.writeAll(files.map { ($0.data, file($0.relative)) })
+        return files.map { JobStore.Output(kind: $0.kind, path: $0.relative, sha256: FileChecksum.sha256($0.data), bytes: $0.data.count) }
     }
 
-    /// previews/ID.png: the cloud from 3 x 3 turning viewpoints (`PointCloudPreview.job`), for
-    /// people skimming the job. `png` is that picture already rendered (by the worker, checked
-    /// by the caller); without it the cloud is rendered here.
-    package func writePreview(_ cloud: PointCloud, promptID: String, png: Data? = nil) throws -> JobStore.Output {
-        try FileManager.default.createDirectory(atPath: previews, withIntermediateDirectories: true)
-        return try writeOutput(kind: "preview_png", relative: "previews/\(promptID).png", data: png ?? PointCloudPreview.job.png(cloud))
+    /// A prompt's cloud files: clouds/ID.ply and clouds/ID.npz (the reference's layout), and
+    /// previews/ID.png, the cloud from 3 x 3 turning viewpoints (`PointCloudPreview.job`) for
+    /// people skimming the job. `preview` is that picture already rendered (by the worker,
+    /// checked by the caller); nil renders it here, and a cloud that cannot be rendered gets
+    /// none (`previewProblem` says why).
+    package func writeCloud(_ cloud: PointCloud, promptID: String, preview: Data? = nil) throws -> (outputs: [JobStore.Output], previewProblem: String?) {
+        let ply = "clouds/\(promptID).ply", npz = Self.cloudNPZ(promptID: promptID)
+        var files = [(kind: "cloud_ply", relative: ply, data: cloud.plyData()),
+                     (kind: "cloud_npz", relative: npz, data: try cloud.npzData(source: file(npz)))]
+        var previewProblem: String?
+        do {
+            let png = try preview ?? PointCloudPreview.job.png(cloud)
+            try FileManager.default.createDirectory(atPath: previews, withIntermediateDirectories: true)
+            files.append((kind: "preview_png", relative: "previews/\(promptID).png", data: png))
+        } catch { previewProblem = "\(error)" }
+        return (try writeOutputs(files), previewProblem)
     }
 
     /// A prompt's mesh file of one format: meshes/ID.EXT, and meshes/ID.rN.EXT for the meshes

@@ -102,12 +102,10 @@ extension Coordinator {
             rejection = error.message
             return
         }
-        var outputs = try directory.writeCloud(cloud, promptID: prompt.id)
         let sentPreview = checkedPreview(result, from: name)
         if sentPreview == nil { previewsRendered += 1 }
-        do { outputs.append(try directory.writePreview(cloud, promptID: prompt.id, png: sentPreview)) } catch {
-            log.warning("prompt \(prompt.id): no preview: \(error)")
-        }
+        let (outputs, previewProblem) = try directory.writeCloud(cloud, promptID: prompt.id, preview: sentPreview)
+        if let previewProblem { log.warning("prompt \(prompt.id): no preview: \(previewProblem)") }
         let workerName = peers[identity]?.name ?? name
         let meshing = !info.meshFormats.isEmpty
         if try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: attempt,
