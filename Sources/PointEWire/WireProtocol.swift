@@ -27,20 +27,22 @@ public enum WireProtocol {
         }
     }
 
-    public static func encode(_ body: MessageBody) -> Data {
+    /// `speaking`: another protocol version, only for `pointe bench swarm` measuring an older
+    /// coordinator (its messages are the same in both versions); peers always speak `version`.
+    public static func encode(_ body: MessageBody, speaking: UInt32 = version) -> Data {
         var envelope = Envelope()
-        envelope.protocolVersion = version
+        envelope.protocolVersion = speaking
         envelope.body = body
         // Serializing a fully-initialized proto3 message cannot fail.
         return try! envelope.serializedData()
     }
 
-    public static func decode(_ frame: Data) -> Result<MessageBody, DecodeError> {
+    public static func decode(_ frame: Data, speaking: UInt32 = version) -> Result<MessageBody, DecodeError> {
         let envelope: Envelope
         do { envelope = try Envelope(serializedBytes: frame) } catch {
             return .failure(.garbage("\(frame.count) bytes: \(error)"))
         }
-        guard envelope.protocolVersion == version else { return .failure(.unsupportedVersion(envelope.protocolVersion)) }
+        guard envelope.protocolVersion == speaking else { return .failure(.unsupportedVersion(envelope.protocolVersion)) }
         guard let body = envelope.body else { return .failure(.unknownBody) }
         return .success(body)
     }

@@ -29,6 +29,8 @@ struct BenchSwarm: ParsableCommand {
     @Option(help: "Status queries, one every 100 ms, during the idle phase.") var statusQueries = 50
     @Option(help: "Job directory parent (default: a temporary directory, removed afterwards).") var workDir: String?
     @Option(help: "The pointe binary whose coordinator is measured (default: this one), e.g. an older build to compare with.") var coordinatorBinary: String?
+    @Option(help: "Protocol version the peers speak (default: this build's), to measure an older coordinator: 1 before the upsampler's own step count (3fd9f07 and earlier). The swarm's messages are the same in both.")
+    var protocolVersion: UInt32?
 
     func validate() throws {
         guard peers >= 2 else { throw ValidationError("--peers must be at least 2 (got \(peers))") }
@@ -76,6 +78,7 @@ struct BenchSwarm: ParsableCommand {
                                        curve: keys.map { ($0.client, $0.server.publicKey) })
         let status = try SwarmSockets(count: 1, connect: coordinator.address, identityPrefix: "swarm-status",
                                       curve: keys.map { ($0.client, $0.server.publicKey) })
+        if let protocolVersion { sockets.protocolVersion = protocolVersion; status.protocolVersion = protocolVersion }
         let swarm = SwarmRun(sockets: sockets, role: role == .mesher ? .mesher : .sampler)
         swarm.helloAll()
         try drive(swarm, coordinator, "every peer welcomed", timeout: 60 + Double(own) / 100,
@@ -93,7 +96,7 @@ struct BenchSwarm: ParsableCommand {
             childCurve = (try keys.client.write(name: "swarm-client", directory: root + "/client-keys").secretFile, keys.serverPublicFile)
         }
         let children = try childShares.enumerated().map { k, share in
-            try SwarmPeerProcess(name: "swarm-c\(k + 1)", peers: share, address: coordinator.address, role: role, curve: childCurve)
+            try SwarmPeerProcess(name: "swarm-c\(k + 1)", peers: share, address: coordinator.address, role: role, curve: childCurve, protocolVersion: protocolVersion)
         }
         defer { for child in children where !child.hasExited { _ = try? child.stop(timeout: 5) } }
         try drive(swarm, coordinator, "the child processes' peers", timeout: 60 + Double(peers - own) / 100,

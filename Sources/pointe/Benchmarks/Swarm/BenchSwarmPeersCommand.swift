@@ -22,6 +22,7 @@ struct BenchSwarmPeers: ParsableCommand {
     @Option(help: "worker or mesher.") var role: BenchSwarm.Role
     @Option(help: "CURVE: the client key pair's secret file.") var curveClient: String?
     @Option(help: "CURVE: the coordinator's public key file.") var curveServer: String?
+    @Option(help: "Protocol version the peers speak (default: this build's).") var protocolVersion: UInt32?
 
     func validate() throws {
         guard peers >= 1 else { throw ValidationError("--peers must be at least 1 (got \(peers))") }
@@ -47,6 +48,7 @@ struct BenchSwarmPeers: ParsableCommand {
         var curve: (client: CurveKeyPair, serverKey: String)?
         if let curveClient, let curveServer { curve = (try CurveKeyPair.load(curveClient), try CurveKeyPair.loadPublicKey(curveServer)) }
         let sockets = try SwarmSockets(count: peers, connect: connect, identityPrefix: name, curve: curve)
+        if let protocolVersion { sockets.protocolVersion = protocolVersion }
         let swarm = SwarmRun(sockets: sockets, role: role == .mesher ? .mesher : .sampler, name: name)
         swarm.helloAll()
         var ready = false

@@ -13,12 +13,13 @@ final class SwarmPeerProcess: @unchecked Sendable {
     private var lines: [String] = []
 
     /// `curve`: the client's secret key file and the coordinator's public key file.
-    init(name: String, peers: Int, address: String, role: BenchSwarm.Role, curve: (client: String, server: String)?) throws {
+    init(name: String, peers: Int, address: String, role: BenchSwarm.Role, curve: (client: String, server: String)?, protocolVersion: UInt32?) throws {
         self.name = name
         self.peers = peers
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var arguments = ["bench", "swarm-peers", "--connect", address, "--peers", "\(peers)", "--name", name, "--role", role.rawValue]
         if let curve { arguments += ["--curve-client", curve.client, "--curve-server", curve.server] }
+        if let protocolVersion { arguments += ["--protocol-version", String(protocolVersion)] }
         process.arguments = arguments
         process.standardInput = input
         process.standardOutput = output

@@ -10,6 +10,8 @@ import PointEWire
 final class SwarmSockets {
     private let context: UnsafeMutableRawPointer
     private(set) var sockets: [UnsafeMutableRawPointer] = []
+    /// The protocol version the peers speak (BenchSwarm --protocol-version).
+    var protocolVersion = WireProtocol.version
 
     /// `curve`: the client's key pair and the server's public key (every peer uses the pair).
     init(count: Int, connect address: String, identityPrefix: String, curve: (client: CurveKeyPair, serverKey: String)?) throws {
@@ -43,7 +45,7 @@ final class SwarmSockets {
     /// Sends without blocking; false when the socket's queue is full.
     @discardableResult
     func send(_ body: MessageBody, from peer: Int) -> Bool {
-        let data = WireProtocol.encode(body)
+        let data = WireProtocol.encode(body, speaking: protocolVersion)
         return data.withUnsafeBytes { zmq_send(sockets[peer], $0.baseAddress, data.count, ZMQ_DONTWAIT) } >= 0
     }
 
@@ -55,7 +57,7 @@ final class SwarmSockets {
         defer { zmq_msg_close(&message) }
         while zmq_msg_recv(&message, sockets[peer], ZMQ_DONTWAIT) >= 0 {
             let frame = Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message))
-            switch WireProtocol.decode(frame) {
+            switch WireProtocol.decode(frame, speaking: protocolVersion) {
             case .success(let body): handler(body)
             case .failure: undecodable += 1
             }
