@@ -93,8 +93,7 @@ struct RunCommand: ParsableCommand {
             + (logging.logFormat.map { ["--log-format", $0] } ?? [])
         if resuming, !job.quiet {
             // Said once, so that a resumed run is not taken for a new one.
-            let counts = try coordinator.store.counts()
-            printError("pointe run: resuming \(coordinator.directory.path): \(counts.pending) of \(counted(counts.total, "prompt")) to go (\(counts.done) done, \(counts.failed) failed)")
+            printError("pointe run: resuming \(coordinator.directory.path): \(atStart.pending) of \(counted(atStart.total, "prompt")) to go (\(atStart.done) done, \(atStart.failed) failed)")
         }
         let meshing = !coordinator.info.meshFormats.isEmpty
         let meshCount = meshing ? (meshers ?? 1) : 0
