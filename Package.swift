@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "PointECloud", dependencies: ["PointETensor", "PointECheckpoint"]),
         .target(name: "PointEMesh", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "CZlib"]),
         .target(name: "PointEDiffusion", dependencies: ["PointETensor", "PointEModels", "PointECloud"]),
-        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEImage"]),
+        // The trained demo model set (scripts/train): data only, installed by the engine's DemoModelSet.
+        .target(name: "PointEDemoModels", resources: [.copy("DemoSet")]),
+        .target(name: "PointEEngine", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "PointEMesh", "PointEDiffusion", "PointEImage", "PointEDemoModels"]),
         .target(name: "PointEEval", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointECloud", "CBLAS", "CLAPACK"]),
         // The reference-fixture harnesses behind `pointe parity` and the tests (no library depends on it).
         .target(name: "PointEParity", dependencies: ["PointETensor", "PointECheckpoint", "PointEModels", "PointEDiffusion", "PointECloud", "PointEMesh", "PointEEval", "PointEImage"]),

@@ -6,7 +6,7 @@ import PointEModels
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "Model files.", subcommands: [ModelsListCommand.self, ModelsDownloadCommand.self, ModelsVerifyCommand.self, InitRandom.self,
-                                                         ModelsCheckCommand.self])
+                                                         ModelsCheckCommand.self, ModelsEmbedTextCommand.self, ModelsInitDemoCommand.self])
 
     struct InitRandom: ParsableCommand {
         static let configuration = CommandConfiguration(
