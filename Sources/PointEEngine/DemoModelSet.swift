@@ -25,6 +25,8 @@ public enum DemoModelSet {
     }
 
     public static let grammarFile = "grammar.json"
+    /// The safetensors metadata "pointe.preset" value scripts/train writes into the set's trained networks.
+    public static let preset = "demo"
     public static let notesFile = "TRAINING.md"
 
     /// Copies the set into `directory` (created if missing), each file atomically. Refuses a

@@ -19,12 +19,14 @@ public struct ModelInventory {
         }
 
         /// Where the weights came from, as far as the files say: "random (tiny)" for those
-        /// `pointe models init-random` wrote (it names itself in the safetensors metadata), a
+        /// `pointe models init-random` wrote (it names itself in the safetensors metadata), the
+        /// demo set's trained networks (scripts/train tags them "pointe.preset": "demo"), a
         /// released checkpoint, or another safetensors conversion; "missing" when absent.
         public var origin: String {
             guard let weights = files.first else { return "missing" }
             guard weights.hasSuffix(".safetensors") else { return "released checkpoint" }
             guard let metadata = try? SafetensorsReader.load(weights).metadata, metadata["pointe.model"] != nil else { return "converted" }
+            if metadata["pointe.preset"] == DemoModelSet.preset { return "trained demo set (procedural shapes)" }
             return "random weights" + (metadata["pointe.preset"].map { " (\($0))" } ?? "")
         }
     }

@@ -1,0 +1,37 @@
+import Foundation
+@testable import PointEClusterBase
+import PointETestSupport
+import XCTest
+
+/// The demo set's training code (scripts/train, PyTorch) still runs: each subcommand trains a
+/// few steps of a tiny config and writes files that pointe loads strictly through its own
+/// loaders (`pointe models check`, `pointe eval pis`), and the ground-truth writer makes clouds
+/// pointe reads. The real training runs take up to an hour each; docs/DEMO-MODELS.md has them.
+final class DemoTrainingCodeTests: ProcessTestCase {
+    static let train = Fixtures.repositoryRoot + "/scripts/train/train.py"
+
+    func testEverySubcommandRunsAFewStepsOfATinyConfig() throws {
+        let venv: PythonTestVenv
+        do { venv = try PythonTestVenv.make("train", requirements: Fixtures.repositoryRoot + "/scripts/train/requirements.txt") } catch let error as PythonTestVenv.Unreachable {
+            throw XCTSkip("\(error)")
+        }
+        let pointe = try BuiltTool.pointe()
+        let out = ClusterTestSupport.temporaryDirectory("demo-training")
+        for command in ["base", "upsample", "sdf", "pointnet"] {
+            let (status, output) = try Subprocess.run(venv.python, [Self.train, command, "--tiny", "--steps", "3", "--seed", "1", "--out", out, "--pointe", pointe],
+                                                      timeout: 600)
+            XCTAssertEqual(status, 0, "train.py \(command):\n\(output)")
+        }
+        for name in ["base40M-textvec", "upsample", "sdf"] {
+            let (status, output) = try Subprocess.run(pointe, ["models", "check", "\(out)/\(name).json", "\(out)/\(name).safetensors"], timeout: 120)
+            XCTAssertEqual(status, 0, "\(name):\n\(output)")
+        }
+        let truth = out + "/ground-truth"
+        let (status, output) = try Subprocess.run(venv.python, [Self.train, "ground-truth", "--tiny", "--seed", "1", "--out", truth], timeout: 300)
+        XCTAssertEqual(status, 0, "train.py ground-truth:\n\(output)")
+        // The classifier scores the ground truth through pointe's evaluator.
+        let (scored, scoreOutput) = try Subprocess.run(pointe, ["eval", "pis", "--pointnet", "\(out)/pointnet.safetensors", truth], timeout: 300)
+        XCTAssertEqual(scored, 0, scoreOutput)
+        XCTAssertTrue(scoreOutput.contains("P-IS "), scoreOutput)
+    }
+}

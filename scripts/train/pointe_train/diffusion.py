@@ -1,0 +1,151 @@
+"""The training objective of Point-E's diffusion models (issue 35): the Gaussian diffusion the
+reference's `GaussianDiffusion` defines (improved DDPM, Nichol & Dhariwal 2021) with the settings
+of its `diffusion_from_config`: mean type epsilon, variance type learned_range, loss type "mse".
+
+For one batch that is, per sample (the reference's `training_losses`):
+  x_start = data * channel_scales + channel_biases          (data: xyz, RGB 0..255)
+  x_t     = sqrt(alpha_bar_t) x_start + sqrt(1 - alpha_bar_t) noise,  t uniform in [0, T)
+  mse     = mean over channels and points of (noise - eps_pred)^2
+  vb      = KL(q(x_{t-1} | x_t, x_start) || p(x_{t-1} | x_t)) in bits, mean over channels and
+            points, with the model mean built from a DETACHED eps_pred (the variance output
+            learns from the bound without pulling the mean); 0 at t = 0 (no discretised
+            decoder term for point clouds); NOT rescaled by T/1000 (loss type "mse", not
+            "rescaled_mse")
+  loss    = mse + vb
+The network's second half of output channels, v in [-1, 1], interpolates the log variance
+between the posterior's (clipped) and beta_t: frac = (v + 1) / 2.
+
+Schedules and channel scales are those pointe samples with (Sources/PointEDiffusion/
+BetaSchedule.swift, ReleasedDiffusionConfig.swift): a model trained here is sampled by pointe
+with exactly the diffusion it was trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence
+
+import numpy as np
+import torch
+
+# ReleasedDiffusionConfig.swift's pointScales / pointBiases: xyz x2, colours 0..255 -> [-1, 1].
+POINT_SCALES = (2.0, 2.0, 2.0, 0.007843137255, 0.007843137255, 0.007843137255)
+POINT_BIASES = (0.0, 0.0, 0.0, -1.0, -1.0, -1.0)
+TIMESTEPS = 1024
+
+
+def beta_schedule(name: str, timesteps: int) -> np.ndarray:
+    """float64 betas of the named schedule (BetaSchedule.swift)."""
+    if name == "linear":
+        scale = 1000.0 / timesteps  # Ho et al.'s 1e-4 .. 2e-2 over 1000 steps, rescaled
+        return np.linspace(scale * 0.0001, scale * 0.02, timesteps, dtype=np.float64)
+    if name == "cosine":
+        def alpha_bar(t: float) -> float:
+            return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+        return np.array([min(1 - alpha_bar((i + 1) / timesteps) / alpha_bar(i / timesteps), 0.999)
+                         for i in range(timesteps)], dtype=np.float64)
+    raise ValueError(f"unknown beta schedule {name!r} (linear, cosine)")
+
+
+@dataclass(frozen=True)
+class DiffusionSettings:
+    schedule: str
+    timesteps: int = TIMESTEPS
+    channel_scales: Sequence[float] = POINT_SCALES
+    channel_biases: Sequence[float] = POINT_BIASES
+
+
+# The released models' diffusions by stage (the reference's DIFFUSION_CONFIGS).
+BASE = DiffusionSettings(schedule="cosine")
+UPSAMPLE = DiffusionSettings(schedule="linear")
+
+
+def normal_kl(mean1: torch.Tensor, logvar1: torch.Tensor, mean2: torch.Tensor, logvar2: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean1, e^logvar1) || N(mean2, e^logvar2)) elementwise, in nats."""
+    return 0.5 * (-1.0 + logvar2 - logvar1 + torch.exp(logvar1 - logvar2) + (mean1 - mean2) ** 2 * torch.exp(-logvar2))
+
+
+def mean_flat(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1).mean(1)
+
+
+class GaussianDiffusion:
+    """The schedule's tables (computed in float64, used as float32 per batch) and the loss."""
+
+    def __init__(self, settings: DiffusionSettings):
+        self.settings = settings
+        betas = beta_schedule(settings.schedule, settings.timesteps)
+        self.num_timesteps = len(betas)
+        alphas_cumprod = np.cumprod(1.0 - betas)
+        alphas_cumprod_prev = np.append(1.0, alphas_cumprod[:-1])
+        posterior_variance = betas * (1.0 - alphas_cumprod_prev) / (1.0 - alphas_cumprod)
+        tables = {
+            "sqrt_alphas_cumprod": np.sqrt(alphas_cumprod),
+            "sqrt_one_minus_alphas_cumprod": np.sqrt(1.0 - alphas_cumprod),
+            "sqrt_recip_alphas_cumprod": np.sqrt(1.0 / alphas_cumprod),
+            "sqrt_recipm1_alphas_cumprod": np.sqrt(1.0 / alphas_cumprod - 1),
+            # log clipped: the posterior variance is 0 at t = 0, so t = 0 borrows t = 1's.
+            "posterior_log_variance_clipped": np.log(np.append(posterior_variance[1], posterior_variance[1:])),
+            "log_betas": np.log(betas),
+            "posterior_mean_coef1": betas * np.sqrt(alphas_cumprod_prev) / (1.0 - alphas_cumprod),
+            "posterior_mean_coef2": (1.0 - alphas_cumprod_prev) * np.sqrt(1.0 - betas) / (1.0 - alphas_cumprod),
+        }
+        self.alphas_cumprod = alphas_cumprod
+        self._tables = {k: torch.from_numpy(v) for k, v in tables.items()}
+        self._scales = torch.tensor(settings.channel_scales, dtype=torch.float32)
+        self._biases = torch.tensor(settings.channel_biases, dtype=torch.float32)
+
+    def _at(self, name: str, t: torch.Tensor, ndim: int) -> torch.Tensor:
+        """table[t] as float32 [B, 1, ...] for broadcasting over an ndim-dimensional batch.
+        Looked up in float64 and rounded once, like the reference's float64 extraction."""
+        return self._tables[name][t].to(torch.float32).view(-1, *([1] * (ndim - 1)))
+
+    def scale_channels(self, data: torch.Tensor) -> torch.Tensor:
+        """Data units [B, C, N] -> model units."""
+        return data * self._scales.view(1, -1, 1) + self._biases.view(1, -1, 1)
+
+    def unscale_channels(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self._biases.view(1, -1, 1)) / self._scales.view(1, -1, 1)
+
+    def q_sample(self, x_start: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        n = x_start.dim()
+        return self._at("sqrt_alphas_cumprod", t, n) * x_start + self._at("sqrt_one_minus_alphas_cumprod", t, n) * noise
+
+    def sample_timesteps(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """Uniform over [0, T) (the reference's UniformSampler: every loss weight 1)."""
+        return torch.randint(0, self.num_timesteps, (batch,), generator=generator)
+
+    def training_losses(self, model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], data: torch.Tensor,
+                        t: torch.Tensor, noise: Optional[torch.Tensor] = None,
+                        generator: Optional[torch.Generator] = None) -> Dict[str, torch.Tensor]:
+        """Per-sample losses [B] ("loss", "mse", "vb") for clean data [B, C, N] in data units.
+        `model(x_t, t)` returns [B, 2C, N]: epsilon, then the variance interpolation v."""
+        x_start = self.scale_channels(data)
+        if noise is None:
+            noise = torch.randn(x_start.shape, generator=generator)
+        x_t = self.q_sample(x_start, t, noise)
+        out = model(x_t, t)
+        c = x_start.shape[1]
+        assert out.shape == (x_start.shape[0], 2 * c, *x_start.shape[2:]), f"model output {tuple(out.shape)}"
+        eps, var_values = out[:, :c], out[:, c:]
+        vb = self._vb_bits(eps.detach(), var_values, x_start, x_t, t)
+        mse = mean_flat((noise - eps) ** 2)
+        return {"loss": mse + vb, "mse": mse, "vb": vb}
+
+    def _vb_bits(self, eps: torch.Tensor, var_values: torch.Tensor, x_start: torch.Tensor, x_t: torch.Tensor,
+                 t: torch.Tensor) -> torch.Tensor:
+        n = x_t.dim()
+        true_mean = self._posterior_mean(x_start, x_t, t)
+        true_log_var = self._at("posterior_log_variance_clipped", t, n)
+        pred_xstart = self._at("sqrt_recip_alphas_cumprod", t, n) * x_t - self._at("sqrt_recipm1_alphas_cumprod", t, n) * eps
+        model_mean = self._posterior_mean(pred_xstart, x_t, t)
+        frac = (var_values + 1) / 2
+        model_log_var = frac * self._at("log_betas", t, n) + (1 - frac) * true_log_var
+        kl = mean_flat(normal_kl(true_mean, true_log_var, model_mean, model_log_var)) / math.log(2.0)
+        # t = 0 would be the decoder's discretised likelihood, which point clouds do not use (0).
+        return torch.where(t == 0, torch.zeros_like(kl), kl)
+
+    def _posterior_mean(self, x_start: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        n = x_t.dim()
+        return self._at("posterior_mean_coef1", t, n) * x_start + self._at("posterior_mean_coef2", t, n) * x_t

@@ -1,0 +1,118 @@
+"""The training loop shared by the base model and the upsampler (train_base.py, train_upsample.py):
+AdamW with linear warm-up and cosine decay, the diffusion loss of diffusion.py, an exponential
+moving average of the weights (what is saved), seeded throughout, and a log line every few
+steps. Each step draws fresh clouds, so there is no data set and no epoch."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+import torch
+
+from .diffusion import GaussianDiffusion
+from .transformer import PointDiffusionTransformer
+
+# (clean clouds [B, 6, N] in data units, keyword arguments of the network's forward)
+Batch = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
+
+
+@dataclass
+class Settings:
+    steps: int
+    batch: int
+    lr: float
+    seed: int
+    minutes: float  # wall-time cap (0: none); the schedule follows `steps`
+    threads: int
+    warmup: int = 100
+    ema_decay: float = 0.998
+    weight_decay: float = 0.01
+    log_every: int = 25
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float) -> None:
+    parser.add_argument("--out", required=True, help="directory for NAME.json + NAME.safetensors")
+    parser.add_argument("--seed", type=int, default=35)
+    parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps (default {steps}); the LR schedule spans them")
+    parser.add_argument("--minutes", type=float, default=0.0, help="stop early after this much wall time (0: no cap)")
+    parser.add_argument("--batch", type=int, default=batch, help=f"clouds per step (default {batch})")
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 while the machine is shared)")
+    parser.add_argument("--tiny", action="store_true", help="tiny network and batch: proves the code runs in seconds")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, minutes=args.minutes,
+                    threads=args.threads, warmup=min(100, max(1, args.steps // 10)), log_every=1 if args.tiny else 25)
+
+
+def lr_at(step: int, s: Settings) -> float:
+    if step < s.warmup:
+        return s.lr * (step + 1) / s.warmup
+    progress = (step - s.warmup) / max(1, s.steps - s.warmup)
+    return s.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_batch: Callable[[int], Batch],
+          s: Settings, log: Callable[[str], None]) -> Tuple[PointDiffusionTransformer, Dict[str, float]]:
+    """Trains `model` in place; returns the EMA copy (eval mode) and summary numbers."""
+    torch.set_num_threads(s.threads)
+    gen = torch.Generator().manual_seed(s.seed + 1)  # noise, timesteps, conditioning dropout
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay, betas=(0.9, 0.999))
+    params = sum(p.numel() for p in model.parameters())
+    log(f"model {type(model).__name__}: {params} parameters; diffusion {diffusion.settings.schedule} "
+        f"{diffusion.num_timesteps} steps; batch {s.batch}, steps {s.steps}, lr {s.lr} (warm-up {s.warmup}, cosine to 10%), "
+        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, seed {s.seed}, torch threads {torch.get_num_threads()}")
+    model.train()
+    start = time.time()
+    recent: List[Tuple[float, float, float]] = []
+    step = 0
+    stopped = "steps done"
+    for step in range(s.steps):
+        if s.minutes and time.time() - start > 60 * s.minutes:
+            stopped = f"wall-time cap of {s.minutes} min"
+            break
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, s)
+        data, kwargs = next_batch(step)
+        t = diffusion.sample_timesteps(data.shape[0], gen)
+
+        def network(x_t: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+            return model(x_t, ts, generator=gen, **kwargs)
+
+        losses = diffusion.training_losses(network, data, t, generator=gen)
+        loss = losses["loss"].mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
+        opt.step()
+        decay = min(s.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        recent.append((loss.item(), losses["mse"].mean().item(), losses["vb"].mean().item()))
+        recent = recent[-100:]
+        if (step + 1) % s.log_every == 0 or step == 0:
+            elapsed = time.time() - start
+            log(f"step {step + 1}/{s.steps} loss {recent[-1][0]:.4f} mse {recent[-1][1]:.4f} vb {recent[-1][2]:.4f} "
+                f"(mean of last {len(recent)}: loss {_mean(recent, 0):.4f} mse {_mean(recent, 1):.4f} vb {_mean(recent, 2):.4f}) "
+                f"grad {grad_norm:.3f} lr {lr_at(step, s):.2e} {elapsed:.0f}s {elapsed / (step + 1):.3f}s/step")
+    else:
+        step = s.steps
+    wall = time.time() - start
+    summary = {"steps": float(step), "wall_s": wall, "loss": _mean(recent, 0), "mse": _mean(recent, 1), "vb": _mean(recent, 2)}
+    log(f"done ({stopped}): {step} steps in {wall:.0f}s ({wall / max(1, step):.3f}s/step); final losses (mean of last "
+        f"{len(recent)} steps): loss {summary['loss']:.4f} mse {summary['mse']:.4f} vb {summary['vb']:.4f}")
+    return ema, summary
+
+
+def _mean(rows: List[Tuple[float, float, float]], i: int) -> float:
+    return sum(r[i] for r in rows) / max(1, len(rows))

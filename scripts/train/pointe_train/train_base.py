@@ -1,0 +1,70 @@
+"""`train.py base`: the demo set's text-vector base model (base40M-textvec's class at a small
+size), trained on the grammar's procedural shapes.
+
+Each step: random captions of the grammar, a fresh cloud of n_ctx surface points per caption
+(xyz, RGB 0..255: the data units pointe's sampler returns), the caption's CLIP text embedding
+as pointe computes it (`pointe models embed-text`, once per run for every caption), dropped to
+the zero vector with probability cond_drop_prob (the unconditional half of guidance at
+inference), the cosine diffusion of the released base models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from . import demo_configs
+from .diffusion import BASE, GaussianDiffusion
+from .diffusion_training import add_common_arguments, settings_from, train
+from .model_files import write_model
+from .shapes import all_captions, sample_cloud
+from .text_embeddings import DEFAULT_POINTE, DEMO_SET_DIR, embed_captions
+from .transformer import model_from_config
+
+NAME = demo_configs.BASE_NAME
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser, steps=2600, batch=16, lr=6e-4)
+    add_pointe_arguments(parser)
+
+
+def add_pointe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pointe", default=DEFAULT_POINTE, help="pointe binary that embeds the captions")
+    parser.add_argument("--clip-dir", default=DEMO_SET_DIR, help="models directory holding the set's CLIP (clip.json + clip.safetensors)")
+
+
+def clouds(captions, n: int, rng: np.random.Generator) -> torch.Tensor:
+    """[B, 6, n] surface clouds in data units: xyz, RGB 0..255."""
+    out = np.stack([sample_cloud(c, n, rng) for c in captions])  # [B, n, 6], RGB 0..1
+    out[:, :, 3:] *= 255.0
+    return torch.from_numpy(np.ascontiguousarray(out.transpose(0, 2, 1)))
+
+
+def run(args: argparse.Namespace, log=print) -> dict:
+    config = demo_configs.base_config(tiny=args.tiny)
+    s = settings_from(args)
+    torch.manual_seed(args.seed)
+    model = model_from_config(config)
+    captions = all_captions()
+    t0 = time.time()
+    embeddings = torch.from_numpy(embed_captions(captions, args.pointe, args.clip_dir))
+    log(f"{len(captions)} captions embedded by {args.pointe} with the CLIP in {args.clip_dir} in {time.time() - t0:.1f}s")
+    rng = np.random.default_rng(args.seed)
+
+    def next_batch(_step: int):
+        idx = rng.integers(0, len(captions), size=s.batch)
+        data = clouds([captions[i] for i in idx], config["n_ctx"], rng)
+        return data, {"embeddings": embeddings[torch.from_numpy(idx)]}
+
+    ema, summary = train(model, GaussianDiffusion(BASE), next_batch, s, log)
+    paths = write_model(args.out, NAME, config, ema.state_dict(), preset="demo-tiny" if args.tiny else "demo")
+    log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
+    log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
+    return summary

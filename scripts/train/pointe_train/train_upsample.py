@@ -1,0 +1,54 @@
+"""`train.py upsample`: the demo set's upsampler (the released upsample class at a small size):
+cond_ctx base points in, n_ctx more points of the same object out.
+
+Each step: random captions, one fresh cloud of cond_ctx + n_ctx surface points per caption in
+data units (xyz, RGB 0..255); the first cond_ctx are `low_res`, the rest are what the upsampler
+learns to add. That is what pointe's sampler gives it after the base stage: the base's cloud in
+data units (clipped to the model range, colours as floats) and, for text prompts, no CLIP grid
+(the network uses an all-zero grid) and no guidance. The linear diffusion of the released
+upsampler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+from . import demo_configs
+from .diffusion import UPSAMPLE, GaussianDiffusion
+from .diffusion_training import add_common_arguments, settings_from, train
+from .model_files import write_model
+from .shapes import all_captions
+from .train_base import clouds
+from .transformer import model_from_config
+
+NAME = demo_configs.UPSAMPLE_NAME
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser, steps=2000, batch=8, lr=6e-4)
+
+
+def run(args: argparse.Namespace, log=print) -> dict:
+    config = demo_configs.upsample_config(tiny=args.tiny)
+    s = settings_from(args)
+    torch.manual_seed(args.seed)
+    model = model_from_config(config)
+    captions = all_captions()
+    rng = np.random.default_rng(args.seed)
+    cond_ctx, n_ctx = config["cond_ctx"], config["n_ctx"]
+
+    def next_batch(_step: int):
+        idx = rng.integers(0, len(captions), size=s.batch)
+        both = clouds([captions[i] for i in idx], cond_ctx + n_ctx, rng)
+        return both[:, :, cond_ctx:].contiguous(), {"low_res": both[:, :, :cond_ctx].contiguous()}
+
+    ema, summary = train(model, GaussianDiffusion(UPSAMPLE), next_batch, s, log)
+    paths = write_model(args.out, NAME, config, ema.state_dict(), preset="demo-tiny" if args.tiny else "demo")
+    log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
+    log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
+    return summary
