@@ -71,10 +71,18 @@ public struct PointNetClassifier: Sendable {
     /// (unused in eval mode) required to be present, so no key goes unchecked. A training
     /// checkpoint that also holds other tensors (an optimizer state) is read from its
     /// `model_state_dict` entry only.
-    public static func load(checkpoint path: String, numClasses: Int = 40, widthMult: Int = 2) throws -> PointNetClassifier {
+    /// `numClasses` / `widthMult` nil: read from the checkpoint's own shapes (`fc3.weight` is
+    /// [classes, 256 x width_mult]), so a smaller classifier (the demo set's: 6 shapes) loads
+    /// through the same path as the released one (40 ModelNet classes, width_mult 2).
+    public static func load(checkpoint path: String, numClasses: Int? = nil, widthMult: Int? = nil) throws -> PointNetClassifier {
         let dict = try CheckpointLoader.load(path)
         let wrapped = dict.keys.contains { $0.hasPrefix("model_state_dict.") }
-        return try load(stateDict: dict, prefix: wrapped ? "model_state_dict" : "", numClasses: numClasses, widthMult: widthMult)
+        let prefix = wrapped ? "model_state_dict" : ""
+        let head = dict[(wrapped ? "model_state_dict." : "") + "fc3.weight"]
+        let shape = head?.shape ?? []
+        let inferred = shape.count == 2 && shape[1] % 256 == 0 && shape[1] > 0 ? (classes: shape[0], width: shape[1] / 256) : nil
+        return try load(stateDict: dict, prefix: prefix, numClasses: numClasses ?? inferred?.classes ?? 40,
+                        widthMult: widthMult ?? inferred?.width ?? 2)
     }
 
     /// `prefix`: the model's entry in a larger checkpoint ("" when the state dict is the model's).

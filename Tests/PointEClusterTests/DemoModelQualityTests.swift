@@ -16,7 +16,7 @@ import XCTest
 final class DemoModelQualityTests: ProcessTestCase {
     static let demoSet = Fixtures.repositoryRoot + "/Sources/PointEDemoModels/DemoSet"
     static let prompts = Fixtures.repositoryRoot + "/scripts/examples/prompts.txt"
-    /// Ground-truth clouds of every shape and size (`scripts/train/train.py ground-truth`, the command in its README.txt).
+    /// Ground-truth clouds of every shape and size (`scripts/train/train.py ground-truth`: the command is in its README.txt).
     static let groundTruth = Fixtures.repositoryRoot + "/Tests/Fixtures/demo-ground-truth"
 
     /// Bounds, measured on the demo set (docs/DEMO-MODELS.md gives the numbers and why these).
@@ -55,14 +55,21 @@ final class DemoModelQualityTests: ProcessTestCase {
         }
     }
 
-    func sizeName(_ word: String) -> String { word.isEmpty ? "medium" : word }
+    /// index.json of the ground truth: each cloud's file, shape and scale.
+    struct GroundTruthIndex: Decodable {
+        struct Entry: Decodable { let file: String; let shape: String; let scale: Float }
+        let clouds: [Entry]
+    }
 
-    /// Ground-truth clouds of `shape` at `size` (all samples).
-    func groundTruth(shape: String, size: String) throws -> [PointCloud] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.groundTruth)
-            .filter { $0.hasPrefix("\(shape)-\(sizeName(size))-") && $0.hasSuffix(".npz") }.sorted()
-        guard !names.isEmpty else { throw ClusterError("no ground truth for \(shape) \(sizeName(size)) in \(Self.groundTruth)") }
-        return try names.map { try PointCloud.readNPZ(Self.groundTruth + "/" + $0) }
+    lazy var groundTruthIndex: GroundTruthIndex = {
+        try! JSONDecoder().decode(GroundTruthIndex.self, from: Data(contentsOf: URL(fileURLWithPath: Self.groundTruth + "/index.json")))
+    }()
+
+    /// Ground-truth cloud files of `shape` at `scale`.
+    func groundTruthFiles(shape: String, scale: Float) throws -> [String] {
+        let files = groundTruthIndex.clouds.filter { $0.shape == shape && $0.scale == scale }.map { Self.groundTruth + "/" + $0.file }
+        guard !files.isEmpty else { throw ClusterError("no ground truth for \(shape) at scale \(scale) in \(Self.groundTruth)") }
+        return files
     }
 
     /// Runs the README's example prompts through `pointe run` on `models`; returns the job.
@@ -86,7 +93,7 @@ final class DemoModelQualityTests: ProcessTestCase {
             // Chamfer to each shape's ground truth at the caption's size: the smallest over its samples.
             var distances: [(shape: String, chamfer: Float)] = []
             for shape in grammar.shapes {
-                let best = try groundTruth(shape: shape.name, size: parsed.size).map { chamferDistance(cloud.coords, $0.coords) }.min()!
+                let best = try groundTruthFiles(shape: shape.name, scale: parsed.scale).map { chamferDistance(cloud.coords, try PointCloud.readNPZ($0).coords) }.min()!
                 distances.append((shape.name, best))
             }
             let own = distances.first { $0.shape == parsed.shape }!.chamfer
@@ -106,9 +113,9 @@ final class DemoModelQualityTests: ProcessTestCase {
         let reference = ClusterTestSupport.temporaryDirectory("demo-reference")
         for line in try ClusterTestSupport.manifestLines(job) {
             let parsed = try XCTUnwrap(grammar.parse(try XCTUnwrap(line["prompt"] as? String)))
-            for name in try FileManager.default.contentsOfDirectory(atPath: Self.groundTruth)
-            where name.hasPrefix("\(parsed.shape)-\(sizeName(parsed.size))-") && !FileManager.default.fileExists(atPath: reference + "/" + name) {
-                try FileManager.default.copyItem(atPath: Self.groundTruth + "/" + name, toPath: reference + "/" + name)
+            for file in try groundTruthFiles(shape: parsed.shape, scale: parsed.scale) {
+                let copy = reference + "/" + (file as NSString).lastPathComponent
+                if !FileManager.default.fileExists(atPath: copy) { try FileManager.default.copyItem(atPath: file, toPath: copy) }
             }
         }
         let dir = ClusterTestSupport.temporaryDirectory("demo-score")

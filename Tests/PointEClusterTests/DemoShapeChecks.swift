@@ -20,10 +20,10 @@ struct DemoGrammar: Decodable {
         "a " + (size.isEmpty ? "" : size + " ") + colour + " " + shape
     }
 
-    /// (shape, colour, size word) of a caption of this grammar; nil for anything else.
-    func parse(_ caption: String) -> (shape: String, colour: Colour, size: String)? {
+    /// (shape, colour, size scale) of a caption of this grammar; nil for anything else.
+    func parse(_ caption: String) -> (shape: String, colour: Colour, scale: Float)? {
         for shape in shapes { for colour in colours { for size in sizes where self.caption(shape: shape.name, colour: colour.name, size: size.word) == caption {
-            return (shape.name, colour, size.word)
+            return (shape.name, colour, size.scale)
         } } }
         return nil
     }

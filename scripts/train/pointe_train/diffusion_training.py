@@ -33,9 +33,10 @@ class Settings:
     ema_decay: float = 0.998
     weight_decay: float = 0.01
     log_every: int = 25
+    noisy_share: float = 0.0  # share of timesteps drawn from the noisiest quarter (diffusion.sample_timesteps)
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float, noisy_share: float) -> None:
     parser.add_argument("--out", required=True, help="directory for NAME.json + NAME.safetensors")
     parser.add_argument("--seed", type=int, default=35)
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps (default {steps}); the LR schedule spans them")
@@ -43,12 +44,16 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int
     parser.add_argument("--batch", type=int, default=batch, help=f"clouds per step (default {batch})")
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 while the machine is shared)")
+    parser.add_argument("--noisy-share", type=float, default=noisy_share,
+                        help="share of each batch's timesteps drawn from the noisiest quarter instead of uniformly "
+                             f"(0: the reference's uniform draws; default {noisy_share})")
     parser.add_argument("--tiny", action="store_true", help="tiny network and batch: proves the code runs in seconds")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, minutes=args.minutes,
-                    threads=args.threads, warmup=min(100, max(1, args.steps // 10)), log_every=1 if args.tiny else 25)
+                    threads=args.threads, warmup=min(100, max(1, args.steps // 10)), log_every=1 if args.tiny else 25,
+                    noisy_share=args.noisy_share)
 
 
 def lr_at(step: int, s: Settings) -> float:
@@ -70,7 +75,8 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
     params = sum(p.numel() for p in model.parameters())
     log(f"model {type(model).__name__}: {params} parameters; diffusion {diffusion.settings.schedule} "
         f"{diffusion.num_timesteps} steps; batch {s.batch}, steps {s.steps}, lr {s.lr} (warm-up {s.warmup}, cosine to 10%), "
-        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, seed {s.seed}, torch threads {torch.get_num_threads()}")
+        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, timesteps {s.noisy_share:.0%} from the noisiest quarter, "
+        f"seed {s.seed}, torch threads {torch.get_num_threads()}")
     model.train()
     start = time.time()
     recent: List[Tuple[float, float, float]] = []
@@ -83,7 +89,7 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)
         data, kwargs = next_batch(step)
-        t = diffusion.sample_timesteps(data.shape[0], gen)
+        t = diffusion.sample_timesteps(data.shape[0], gen, noisy_share=s.noisy_share)
 
         def network(x_t: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
             return model(x_t, ts, generator=gen, **kwargs)

@@ -4,10 +4,10 @@ latents, sdf and debug.* activations), for `pointe parity DIR/NAME`: the PyTorch
 here must compute what pointe's CrossAttentionPointCloudSDFModel computes on the same weights.
 
 The network is the demo set's SDF config at full size with weights re-drawn as parity_fixtures.py
-does (no layer near an identity or zero); the cloud is a 1024-point sample of a grammar shape
+does (no layer near an identity or zero), or, with --weights, a trained sdf.safetensors; the cloud is a 1024-point sample of a grammar shape
 (what the mesher is given), the queries uniform in the mesher's cube.
 
-    python -m pointe_train.sdf_parity OUT_DIR   (from scripts/train)
+    python -m pointe_train.sdf_parity OUT_DIR [--weights sdf.safetensors] [--name NAME]   (from scripts/train)
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
 
 from . import shapes
 from .parity_fixtures import randomize
-from .safetensors_io import save_file
+from .safetensors_io import load_file, save_file
 from .sdf_model import sdf_model_from_config
 from .train_sdf import MESH_HALF_SIDE, sdf_config
 
@@ -30,11 +30,21 @@ FIXTURE_NAME = "demo_sdf"
 SEEDS = {"construct_seed": 3521, "randomize_seed": 3522, "input_seed": 3523}
 
 
-def write_fixture(out_dir: str, config: Dict | None = None, name: str = FIXTURE_NAME) -> str:
-    config = config or sdf_config()
+def write_fixture(out_dir: str, name: str = FIXTURE_NAME, weights: Optional[str] = None) -> str:
+    """With `weights` (a trained sdf.safetensors beside its sdf.json) the fixture holds those
+    weights as they are; else the demo config with re-drawn weights."""
+    if weights:
+        with open(os.path.splitext(weights)[0] + ".json") as f:
+            config = json.load(f)
+    else:
+        config = sdf_config()
     torch.manual_seed(SEEDS["construct_seed"])
     model = sdf_model_from_config(config).eval()
-    randomize(model, SEEDS["randomize_seed"])
+    if weights:
+        tensors, _ = load_file(weights)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
+    else:
+        randomize(model, SEEDS["randomize_seed"])
     rng = np.random.default_rng(SEEDS["input_seed"])
     cloud = shapes.sample_surface("torus", 1.0, config["n_ctx"], rng)
     queries = rng.uniform(-MESH_HALF_SIDE, MESH_HALF_SIDE, (50, 3)).astype(np.float32)
@@ -61,7 +71,7 @@ def write_fixture(out_dir: str, config: Dict | None = None, name: str = FIXTURE_
     torch.save(model.state_dict(), path + ".pt")
     save_file(io, path + ".io.safetensors")
     meta = dict(config)
-    meta["_fixture"] = dict(SEEDS, io_file=name + ".io.safetensors", io_tensors={k: list(v.shape) for k, v in io.items()},
+    meta["_fixture"] = dict(SEEDS, weights=weights or "randomised (see _notes)", io_file=name + ".io.safetensors", io_tensors={k: list(v.shape) for k, v in io.items()},
                             versions={"torch": torch.__version__, "numpy": np.__version__},
                             written_by="scripts/train/pointe_train/sdf_parity.py")
     meta["_notes"] = {
@@ -80,9 +90,11 @@ def write_fixture(out_dir: str, config: Dict | None = None, name: str = FIXTURE_
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
+    parser.add_argument("--weights", default=None, help="a trained sdf.safetensors (its sdf.json beside it) instead of random weights")
+    parser.add_argument("--name", default=None, help="fixture name (default demo_sdf, or demo_sdf_trained with --weights)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print(write_fixture(args.out_dir))
+    print(write_fixture(args.out_dir, args.name or (FIXTURE_NAME + "_trained" if args.weights else FIXTURE_NAME), args.weights))
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ class Augment:
     max_jitter = 0.012         # per-cloud sigma of the points' Gaussian noise, drawn in [0, max]
 
 
-def make_batch(rng: np.random.Generator, batch: int, points: int, queries: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_batch(rng: np.random.Generator, batch: int, points: int, queries: int, near_fraction: float = 0.5,
+               box_fraction: float = 0.0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """clouds [B, 3, points], queries [B, 3, queries], exact SDF targets [B, queries]."""
     clouds = np.empty((batch, 3, points), np.float32)
     qs = np.empty((batch, 3, queries), np.float32)
@@ -60,11 +61,16 @@ def make_batch(rng: np.random.Generator, batch: int, points: int, queries: int) 
         shift = rng.uniform(-Augment.max_shift, Augment.max_shift, 3)
         cloud = shapes.sample_surface(shape, scale, points, rng) + shift
         cloud += rng.normal(0, rng.uniform(0, Augment.max_jitter), cloud.shape)
-        near = queries // 2
+        near = int(round(queries * near_fraction))
         sigma = np.where(rng.random(near) < 0.5, 0.01, 0.04)[:, None]
         q_near = shapes.sample_surface(shape, scale, near, rng) + rng.normal(0, 1, (near, 3)) * sigma
-        q_far = rng.uniform(-MESH_HALF_SIDE, MESH_HALF_SIDE, (queries - near, 3))
-        q = np.clip(np.concatenate([q_near + shift, q_far]), -MESH_HALF_SIDE, MESH_HALF_SIDE)
+        # Uniform in the shape's bounding box (with a margin): the interior, and holes such as
+        # the torus's, which uniform samples of the whole cube rarely hit.
+        box = int(round(queries * box_fraction))
+        low, high = cloud.min(axis=0) - 0.05, cloud.max(axis=0) + 0.05
+        q_box = rng.uniform(low, high, (box, 3))
+        q_far = rng.uniform(-MESH_HALF_SIDE, MESH_HALF_SIDE, (queries - near - box, 3))
+        q = np.clip(np.concatenate([q_near + shift, q_box, q_far]), -MESH_HALF_SIDE, MESH_HALF_SIDE)
         clouds[b] = cloud.T
         qs[b] = q.T
         targets[b] = shapes.sdf(shape, scale, q - shift)
@@ -94,10 +100,21 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     config = sdf_config(args.tiny)
+    if args.width:
+        config["width"] = args.width
+    if args.init_scale is not None:
+        config["init_scale"] = args.init_scale
     points = config["n_ctx"]
+    early_points = min(points, args.early_points) if args.early_points else points
     queries = 64 if args.tiny else args.queries
     batch = 2 if args.tiny else args.batch
     model = sdf_model_from_config(config)
+    if args.input_proj_std:
+        # Larger input projections make the tokens' features (and so the attention) depend on
+        # position from the start, instead of on the biases; see the module's notes.
+        with torch.no_grad():
+            for proj in (model.encoder_input_proj, model.decoder_input_proj):
+                proj.weight.normal_(0, args.input_proj_std)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     # A fixed validation batch from its own generator, so it does not depend on the step count.
     val = make_batch(np.random.default_rng(args.seed + 1), 4 if args.tiny else 16, points, 256 if args.tiny else 2048)
@@ -118,7 +135,10 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
             break
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total, args.lr, warmup=min(100, total // 10 + 1))
-        clouds, qs, targets = (torch.from_numpy(a) for a in make_batch(rng, batch, points, queries))
+        n = early_points if step < args.early_fraction * total else points
+        clouds, qs, targets = (torch.from_numpy(a) for a in make_batch(rng, batch, n, queries, args.near_fraction, args.box_fraction))
+        if args.clamp:
+            targets = targets.clamp(-args.clamp, args.clamp)
         loss = (model(qs, clouds) - targets).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -150,6 +170,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8, help="clouds per step")
     parser.add_argument("--queries", type=int, default=1024, help="query points per cloud per step")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--input-proj-std", type=float, default=0,
+                        help="draw the encoder/decoder input projections' weights with this std (0: PyTorch's default init)")
+    parser.add_argument("--near-fraction", type=float, default=0.5, help="share of the queries near the surface (the rest uniform in the cube)")
+    parser.add_argument("--box-fraction", type=float, default=0.0, help="share of the queries uniform in the shape's bounding box")
+    parser.add_argument("--clamp", type=float, default=0, help="train on the SDF clamped to +-this (0: the exact SDF)")
+    parser.add_argument("--width", type=int, default=0, help="network width (0: the demo config's)")
+    parser.add_argument("--init-scale", type=float, default=None,
+                        help="the transformers' init_scale (weights drawn with std init_scale / sqrt(width)); default the config's")
+    parser.add_argument("--early-points", type=int, default=0,
+                        help="train the first --early-fraction of the steps on clouds of this many points (0: n_ctx throughout)")
+    parser.add_argument("--early-fraction", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--log", default=None, help="also write the log to this file")
