@@ -30,10 +30,13 @@ static void pointe_png_source(png_structp png, png_bytep out, png_size_t count) 
     state->offset += count;
 }
 
-/// Decodes a PNG held in memory into 8-bit samples: channels 1 (gray), 2 (gray+alpha), 3 (RGB)
-/// or 4 (RGBA). Returns 0 and a malloc'd buffer (free() it), or -1 with `message` filled.
-static inline int pointe_png_decode(const unsigned char *data, size_t size, unsigned char **pixels,
-                                    int *width, int *height, int *channels, char *message, size_t messageSize) {
+/// Reads a whole PNG held in memory with the transforms above: every row decoded (zlib stream,
+/// filters, CRCs checked) and the chunks after the image read to IEND. With `pixels` the rows
+/// land in one malloc'd buffer handed back (free() it); without, every row is decoded into the
+/// same one-row buffer and dropped, which checks the file as fully as a decode does without
+/// the image's memory. Returns 0, or -1 with `message` filled.
+static inline int pointe_png_read(const unsigned char *data, size_t size, unsigned char **pixels,
+                                  int *width, int *height, int *channels, char *message, size_t messageSize) {
     struct pointe_png_read state = { data, size, 0, "" };
     unsigned char *volatile out = NULL;
     png_bytep *volatile rows = NULL;
@@ -56,10 +59,10 @@ static inline int pointe_png_decode(const unsigned char *data, size_t size, unsi
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int c = png_get_channels(png, info);
     size_t stride = png_get_rowbytes(png, info);
-    out = (unsigned char *)malloc(stride * h);
+    out = (unsigned char *)malloc(pixels ? stride * h : stride);
     rows = (png_bytep *)malloc(sizeof(png_bytep) * h);
     if (!out || !rows) png_error(png, "out of memory");
-    for (png_uint_32 y = 0; y < h; y++) rows[y] = out + stride * y;
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels ? out + stride * y : out;
     png_read_image(png, rows);
     png_read_end(png, NULL);
     free(rows);
@@ -67,6 +70,20 @@ static inline int pointe_png_decode(const unsigned char *data, size_t size, unsi
     *width = (int)w;
     *height = (int)h;
     *channels = c;
-    *pixels = out;
+    if (pixels) *pixels = out; else free(out);
     return 0;
+}
+
+/// Decodes a PNG held in memory into 8-bit samples: channels 1 (gray), 2 (gray+alpha), 3 (RGB)
+/// or 4 (RGBA). Returns 0 and a malloc'd buffer (free() it), or -1 with `message` filled.
+static inline int pointe_png_decode(const unsigned char *data, size_t size, unsigned char **pixels,
+                                    int *width, int *height, int *channels, char *message, size_t messageSize) {
+    return pointe_png_read(data, size, pixels, width, height, channels, message, messageSize);
+}
+
+/// Checks that a PNG held in memory decodes in full, as `pointe_png_decode` would, keeping no
+/// pixels. Returns 0 with its size and channels, or -1 with `message` filled.
+static inline int pointe_png_validate(const unsigned char *data, size_t size,
+                                      int *width, int *height, int *channels, char *message, size_t messageSize) {
+    return pointe_png_read(data, size, NULL, width, height, channels, message, messageSize);
 }

@@ -37,11 +37,11 @@ final class JobScaleTests: XCTestCase {
         let a = try XCTUnwrap(store.claimShard(worker: "w"))
         _ = try store.claimShard(worker: "w")
         try check("claims")
-        XCTAssertTrue(try store.recordDone(promptID: a.prompts[0].id, outputs: output(a.prompts[0].id), worker: "w", attempt: 1, models: [], sampleSeconds: 0, meshing: true))
+        XCTAssertNotNil(try store.recordDone(promptID: a.prompts[0].id, outputs: output(a.prompts[0].id), worker: "w", attempt: 1, models: [], sampleSeconds: 0, meshing: true))
         try check("cloud stored, meshing")
         XCTAssertTrue(try store.recordMesh(promptID: a.prompts[0].id, outputs: [], meshSeconds: 1))
         try check("meshed")
-        XCTAssertTrue(try store.recordDone(promptID: a.prompts[1].id, outputs: [], worker: "w", attempt: 1, models: [], sampleSeconds: 0, meshing: true))
+        XCTAssertNotNil(try store.recordDone(promptID: a.prompts[1].id, outputs: [], worker: "w", attempt: 1, models: [], sampleSeconds: 0, meshing: true))
         XCTAssertFalse(try store.recordMeshFailure(promptID: a.prompts[1].id, error: "x", budget: 2))
         XCTAssertTrue(try store.recordMeshFailure(promptID: a.prompts[1].id, error: "x", budget: 2))
         try check("mesh failures")
@@ -109,7 +109,7 @@ final class JobScaleTests: XCTestCase {
 
         // One more result: one page (and the index) rewritten, not the job.
         let claim = try XCTUnwrap(store.claimShard(worker: "w"))
-        XCTAssertTrue(try store.recordDone(promptID: claim.prompts[0].id, outputs: output(claim.prompts[0].id), worker: "w", attempt: 1, models: [], sampleSeconds: 0))
+        XCTAssertNotNil(try store.recordDone(promptID: claim.prompts[0].id, outputs: output(claim.prompts[0].id), worker: "w", attempt: 1, models: [], sampleSeconds: 0))
         XCTAssertEqual(try page.update(finished: false), 1)
         XCTAssertEqual(try page.update(finished: false), 0, "nothing changed")
         // A restarted coordinator rewrites only what finished since (none here), unless its

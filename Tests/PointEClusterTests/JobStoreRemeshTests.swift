@@ -13,7 +13,7 @@ extension JobStoreTests {
         let claim = try XCTUnwrap(store.claimShard(worker: "w"))
         let cloud = JobStore.Output(kind: "cloud_npz", path: "clouds/ID.npz", sha256: "c", bytes: 1)
         for id in ["p00000", "p00001"] {
-            XCTAssertTrue(try store.recordDone(promptID: id, outputs: [cloud, .init(kind: "mesh_glb", path: "meshes/\(id).glb", sha256: "g", bytes: 2)],
+            XCTAssertNotNil(try store.recordDone(promptID: id, outputs: [cloud, .init(kind: "mesh_glb", path: "meshes/\(id).glb", sha256: "g", bytes: 2)],
                                                worker: "w", attempt: claim.attempt, models: ["m"], sampleSeconds: 0.5))
         }
         XCTAssertNil(try store.recordRemesh(promptID: "p00000", outputs: [], meshSeconds: 0), "recorded a remesh nobody asked for")

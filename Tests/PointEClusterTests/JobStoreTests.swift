@@ -30,12 +30,33 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try JobStore(path: store.path).counts().shardsRunning, 2)
     }
 
+    /// recordDone hands back the row it wrote (the coordinator writes the manifest line from it
+    /// instead of reading the prompt again): the same as a read afterwards, stored columns only
+    /// it did not set included.
+    func testRecordDoneReturnsThePromptAsStored() throws {
+        let store = try makeStore(prompts: 3, shardSize: 3, budget: 2)
+        let claim = try XCTUnwrap(store.claimShard(worker: "w"))
+        // Left from a remesh asked for before the prompt was reopened: only the stored row knows.
+        try store.db.write { try $0.execute(sql: "UPDATE prompts SET remesh = ? WHERE id = ?", arguments: [JobStore.RemeshState.waiting.rawValue, "p00002"]) }
+        let output = JobStore.Output(kind: "cloud_ply", path: "clouds/x.ply", sha256: "x", bytes: 1)
+        for (id, meshing) in [("p00000", false), ("p00001", true), ("p00002", false)] {
+            let done = try XCTUnwrap(store.recordDone(promptID: id, outputs: [output], worker: "w", attempt: claim.attempt,
+                                                      models: ["base", "up"], sampleSeconds: 0.25, meshing: meshing), id)
+            XCTAssertEqual(done, try store.prompt(id: id), id)
+            XCTAssertEqual(done.status, meshing ? .meshing : .done, id)
+            XCTAssertEqual(done.finishSequence == nil, meshing, id)
+            XCTAssertEqual([done.worker, done.models.joined(separator: "+")], ["w", "base+up"], id)
+        }
+        XCTAssertTrue(try XCTUnwrap(store.prompt(id: "p00002")).awaitingRemesh)
+        XCTAssertNil(try store.recordDone(promptID: "p00000", outputs: [], worker: "w", attempt: claim.attempt, models: [], sampleSeconds: 0))
+    }
+
     func testRetryBudgetThenFailedThenRetryFailed() throws {
         let store = try makeStore(prompts: 2, shardSize: 2, budget: 2)
         var claim = try XCTUnwrap(store.claimShard(worker: "w"))
-        XCTAssertTrue(try store.recordDone(promptID: "p00000", outputs: [.init(kind: "cloud_ply", path: "clouds/p00000.ply", sha256: "x", bytes: 1)],
+        XCTAssertNotNil(try store.recordDone(promptID: "p00000", outputs: [.init(kind: "cloud_ply", path: "clouds/p00000.ply", sha256: "x", bytes: 1)],
                                            worker: "w", attempt: 1, models: ["m"], sampleSeconds: 0.1))
-        XCTAssertFalse(try store.recordDone(promptID: "p00000", outputs: [], worker: "w", attempt: 1, models: [], sampleSeconds: 0), "recorded twice")
+        XCTAssertNil(try store.recordDone(promptID: "p00000", outputs: [], worker: "w", attempt: 1, models: [], sampleSeconds: 0), "recorded twice")
         try store.notePromptError(id: "p00001", error: "bad input")
         try store.finishAttempt(shardID: 0, attempt: claim.attempt, outcome: .error, error: "bad input")
         claim = try XCTUnwrap(store.claimShard(worker: "w"))

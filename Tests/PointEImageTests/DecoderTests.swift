@@ -36,6 +36,62 @@ final class DecoderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("cut.png"), "\(error)")
         }
     }
+
+    /// `validatePNG` reads the rows a decode reads and keeps none: it gives the decoded size and
+    /// refuses what `decode` refuses, including damage that only reading the rows can find.
+    func testValidatePNGChecksEveryRow() throws {
+        // 3x2 RGB, each row filtered differently (none, sub) so the row decoding is exercised.
+        let rows: [UInt8] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90,
+                             1, 5, 6, 7, 1, 1, 1, 2, 2, 2]
+        let png = PNGWriter.encode(width: 3, height: 2, colorType: 2, rows: rows)
+        let size = try ImageDecoder.validatePNG(png, source: "ok.png")
+        XCTAssertEqual(size.width, 3)
+        XCTAssertEqual(size.height, 2)
+
+        // Sound chunks (CRCs and the zlib checksum hold) around bad rows: seen only by reading them.
+        let badFilter = PNGWriter.encode(width: 3, height: 2, colorType: 2, rows: [7] + rows.dropFirst())
+        XCTAssertThrowsError(try ImageDecoder.validatePNG(badFilter, source: "filter.png")) { error in
+            XCTAssertTrue("\(error)".contains("filter.png: invalid PNG"), "\(error)")
+        }
+        let missingRow = PNGWriter.encode(width: 3, height: 3, colorType: 2, rows: rows)
+        XCTAssertThrowsError(try ImageDecoder.validatePNG(missingRow, source: "short.png")) { error in
+            XCTAssertTrue("\(error)".contains("short.png: invalid PNG"), "\(error)")
+        }
+        XCTAssertThrowsError(try ImageDecoder.validatePNG(Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 1]), source: "x.jpg")) { error in
+            XCTAssertTrue("\(error)".contains("x.jpg: not a PNG file"), "\(error)")
+        }
+
+        // Every truncation and every flipped byte: refused by one exactly when refused by the other.
+        var damaged: [(String, Data)] = (0..<png.count).map { ("first \($0) bytes", png.prefix($0)) }
+        for i in 0..<png.count {
+            var flipped = png
+            flipped[i] ^= 0xFF
+            damaged.append(("byte \(i) flipped", flipped))
+        }
+        var refused = 0
+        for (what, data) in damaged {
+            let decoded = (try? ImageDecoder.decode(data, source: what)) != nil
+            let validated = (try? ImageDecoder.validatePNG(data, source: what)) != nil
+            XCTAssertEqual(validated, decoded, "\(what): validatePNG \(validated ? "accepts" : "refuses"), decode does not")
+            if !validated { refused += 1 }
+        }
+        XCTAssertGreaterThan(refused, png.count, "too few damaged files refused to mean anything")
+    }
+
+    /// Adam7: the rows of all seven passes land in the one row buffer in turn when validating.
+    func testInterlacedPNG() throws {
+        // 2x2 gray: pass 1 is pixel (0,0), pass 6 pixel (1,0), pass 7 the second row.
+        let passes: [UInt8] = [0, 11, 0, 22, 0, 33, 44]
+        let png = PNGWriter.encode(width: 2, height: 2, colorType: 0, rows: passes, interlaced: true)
+        let image = try ImageDecoder.decode(png, source: "adam7.png")
+        XCTAssertEqual(image.pixels, [11, 11, 11, 22, 22, 22, 33, 33, 33, 44, 44, 44])
+        let size = try ImageDecoder.validatePNG(png, source: "adam7.png")
+        XCTAssertEqual(size.width, 2)
+        XCTAssertEqual(size.height, 2)
+        let noPass7 = PNGWriter.encode(width: 2, height: 2, colorType: 0, rows: Array(passes.prefix(4)), interlaced: true)
+        XCTAssertThrowsError(try ImageDecoder.validatePNG(noPass7, source: "adam7-short.png"))
+        XCTAssertThrowsError(try ImageDecoder.decode(noPass7, source: "adam7-short.png"))
+    }
 }
 
 /// Minimal PNG encoder for tests: one IDAT of stored (uncompressed) deflate blocks.
@@ -56,12 +112,14 @@ enum PNGWriter {
         return be32(UInt32(body.count)) + typed + be32(crc32(typed))
     }
 
-    static func encode(width: Int, height: Int, colorType: UInt8, rows: [UInt8]) -> Data {
+    /// `rows` as stored: each row its filter byte and samples, Adam7's passes one after another
+    /// when `interlaced`.
+    static func encode(width: Int, height: Int, colorType: UInt8, rows: [UInt8], interlaced: Bool = false) -> Data {
         var a: UInt32 = 1, b: UInt32 = 0
         for x in rows { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
         let n = UInt16(rows.count)
         let zlib: [UInt8] = [0x78, 0x01, 1, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8(~n >> 8)] + rows + be32(b << 16 | a)
-        let header = be32(UInt32(width)) + be32(UInt32(height)) + [8, colorType, 0, 0, 0]
+        let header = be32(UInt32(width)) + be32(UInt32(height)) + [8, colorType, 0, 0, interlaced ? 1 : 0]
         return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", []))
     }
 }

@@ -108,13 +108,13 @@ extension Coordinator {
         if let previewProblem { log.warning("prompt \(prompt.id): no preview: \(previewProblem)") }
         let workerName = peers[identity]?.name ?? name
         let meshing = !info.meshFormats.isEmpty
-        if try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: attempt,
-                                models: result.models, sampleSeconds: result.timings.sampleSeconds, meshing: meshing) {
+        if let done = try store.recordDone(promptID: prompt.id, outputs: outputs, worker: workerName, attempt: attempt,
+                                           models: result.models, sampleSeconds: result.timings.sampleSeconds, meshing: meshing) {
             resultsStored += 1
             peers[identity]?.promptsDone += 1
             if meshing { cloudsAwaitingMesh.insert(.init(count: result.pointCount, coords: result.coords, colors: result.colors), for: prompt.id) }
             // With meshing, the manifest line waits for the mesh.
-            if !meshing, let done = try store.prompt(id: prompt.id) { try manifest.append(done, outputs: outputs) }
+            if !meshing { try manifest.append(done, outputs: outputs) }
         }
     }
 

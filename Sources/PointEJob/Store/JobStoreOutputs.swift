@@ -1,4 +1,5 @@
 import GRDB
+import PointEClusterBase
 
 /// What prompts produced: a finished prompt's files with their checksums recorded together with
 /// its new status, a mesh or a failed meshing attempt, the latest error of a prompt still to
@@ -22,18 +23,22 @@ extension JobStore {
         }
     }
 
-    /// Records a finished prompt and its files in one transaction. false if it was not pending
-    /// (a duplicate result): nothing is recorded twice.
+    /// Records a finished prompt and its files in one transaction, and returns the prompt as
+    /// now stored (the row the update wrote, through RETURNING: its manifest line needs no
+    /// second read). nil if it was not pending (a duplicate result): nothing is recorded twice.
+    @discardableResult
     public func recordDone(promptID: String, outputs: [Output], worker: String, attempt: Int, models: [String], sampleSeconds: Double,
-                           meshing: Bool = false) throws -> Bool {
+                           meshing: Bool = false) throws -> Prompt? {
         try write { db in
-            guard try Self.status(ofPrompt: promptID, db) == PromptStatus.pending.rawValue else { return false }
+            guard try Self.status(ofPrompt: promptID, db) == PromptStatus.pending.rawValue else { return nil }
             try Self.insert(outputs, promptID: promptID, db)
-            try db.cachedStatement(sql: """
+            let stored = try Row.fetchOne(db.cachedStatement(sql: """
                 UPDATE prompts SET status = ?, error = NULL, worker = ?, attempt = ?, models = ?, sample_seconds = ?, finish_seq = ? WHERE id = ?
-                """).execute(arguments: [meshing ? PromptStatus.meshing.rawValue : PromptStatus.done.rawValue, worker, attempt,
-                                         models.joined(separator: ","), sampleSeconds, meshing ? nil : try Self.nextSequence(db), promptID])
-            return true
+                RETURNING *
+                """), arguments: [meshing ? PromptStatus.meshing.rawValue : PromptStatus.done.rawValue, worker, attempt,
+                                  models.joined(separator: ","), sampleSeconds, meshing ? nil : try Self.nextSequence(db), promptID])
+            guard let stored else { throw ClusterError("\(path): prompt \(promptID) vanished while it was recorded") }
+            return try Self.prompt(stored, path: path)
         }
     }
 
