@@ -74,8 +74,7 @@ public final class ModelDirectory: @unchecked Sendable {
 
     /// The advice every missing-model error ends with.
     public static func howToGet(_ name: String) -> String {
-        "get it with `pointe models download \(name)`, or offline install the small trained demo set with `pointe models init-demo --models-dir DIR` "
-            + "(or a random-weight test set: `pointe models init-random --preset tiny DIR`)"
+        "get it with `pointe models download \(name)`, or offline make a random-weight test set with `pointe models init-random --preset tiny DIR`"
     }
 
     // MARK: Loaded networks (cached: a worker loads each once)

@@ -119,8 +119,9 @@ class GaussianDiffusion:
         from the noisiest part [noisy_from * T, T) instead. Why: a cloud of one colour and shape
         shows both through the noise until nearly the end of the schedule (256 points average
         the noise away), so only the noisiest few percent of timesteps need the caption at all,
-        and with uniform draws a short training never learns to read it (measured: identical
-        outputs with the caption's embedding and with zeros, so guidance does nothing)."""
+        and with uniform draws a short training barely learns to read it (measured with the
+        caption as a token: identical outputs with the caption's embedding and with zeros, so
+        guidance did nothing)."""
         t = torch.randint(0, self.num_timesteps, (batch,), generator=generator)
         if noisy_share > 0:
             start = int(noisy_from * self.num_timesteps)

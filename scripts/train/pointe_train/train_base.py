@@ -5,9 +5,8 @@ Each step: random captions of the grammar, a fresh cloud of n_ctx surface points
 (xyz, RGB 0..255: the data units pointe's sampler returns), the caption's CLIP text embedding
 as pointe computes it (`pointe models embed-text`, once per run for every caption), dropped to
 the zero vector with probability cond_drop_prob (the unconditional half of guidance at
-inference), the cosine diffusion of the released base models. Half of each batch's timesteps
-come from the noisiest quarter (diffusion.sample_timesteps: where only the caption tells the
-colour, which uniform draws do not teach in a run this short).
+inference), the cosine diffusion of the released base models. A fifth of the timesteps come
+from the noisiest quarter (diffusion.sample_timesteps: where only the caption tells the colour).
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ NAME = demo_configs.BASE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, steps=3000, batch=16, lr=6e-4, noisy_share=0.5)
+    add_common_arguments(parser, steps=3600, batch=16, lr=1.5e-3, noisy_share=0.2)
     add_pointe_arguments(parser)
 
 

@@ -6,8 +6,8 @@ data units (xyz, RGB 0..255); the first cond_ctx are `low_res`, the rest are wha
 learns to add. That is what pointe's sampler gives it after the base stage: the base's cloud in
 data units (clipped to the model range, colours as floats) and, for text prompts, no CLIP grid
 (the network uses an all-zero grid) and no guidance. The linear diffusion of the released
-upsampler; a quarter of the timesteps from its noisiest quarter (less than the base model: the
-upsampler reads colour and shape from low_res, and places points at low noise).
+upsampler, timesteps uniform as the reference draws them (the upsampler reads colour and shape
+from low_res at every noise level; what it must learn well is placing points at low noise).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ NAME = demo_configs.UPSAMPLE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, steps=1800, batch=8, lr=6e-4, noisy_share=0.25)
+    add_common_arguments(parser, steps=1600, batch=8, lr=1.5e-3, noisy_share=0.0)
 
 
 def run(args: argparse.Namespace, log=print) -> dict:
