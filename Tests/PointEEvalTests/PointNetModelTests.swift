@@ -49,8 +49,12 @@ final class PointNetModelTests: XCTestCase {
         for part in ["sa2.mlp_convs.1.weight", "bn1.num_batches_tracked", "fc4.weight", "fc3.bias"] {
             XCTAssertTrue(message.contains(part), "\(part) in: \(message)")
         }
-        // The released layout (width_mult 2) does not accept a width_mult 1 checkpoint.
-        XCTAssertThrowsError(try PointNetClassifier.load(checkpoint: intact))
+        // Asked for the released layout (width_mult 2, 40 classes), a width_mult 1 checkpoint is refused;
+        // unasked, the classes and the width are read from the checkpoint's head (fc3.weight).
+        XCTAssertThrowsError(try PointNetClassifier.load(checkpoint: intact, numClasses: 40, widthMult: 2))
+        let inferred = try PointNetClassifier.load(checkpoint: intact)
+        XCTAssertEqual(inferred.widthMult, 1)
+        XCTAssertEqual(inferred.numClasses, 10)
 
         // A training checkpoint: the model under model_state_dict beside optimizer tensors.
         let training = dir.appendingPathComponent("training.safetensors").path

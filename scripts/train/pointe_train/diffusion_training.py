@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Tuple
 import torch
 
 from .diffusion import GaussianDiffusion
+from .safetensors_io import load_file
 from .transformer import PointDiffusionTransformer
 
 # (clean clouds [B, 6, N] in data units, keyword arguments of the network's forward)
@@ -33,7 +34,8 @@ class Settings:
     ema_decay: float = 0.998
     weight_decay: float = 0.01
     log_every: int = 25
-    noisy_share: float = 0.0  # share of timesteps drawn from the noisiest quarter (diffusion.sample_timesteps)
+    noisy_share: float = 0.0  # share of timesteps drawn from [noisy_from * T, T) (diffusion.sample_timesteps)
+    noisy_from: float = 0.75
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float, noisy_share: float) -> None:
@@ -45,15 +47,29 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 while the machine is shared)")
     parser.add_argument("--noisy-share", type=float, default=noisy_share,
-                        help="share of each batch's timesteps drawn from the noisiest quarter instead of uniformly "
-                             f"(0: the reference's uniform draws; default {noisy_share})")
+                        help="share of each batch's timesteps drawn from the noisiest part [--noisy-from x T, T) instead "
+                             f"of uniformly (0: the reference's uniform draws; default {noisy_share})")
+    parser.add_argument("--noisy-from", type=float, default=0.75, help="start of that part, a fraction of T (default 0.75)")
+    parser.add_argument("--ema", type=float, default=0.998, help="EMA decay of the saved weights (default 0.998)")
+    parser.add_argument("--init", help="continue from these weights (a NAME.safetensors this command wrote) instead of "
+                                       "the reference's initialisation: a second training phase")
     parser.add_argument("--tiny", action="store_true", help="tiny network and batch: proves the code runs in seconds")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, minutes=args.minutes,
                     threads=args.threads, warmup=min(100, max(1, args.steps // 10)), log_every=1 if args.tiny else 25,
-                    noisy_share=args.noisy_share)
+                    noisy_share=args.noisy_share, noisy_from=args.noisy_from, ema_decay=args.ema)
+
+
+def load_init(model: PointDiffusionTransformer, path: str, log: Callable[[str], None]) -> None:
+    """Loads weights written by model_files.write_model (strict: same keys and shapes)."""
+    tensors, metadata = load_file(path)
+    try:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
+    except RuntimeError as e:
+        raise ValueError(f"--init {path}: not weights of this network ({e})") from e
+    log(f"continuing from {path} (metadata {metadata})")
 
 
 def lr_at(step: int, s: Settings) -> float:
@@ -75,7 +91,8 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
     params = sum(p.numel() for p in model.parameters())
     log(f"model {type(model).__name__}: {params} parameters; diffusion {diffusion.settings.schedule} "
         f"{diffusion.num_timesteps} steps; batch {s.batch}, steps {s.steps}, lr {s.lr} (warm-up {s.warmup}, cosine to 10%), "
-        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, timesteps {s.noisy_share:.0%} from the noisiest quarter, "
+        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, timesteps {s.noisy_share:.0%} from [{int(s.noisy_from * diffusion.num_timesteps)}, "
+        f"{diffusion.num_timesteps}) and the rest uniform, "
         f"seed {s.seed}, torch threads {torch.get_num_threads()}")
     model.train()
     start = time.time()
@@ -89,7 +106,7 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)
         data, kwargs = next_batch(step)
-        t = diffusion.sample_timesteps(data.shape[0], gen, noisy_share=s.noisy_share)
+        t = diffusion.sample_timesteps(data.shape[0], gen, noisy_share=s.noisy_share, noisy_from=s.noisy_from)
 
         def network(x_t: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
             return model(x_t, ts, generator=gen, **kwargs)

@@ -41,7 +41,9 @@ POINTS = 1024  # the demo pipeline's cloud size (the upsampler's output), what e
 
 
 class Augment:
-    max_jitter = 0.015        # sigma of the points' Gaussian noise, drawn per cloud in [0, max] (pc units)
+    max_jitter = 0.03         # sigma of the points' Gaussian noise, drawn per cloud in [0, max] (pc units):
+                              # small generated clouds are noisy, and at 0.015 a sigma-0.03 set already
+                              # lost half its P-IS
     stretch = (0.85, 1.15)    # per-axis scale
     stray_prob = 0.25         # chance that a cloud gets stray points
     max_stray = 0.02          # fraction of its points moved uniformly into the mesher's cube
@@ -122,14 +124,16 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     generator = torch.Generator().manual_seed(args.seed)
     points = 128 if args.tiny else POINTS
     count = 6 if args.tiny else args.clouds
-    model = PointNet2Classifier(num_class=NUM_CLASSES, width_mult=WIDTH_MULT)
+    if args.classes < len(shapes.SHAPE_NAMES):
+        raise SystemExit(f"--classes {args.classes}: the grammar ({shapes.GRAMMAR_PATH}) has {len(shapes.SHAPE_NAMES)} shapes")
+    model = PointNet2Classifier(num_class=args.classes, width_mult=args.width_mult)
     lines: List[str] = []
 
     def log(line: str) -> None:
         print(line, flush=True)
         lines.append(line)
 
-    log(f"pointnet: PointNet++ SSG width_mult {WIDTH_MULT}, {NUM_CLASSES} outputs, classes {shapes.SHAPE_NAMES}; seed {args.seed}; "
+    log(f"pointnet: PointNet++ SSG width_mult {args.width_mult}, {args.classes} outputs, classes {shapes.SHAPE_NAMES}; seed {args.seed}; "
         f"{count} training clouds of {points} points; head steps {args.steps}; threads {args.threads}")
     start = time.time()
     calibration = [prepared(make_clouds(rng, 6 if args.tiny else args.batch, points)[0])
@@ -172,7 +176,7 @@ def train(args: argparse.Namespace) -> Dict[str, Any]:
     acc = (probs.argmax(-1).numpy() == val_labels).mean()
     other_mass = probs[:, len(shapes.SHAPE_NAMES):].sum(-1).mean().item()
     predicted = probs.argmax(-1).numpy()
-    confusion = np.zeros((len(shapes.SHAPE_NAMES), NUM_CLASSES), int)
+    confusion = np.zeros((len(shapes.SHAPE_NAMES), args.classes), int)
     np.add.at(confusion, (val_labels, predicted), 1)
     for i, name in enumerate(shapes.SHAPE_NAMES):
         wrong = {(shapes.SHAPE_NAMES[j] if j < len(shapes.SHAPE_NAMES) else f"class {j}"): int(c)
@@ -197,6 +201,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=35)
     parser.add_argument("--steps", type=int, default=1000, help="optimizer steps of the head")
     parser.add_argument("--tiny", action="store_true", help="a few small clouds: proves the code runs, in seconds")
+    parser.add_argument("--width-mult", type=int, default=WIDTH_MULT, help="channel multiplier (the released classifier's: 2)")
+    parser.add_argument("--classes", type=int, default=NUM_CLASSES,
+                        help="outputs (the released classifier's: 40); class i < the grammar's shape count is shapes[i]")
     parser.add_argument("--clouds", type=int, default=600, help="training clouds (balanced over the shapes)")
     parser.add_argument("--val-clouds", type=int, default=120)
     parser.add_argument("--batch", type=int, default=16, help="clouds per set-abstraction pass")

@@ -21,7 +21,7 @@ import torch
 
 from . import demo_configs
 from .diffusion import UPSAMPLE, GaussianDiffusion
-from .diffusion_training import add_common_arguments, settings_from, train
+from .diffusion_training import add_common_arguments, load_init, settings_from, train
 from .model_files import write_model
 from .shapes import all_captions
 from .train_base import clouds
@@ -39,6 +39,8 @@ def run(args: argparse.Namespace, log=print) -> dict:
     s = settings_from(args)
     torch.manual_seed(args.seed)
     model = model_from_config(config)
+    if args.init:
+        load_init(model, args.init, log)
     captions = all_captions()
     rng = np.random.default_rng(args.seed)
     cond_ctx, n_ctx = config["cond_ctx"], config["n_ctx"]
