@@ -16,7 +16,7 @@ import torch
 
 from .diffusion import GaussianDiffusion
 from .safetensors_io import load_file
-from .transformer import PointDiffusionTransformer
+from .transformer import PointDiffusionTransformer, model_from_config
 
 # (clean clouds [B, 6, N] in data units, keyword arguments of the network's forward)
 Batch = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
@@ -70,6 +70,16 @@ def load_init(model: PointDiffusionTransformer, path: str, log: Callable[[str], 
     except RuntimeError as e:
         raise ValueError(f"--init {path}: not weights of this network ({e})") from e
     log(f"continuing from {path} (metadata {metadata})")
+
+
+def start(config: dict, args: argparse.Namespace, log: Callable[[str], None]) -> Tuple[Settings, PointDiffusionTransformer]:
+    """The settings of a run and its network: seeded init, or the weights `--init` names."""
+    s = settings_from(args)
+    torch.manual_seed(args.seed)
+    model = model_from_config(config)
+    if args.init:
+        load_init(model, args.init, log)
+    return s, model
 
 
 def lr_at(step: int, s: Settings) -> float:

@@ -22,11 +22,10 @@ import torch
 
 from . import demo_configs
 from .diffusion import BASE, GaussianDiffusion
-from .diffusion_training import add_common_arguments, load_init, settings_from, train
+from .diffusion_training import add_common_arguments, start, train
 from .model_files import write_model
 from .shapes import all_captions, sample_cloud
 from .text_embeddings import DEFAULT_POINTE, DEMO_SET_DIR, embed_captions
-from .transformer import model_from_config
 
 NAME = demo_configs.BASE_NAME
 
@@ -50,11 +49,7 @@ def clouds(captions, n: int, rng: np.random.Generator) -> torch.Tensor:
 
 def run(args: argparse.Namespace, log=print) -> dict:
     config = demo_configs.base_config(tiny=args.tiny)
-    s = settings_from(args)
-    torch.manual_seed(args.seed)
-    model = model_from_config(config)
-    if args.init:
-        load_init(model, args.init, log)
+    s, model = start(config, args, log)
     captions = all_captions()
     t0 = time.time()
     embeddings = torch.from_numpy(embed_captions(captions, args.pointe, args.clip_dir))

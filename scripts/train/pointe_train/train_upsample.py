@@ -21,11 +21,10 @@ import torch
 
 from . import demo_configs
 from .diffusion import UPSAMPLE, GaussianDiffusion
-from .diffusion_training import add_common_arguments, load_init, settings_from, train
+from .diffusion_training import add_common_arguments, start, train
 from .model_files import write_model
 from .shapes import all_captions
 from .train_base import clouds
-from .transformer import model_from_config
 
 NAME = demo_configs.UPSAMPLE_NAME
 
@@ -36,11 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, log=print) -> dict:
     config = demo_configs.upsample_config(tiny=args.tiny)
-    s = settings_from(args)
-    torch.manual_seed(args.seed)
-    model = model_from_config(config)
-    if args.init:
-        load_init(model, args.init, log)
+    s, model = start(config, args, log)
     captions = all_captions()
     rng = np.random.default_rng(args.seed)
     cond_ctx, n_ctx = config["cond_ctx"], config["n_ctx"]
