@@ -57,12 +57,19 @@ public struct Manifest {
         return lines
     }
 
-    /// Appends one prompt's line durably (write + fsync).
+    /// Appends one prompt's line (see the next).
     public func append(_ prompt: JobStore.Prompt) throws {
         try append(prompt, outputs: store.outputs(promptID: prompt.id))
     }
 
     /// The same with the prompt's outputs in hand (a result just written need not be read back).
+    /// The line is written whole or not at all, but not fsync'd: manifest.jsonl is a view of the
+    /// store, rewritten from it whenever a coordinator starts (`rewrite`), so after a power
+    /// loss its lines are the store's whatever reached the disk, and a line synced before the
+    /// store's own commit (WAL, synchronous=NORMAL) is durable promises nothing more. The
+    /// output files themselves are fsync'd before they are recorded; the finished job's lines
+    /// are synced once, with its summary (`writeSummary`). The per-line fsync was a tenth of
+    /// the coordinator's CPU per result (docs/COORDINATOR-SCALE.md).
     public func append(_ prompt: JobStore.Prompt, outputs: [JobStore.Output]) throws {
         guard let line = try line(prompt, outputs: outputs) else { return }
         let fd = open(directory.manifestLines, O_WRONLY | O_APPEND | O_CREAT, 0o644)
@@ -71,16 +78,18 @@ public struct Manifest {
         var before = stat()
         guard fstat(fd, &before) == 0 else { throw ClusterError("\(directory.manifestLines): cannot stat: \(String(cString: strerror(errno)))") }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(fd) == 0 else {
-            let reason = String(cString: strerror(written < 0 || written == line.count ? errno : ENOSPC))
+        guard written == line.count else {
+            let reason = String(cString: strerror(written < 0 ? errno : ENOSPC))
             // A short write (a full disk) must not leave half a line: cut back to the last whole one.
             _ = ftruncate(fd, before.st_size)
             throw ClusterError("\(directory.manifestLines): append failed: \(reason)")
         }
     }
 
-    /// manifest.json: the totals, the failures with their reasons, and where the lines are.
+    /// manifest.json: the totals, the failures with their reasons, and where the lines are;
+    /// manifest.jsonl is synced first, so a finished job's lines are on disk before its summary.
     public func writeSummary(elapsedSeconds: Double) throws {
+        try syncLines()
         let info = try store.info()
         let counts = try store.counts()
         let failed = try store.prompts(status: [.failed])
@@ -102,5 +111,16 @@ public struct Manifest {
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         try AtomicFile.write(data, to: directory.manifest)
+    }
+
+    /// fsync of manifest.jsonl (if it exists).
+    func syncLines() throws {
+        let fd = open(directory.manifestLines, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw ClusterError("\(directory.manifestLines): cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ClusterError("\(directory.manifestLines): fsync failed: \(String(cString: strerror(errno)))") }
     }
 }

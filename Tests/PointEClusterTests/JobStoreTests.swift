@@ -51,6 +51,29 @@ final class JobStoreTests: XCTestCase {
         XCTAssertNil(try store.recordDone(promptID: "p00000", outputs: [], worker: "w", attempt: claim.attempt, models: [], sampleSeconds: 0))
     }
 
+    /// The store's transactions (BEGIN and COMMIT prepared once, JobStore.inCachedTransaction):
+    /// a body that fails leaves nothing of its changes, the error is the body's, and the
+    /// connection is out of the transaction, so the next ones commit.
+    func testAFailedTransactionRollsBackAndTheNextCommits() throws {
+        let store = try makeStore(prompts: 2, shardSize: 2, budget: 1)
+        struct Interrupted: Error {}
+        XCTAssertThrowsError(try store.write { db in
+            try db.execute(sql: "UPDATE prompts SET error = 'half-done'")
+            throw Interrupted()
+        }) { XCTAssertTrue($0 is Interrupted, "\($0)") }
+        XCTAssertEqual(try store.prompts().compactMap(\.error), [])
+        for round in 0..<3 {
+            try store.notePromptError(id: "p00001", error: "round \(round)")
+            XCTAssertEqual(try store.prompt(id: "p00001")?.error, "round \(round)")
+        }
+        XCTAssertEqual(try store.prompt(id: "p00000")?.error, nil)
+        // Reads (the same cached transactions, DEFERRED) refuse writes and leave the connection
+        // usable after a failure.
+        XCTAssertThrowsError(try store.read { db in try db.execute(sql: "UPDATE prompts SET error = 'from a read'") })
+        XCTAssertThrowsError(try store.read { _ in throw Interrupted() }) { XCTAssertTrue($0 is Interrupted, "\($0)") }
+        XCTAssertEqual(try store.prompts().compactMap(\.error), ["round 2"])
+    }
+
     func testRetryBudgetThenFailedThenRetryFailed() throws {
         let store = try makeStore(prompts: 2, shardSize: 2, budget: 2)
         var claim = try XCTUnwrap(store.claimShard(worker: "w"))

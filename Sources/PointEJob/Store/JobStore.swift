@@ -49,7 +49,29 @@ public final class JobStore {
     /// disk says so in the words of every other write ("No space left on device").
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         defer { writes &+= 1 }
-        do { return try db.write(body) } catch let error as DatabaseError { throw storeError(error) }
+        do {
+            return try db.writeWithoutTransaction { db in try Self.inCachedTransaction(.immediate, db, body) }
+        } catch let error as DatabaseError { throw storeError(error) }
+    }
+
+    /// One transaction around `body`, of the kind GRDB's `write` (IMMEDIATE) or `read`
+    /// (DEFERRED) opens, but with its BEGIN and COMMIT prepared once and kept in the
+    /// connection's statement cache. GRDB's `beginTransaction`/`commit` compile
+    /// "BEGIN ... TRANSACTION" and "COMMIT TRANSACTION" from text every time (through its
+    /// statement authoriser), which was a quarter of the coordinator's CPU per result
+    /// (docs/COORDINATOR-SCALE.md). Any failure, of the body or of the commit, rolls back
+    /// through GRDB's own `rollback` (a no-op where SQLite already did) and rethrows the first
+    /// error.
+    static func inCachedTransaction<T>(_ kind: Database.TransactionKind, _ db: Database, _ body: (Database) throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN \(kind.rawValue) TRANSACTION").execute()
+        do {
+            let result = try body(db)
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            try? db.rollback()
+            throw error
+        }
     }
 
     /// Write transactions through this connection so far (committed or not): what the
@@ -57,8 +79,13 @@ public final class JobStore {
     /// other process writes), which spares it a read per message (Coordinator.jobCounts).
     public private(set) var writes: UInt64 = 0
 
+    /// A read: a DEFERRED transaction (one snapshot for all its statements) with writes
+    /// refused (GRDB's `readOnly`, whose PRAGMAs it caches itself), as GRDB's `read` runs it but
+    /// with the transaction's statements cached too (inCachedTransaction).
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.read(body) } catch let error as DatabaseError { throw storeError(error) }
+        do {
+            return try db.writeWithoutTransaction { db in try db.readOnly { try Self.inCachedTransaction(.deferred, db, body) } }
+        } catch let error as DatabaseError { throw storeError(error) }
     }
 
     private func storeError(_ error: DatabaseError) -> ClusterError {
