@@ -1,0 +1,59 @@
+import Foundation
+import PointECloud
+import PointEMesh
+import PointETensor
+import PointETestSupport
+import XCTest
+
+/// The demo set's quality checks (DemoShapeChecks) tell a right cloud from a wrong one: held-out
+/// ground truth (other seeds than the reference clouds: Tests/Fixtures/demo-ground-truth-heldout)
+/// passes every check; the same clouds under another shape's caption, in another colour, at
+/// another size, or as uniform noise in the box fail the check that should catch each; a mesh
+/// with a hole fails, a closed one passes. The end-to-end use on a job is DemoModelQualityTests.
+final class DemoShapeChecksTests: XCTestCase {
+    static let grammar = Fixtures.repositoryRoot + "/Sources/PointEDemoModels/DemoSet/grammar.json"
+
+    func heldOut() throws -> [(caption: String, cloud: PointCloud)] {
+        let directory = Fixtures.path("demo-ground-truth-heldout")
+        let captions = try String(contentsOfFile: directory + "/captions.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        return try captions.map { ($0, try PointCloud.readNPZ(directory + "/" + $0.replacingOccurrences(of: " ", with: "_") + "_0.npz")) }
+    }
+
+    func testHeldOutGroundTruthPassesAndAlteredCloudsFail() throws {
+        let checks = try DemoShapeChecks(grammarPath: Self.grammar, groundTruth: Fixtures.path("demo-ground-truth"))
+        let clouds = try heldOut()
+        XCTAssertEqual(clouds.count, 6)
+        for (caption, cloud) in clouds {
+            XCTAssertEqual(checks.problems(caption: caption, cloud: cloud, mesh: nil), [], caption)
+            let words = caption.split(separator: " ").map(String.init)
+            // Another shape's caption (same size and colour).
+            let other = checks.grammar.shapes.map(\.name).first { $0 != words.last! && !["cone", "pyramid"].contains($0) }!
+            let renamed = (words.dropLast() + [other]).joined(separator: " ")
+            XCTAssertTrue(checks.problems(caption: renamed, cloud: cloud, mesh: nil).contains { $0.contains("nearest shape") }, renamed)
+            // Another colour.
+            let colour = words[words.count - 2]
+            let recoloured = caption.replacingOccurrences(of: colour, with: colour == "red" ? "blue" : "red")
+            XCTAssertTrue(checks.problems(caption: recoloured, cloud: cloud, mesh: nil).contains { $0.contains("mean colour") }, recoloured)
+            // The right shape at 1.3 times its size: nearest its shape still, but out of bounds.
+            var grown = cloud
+            grown.coords = cloud.coords.map { $0 * 1.3 }
+            XCTAssertTrue(checks.problems(caption: caption, cloud: grown, mesh: nil).contains { $0.contains("above the bound") }, caption)
+        }
+        // Uniform noise in the box, coloured right.
+        var generator = SeededGenerator(seed: 3)
+        var noise = clouds[0].cloud
+        noise.coords = noise.coords.map { _ in Float(generator.nextUniform() - 0.5) * 0.9 }
+        XCTAssertFalse(checks.problems(caption: clouds[0].caption, cloud: noise, mesh: nil).isEmpty)
+    }
+
+    func testAMeshWithAHoleIsNotClosed() throws {
+        let checks = try DemoShapeChecks(grammarPath: Self.grammar, groundTruth: Fixtures.path("demo-ground-truth"))
+        let (caption, cloud) = try heldOut()[0]
+        // A tetrahedron, consistently oriented; without its last face it is open.
+        let vertices: [Float] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]
+        let closed = TriMesh(vertices: vertices, faces: [0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3])
+        XCTAssertEqual(checks.problems(caption: caption, cloud: cloud, mesh: closed), [])
+        let open = TriMesh(vertices: vertices, faces: [0, 2, 1, 0, 1, 3, 0, 3, 2])
+        XCTAssertTrue(checks.problems(caption: caption, cloud: cloud, mesh: open).contains { $0.contains("mesh not closed") })
+    }
+}
