@@ -1,7 +1,12 @@
 """The training loop shared by the base model and the upsampler (train_base.py, train_upsample.py):
-AdamW with linear warm-up and cosine decay, the diffusion loss of diffusion.py, an exponential
-moving average of the weights (what is saved), seeded throughout, and a log line every few
-steps. Each step draws fresh clouds, so there is no data set and no epoch."""
+AdamW with linear warm-up and cosine decay to --lr-end x lr, the diffusion loss of diffusion.py
+(timesteps partly from the ones pointe's Karras sampler uses, eps MSE weighted towards x0
+accuracy), an exponential moving average of the weights (what is saved), seeded throughout, and
+a log line every few steps. Each step draws fresh clouds, so there is no data set and no epoch.
+
+Why the LR ends near zero: the sampler needs eps to about 1e-3 at its noisiest steps (x0 error
+= sigma x eps error, sigma up to 126), far below the noise of single Adam steps at full LR;
+the last part of a run at a small LR (and the EMA over it) is what reaches that precision."""
 
 from __future__ import annotations
 
@@ -34,23 +39,28 @@ class Settings:
     ema_decay: float = 0.998
     weight_decay: float = 0.01
     log_every: int = 25
-    noisy_share: float = 0.0  # share of timesteps drawn from [noisy_from * T, T) (diffusion.sample_timesteps)
-    noisy_from: float = 0.75
+    sampler_share: float = 0.0  # share of timesteps drawn from the Karras sampler's (diffusion.sample_timesteps)
+    weight_cap: float = 0.0  # eps-MSE weight min(1 + sigma_t^2, cap); <= 1: unweighted (diffusion.loss_weights)
+    lr_end: float = 0.1  # final LR as a fraction of the peak
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float, noisy_share: float) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float, sampler_share: float,
+                         weight_cap: float, lr_end: float, ema: float) -> None:
     parser.add_argument("--out", required=True, help="directory for NAME.json + NAME.safetensors")
     parser.add_argument("--seed", type=int, default=35)
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps (default {steps}); the LR schedule spans them")
     parser.add_argument("--minutes", type=float, default=0.0, help="stop early after this much wall time (0: no cap)")
     parser.add_argument("--batch", type=int, default=batch, help=f"clouds per step (default {batch})")
     parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--lr-end", type=float, default=lr_end, help=f"final LR as a fraction of --lr (default {lr_end})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 while the machine is shared)")
-    parser.add_argument("--noisy-share", type=float, default=noisy_share,
-                        help="share of each batch's timesteps drawn from the noisiest part [--noisy-from x T, T) instead "
-                             f"of uniformly (0: the reference's uniform draws; default {noisy_share})")
-    parser.add_argument("--noisy-from", type=float, default=0.75, help="start of that part, a fraction of T (default 0.75)")
-    parser.add_argument("--ema", type=float, default=0.998, help="EMA decay of the saved weights (default 0.998)")
+    parser.add_argument("--sampler-share", type=float, default=sampler_share,
+                        help="share of each batch's timesteps drawn from those pointe's 64-step Karras sampler feeds the "
+                             f"network, the rest uniform (0: the reference's uniform draws; default {sampler_share})")
+    parser.add_argument("--weight-cap", type=float, default=weight_cap,
+                        help="eps-MSE weight min(1 + sigma_t^2, cap), i.e. x0 + eps error (<= 1: the reference's "
+                             f"unweighted MSE; default {weight_cap:g})")
+    parser.add_argument("--ema", type=float, default=ema, help=f"EMA decay of the saved weights (default {ema})")
     parser.add_argument("--init", help="continue from these weights (a NAME.safetensors this command wrote) instead of "
                                        "the reference's initialisation: a second training phase")
     parser.add_argument("--tiny", action="store_true", help="tiny network and batch: proves the code runs in seconds")
@@ -59,7 +69,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, minutes=args.minutes,
                     threads=args.threads, warmup=min(100, max(1, args.steps // 10)), log_every=1 if args.tiny else 25,
-                    noisy_share=args.noisy_share, noisy_from=args.noisy_from, ema_decay=args.ema)
+                    sampler_share=args.sampler_share, weight_cap=args.weight_cap, lr_end=args.lr_end, ema_decay=args.ema)
 
 
 def load_init(model: PointDiffusionTransformer, path: str, log: Callable[[str], None]) -> None:
@@ -86,12 +96,13 @@ def lr_at(step: int, s: Settings) -> float:
     if step < s.warmup:
         return s.lr * (step + 1) / s.warmup
     progress = (step - s.warmup) / max(1, s.steps - s.warmup)
-    return s.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    return s.lr * (s.lr_end + (1 - s.lr_end) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_batch: Callable[[int], Batch],
-          s: Settings, log: Callable[[str], None]) -> Tuple[PointDiffusionTransformer, Dict[str, float]]:
-    """Trains `model` in place; returns the EMA copy (eval mode) and summary numbers."""
+          s: Settings, log: Callable[[str], None], sampler_t=None) -> Tuple[PointDiffusionTransformer, Dict[str, float]]:
+    """Trains `model` in place; returns the EMA copy (eval mode) and summary numbers.
+    sampler_t: the timesteps the stage's Karras sampler uses (GaussianDiffusion.karras_timesteps)."""
     torch.set_num_threads(s.threads)
     gen = torch.Generator().manual_seed(s.seed + 1)  # noise, timesteps, conditioning dropout
     ema = copy.deepcopy(model).eval()
@@ -100,9 +111,9 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay, betas=(0.9, 0.999))
     params = sum(p.numel() for p in model.parameters())
     log(f"model {type(model).__name__}: {params} parameters; diffusion {diffusion.settings.schedule} "
-        f"{diffusion.num_timesteps} steps; batch {s.batch}, steps {s.steps}, lr {s.lr} (warm-up {s.warmup}, cosine to 10%), "
-        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, timesteps {s.noisy_share:.0%} from [{int(s.noisy_from * diffusion.num_timesteps)}, "
-        f"{diffusion.num_timesteps}) and the rest uniform, "
+        f"{diffusion.num_timesteps} steps; batch {s.batch}, steps {s.steps}, lr {s.lr} (warm-up {s.warmup}, cosine to {s.lr_end:g}x), "
+        f"AdamW wd {s.weight_decay}, EMA {s.ema_decay}, timesteps {s.sampler_share:.0%} from the Karras sampler's "
+        f"({0 if sampler_t is None else len(sampler_t)} calls) and the rest uniform, eps-MSE weight min(1 + sigma^2, {s.weight_cap:g}), "
         f"seed {s.seed}, torch threads {torch.get_num_threads()}")
     model.train()
     start = time.time()
@@ -116,12 +127,12 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s)
         data, kwargs = next_batch(step)
-        t = diffusion.sample_timesteps(data.shape[0], gen, noisy_share=s.noisy_share, noisy_from=s.noisy_from)
+        t = diffusion.sample_timesteps(data.shape[0], gen, sampler_t=sampler_t, sampler_share=s.sampler_share)
 
         def network(x_t: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
             return model(x_t, ts, generator=gen, **kwargs)
 
-        losses = diffusion.training_losses(network, data, t, generator=gen)
+        losses = diffusion.training_losses(network, data, t, generator=gen, weight_cap=s.weight_cap)
         loss = losses["loss"].mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -5,8 +5,9 @@ Each step: random captions of the grammar, a fresh cloud of n_ctx surface points
 (xyz, RGB 0..255: the data units pointe's sampler returns), the caption's CLIP text embedding
 as pointe computes it (`pointe models embed-text`, once per run for every caption), dropped to
 the zero vector with probability cond_drop_prob (the unconditional half of guidance at
-inference), the cosine diffusion of the released base models. A fifth of the timesteps come
-from the noisiest quarter (diffusion.sample_timesteps: where only the caption tells the colour).
+inference), the cosine diffusion of the released base models. Half the timesteps are those
+pointe's base stage samples at (64 Heun steps, sigma_max 120, s_churn 3: diffusion.py), and the
+eps MSE is weighted towards x0 accuracy, which that sampler needs at its noisy steps.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ NAME = demo_configs.BASE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, steps=3600, batch=16, lr=1.5e-3, noisy_share=0.2)
+    add_common_arguments(parser, steps=3600, batch=16, lr=1.5e-3, sampler_share=0.5, weight_cap=2e4, lr_end=0.02, ema=0.999)
     add_pointe_arguments(parser)
 
 
@@ -61,7 +62,10 @@ def run(args: argparse.Namespace, log=print) -> dict:
         data = clouds([captions[i] for i in idx], config["n_ctx"], rng)
         return data, {"embeddings": embeddings[torch.from_numpy(idx)]}
 
-    ema, summary = train(model, GaussianDiffusion(BASE), next_batch, s, log)
+    diffusion = GaussianDiffusion(BASE)
+    # pointe's base stage: KarrasOptions.baseStage (Sources/PointEDiffusion/KarrasSampler.swift)
+    sampler_t = diffusion.karras_timesteps(sigma_max=120, s_churn=3)
+    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t)
     paths = write_model(args.out, NAME, config, ema.state_dict(), preset="demo-tiny" if args.tiny else "demo")
     log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
     log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
