@@ -5,7 +5,7 @@ Each step: random captions of the grammar, a fresh cloud of n_ctx surface points
 (xyz, RGB 0..255: the data units pointe's sampler returns), the caption's CLIP text embedding
 as pointe computes it (`pointe models embed-text`, once per run for every caption), dropped to
 the zero vector with probability cond_drop_prob (the unconditional half of guidance at
-inference), the cosine diffusion of the released base models. Half the timesteps are those
+inference), the cosine diffusion of the released base models. 70% of the timesteps are those
 pointe's base stage samples at (64 Heun steps, sigma_max 120, s_churn 3: diffusion.py), and the
 eps MSE is weighted towards x0 accuracy, which that sampler needs at its noisy steps.
 """
@@ -32,7 +32,7 @@ NAME = demo_configs.BASE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, steps=3600, batch=16, lr=1.5e-3, sampler_share=0.5, weight_cap=2e4, lr_end=0.02, ema=0.999)
+    add_common_arguments(parser, steps=5000, batch=16, lr=1.5e-3, sampler_share=0.7, weight_cap=100, lr_end=0.02, ema=0.999)
     add_pointe_arguments(parser)
 
 
