@@ -53,7 +53,7 @@ struct DemoShapeChecks {
         var truth: [String: [Float: [[Float]]]] = [:]
         for entry in index.clouds {
             let cloud = try PointCloud.readNPZ(directory + "/" + entry.file)
-            truth[entry.shape, default: [:]][entry.scale, default: []].append(Self.points(cloud))
+            truth[entry.shape, default: [:]][entry.scale, default: []].append(cloud.coords)
         }
         self.truth = truth
         var bound: [Float: Float] = [:]
@@ -71,9 +71,6 @@ struct DemoShapeChecks {
         }
         chamferBound = bound
     }
-
-    /// A cloud's coordinates, [N, 3] row-major.
-    static func points(_ cloud: PointCloud) -> [Float] { cloud.coords }
 
     /// Symmetric Chamfer distance: the mean distance from each point to the other cloud's
     /// nearest point, averaged over both directions. The squared distances of every pair come
@@ -116,7 +113,7 @@ struct DemoShapeChecks {
     func problems(caption: String, cloud: PointCloud, mesh: TriMesh?) -> [String] {
         guard let (shape, colour, scale) = grammar.parse(caption) else { return ["\"\(caption)\" is not a caption of the grammar"] }
         var problems: [String] = []
-        let points = Self.points(cloud)
+        let points = cloud.coords  // [N, 3] row-major
         let distances = truth.compactMap { name, byScale in
             byScale[scale].map { clouds in (name, clouds.map { Self.chamfer(points, $0) }.min()!) }
         }.sorted { $0.1 < $1.1 }
