@@ -6,7 +6,7 @@ import XCTest
 /// The demo set's training code (scripts/train, PyTorch) still runs: each subcommand trains a
 /// few steps of a tiny config and writes files that pointe loads strictly through its own
 /// loaders (`pointe models check`, `pointe eval pis`), and the ground-truth writer makes clouds
-/// pointe reads. The real training runs take up to an hour each; docs/DEMO-MODELS.md has them.
+/// pointe reads, and the denoising probe runs on the tiny base model. The real training runs take up to an hour each; docs/DEMO-MODELS.md has them.
 final class DemoTrainingCodeTests: ProcessTestCase {
     static let train = Fixtures.repositoryRoot + "/scripts/train/train.py"
 
@@ -28,6 +28,11 @@ final class DemoTrainingCodeTests: ProcessTestCase {
             let (status, output) = try Subprocess.run(pointe, ["models", "check", "\(out)/\(name).json", "\(out)/\(name).safetensors"], timeout: 120)
             XCTAssertEqual(status, 0, "\(name):\n\(output)")
         }
+        // The denoising probe reads the tiny base model back (and embeds with pointe).
+        let (probed, probeOutput) = try Subprocess.run(venv.python, [Self.train, "denoise-probe", "--models-dir", out, "--pointe", pointe,
+                                                                      "--points", "16", "--surface-samples", "200"], timeout: 300)
+        XCTAssertEqual(probed, 0, "train.py denoise-probe:\n\(probeOutput)")
+        XCTAssertTrue(probeOutput.contains("a red cube"), probeOutput)
         let truth = out + "/ground-truth"
         let (status, output) = try Subprocess.run(venv.python, [Self.train, "ground-truth", "--tiny", "--seed", "1", "--out", truth], timeout: 300)
         XCTAssertEqual(status, 0, "train.py ground-truth:\n\(output)")

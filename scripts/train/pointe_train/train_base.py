@@ -1,13 +1,14 @@
 """`train.py base`: the demo set's text-vector base model (base40M-textvec's class at a small
 size), trained on the grammar's procedural shapes.
 
-Each step: random captions of the grammar, a fresh cloud of n_ctx surface points per caption
+Each step: random captions of the grammar, a fresh cloud of n_ctx (or --points) surface points per caption
 (xyz, RGB 0..255: the data units pointe's sampler returns), the caption's CLIP text embedding
 as pointe computes it (`pointe models embed-text`, once per run for every caption), dropped to
 the zero vector with probability cond_drop_prob (the unconditional half of guidance at
-inference), the cosine diffusion of the released base models. 70% of the timesteps are those
-pointe's base stage samples at (64 Heun steps, sigma_max 120, s_churn 3: diffusion.py), and the
-eps MSE is weighted towards x0 accuracy, which that sampler needs at its noisy steps.
+inference), the cosine diffusion of the released base models. Timesteps and loss weights as
+diffusion.py says (mostly EDM's log-normal noise levels; some of those pointe's base stage
+samples at: 64 Heun steps, sigma_max 120, s_churn 3). 64 points a cloud and 64 clouds a step by
+default (--points): the network takes any point count and samples 256.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ NAME = demo_configs.BASE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, steps=5000, batch=16, lr=1.5e-3, sampler_share=0.7, weight_cap=100, lr_end=0.02, ema=0.999)
+    add_common_arguments(parser, steps=6400, batch=64, lr=1.5e-3, sampler_share=0.5, weight_cap=10, lr_end=0.02, ema=0.999,
+                         points=64, lognormal_share=0.7, sigma_data=0.5)
     add_pointe_arguments(parser)
 
 
@@ -56,17 +58,24 @@ def run(args: argparse.Namespace, log=print) -> dict:
     embeddings = torch.from_numpy(embed_captions(captions, args.pointe, args.clip_dir))
     log(f"{len(captions)} captions embedded by {args.pointe} with the CLIP in {args.clip_dir} in {time.time() - t0:.1f}s")
     rng = np.random.default_rng(args.seed)
+    points = s.points or config["n_ctx"]
 
     def next_batch(_step: int):
         idx = rng.integers(0, len(captions), size=s.batch)
-        data = clouds([captions[i] for i in idx], config["n_ctx"], rng)
+        data = clouds([captions[i] for i in idx], points, rng)
         return data, {"embeddings": embeddings[torch.from_numpy(idx)]}
 
     diffusion = GaussianDiffusion(BASE)
     # pointe's base stage: KarrasOptions.baseStage (Sources/PointEDiffusion/KarrasSampler.swift)
     sampler_t = diffusion.karras_timesteps(sigma_max=120, s_churn=3)
-    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t)
-    paths = write_model(args.out, NAME, config, ema.state_dict(), preset="demo-tiny" if args.tiny else "demo")
+    preset = "demo-tiny" if args.tiny else "demo"
+
+    def checkpoint(ema, step: int) -> None:
+        write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
+        log(f"step {step}: EMA weights written to {args.out}")
+
+    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t, checkpoint=checkpoint)
+    paths = write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
     log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
     log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
     return summary

@@ -6,10 +6,10 @@ data units (xyz, RGB 0..255); the first cond_ctx are `low_res`, the rest are wha
 learns to add. That is what pointe's sampler gives it after the base stage: the base's cloud in
 data units (clipped to the model range, colours as floats) and, for text prompts, no CLIP grid
 (the network uses an all-zero grid) and no guidance. The linear diffusion of the released
-upsampler; 70% of the timesteps are those pointe's upsampler stage samples at (64 Heun steps,
-sigma_max 160, no churn: diffusion.py), and the eps MSE is weighted towards x0 accuracy (at
-sigma 160 an eps error of 0.01 moves x0 by 1.6, the whole box: the earlier runs' pale points
-at the top of the box).
+upsampler; timesteps and loss weights as diffusion.py says (mostly EDM's log-normal noise
+levels; some of those pointe's upsampler stage samples at: 64 Heun steps, sigma_max 160, no
+churn). By default (--points 128) a training cloud is 128 low_res points and 384 to add, 16
+clouds a step; pointe samples 256 and 768.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ NAME = demo_configs.UPSAMPLE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, steps=5000, batch=8, lr=1.5e-3, sampler_share=0.7, weight_cap=100, lr_end=0.02, ema=0.999)
+    add_common_arguments(parser, steps=9000, batch=16, lr=1.5e-3, sampler_share=0.5, weight_cap=10, lr_end=0.02, ema=0.999,
+                         points=128, lognormal_share=0.7, sigma_data=0.5)
 
 
 def run(args: argparse.Namespace, log=print) -> dict:
@@ -40,7 +41,9 @@ def run(args: argparse.Namespace, log=print) -> dict:
     s, model = start(config, args, log)
     captions = all_captions()
     rng = np.random.default_rng(args.seed)
-    cond_ctx, n_ctx = config["cond_ctx"], config["n_ctx"]
+    # --points: low-res points per training cloud, with n_ctx / cond_ctx times as many to add
+    cond_ctx = s.points or config["cond_ctx"]
+    n_ctx = cond_ctx * config["n_ctx"] // config["cond_ctx"]
 
     def next_batch(_step: int):
         idx = rng.integers(0, len(captions), size=s.batch)
@@ -50,8 +53,14 @@ def run(args: argparse.Namespace, log=print) -> dict:
     diffusion = GaussianDiffusion(UPSAMPLE)
     # pointe's upsampler stage: KarrasOptions.upsamplerStage (Sources/PointEDiffusion/KarrasSampler.swift)
     sampler_t = diffusion.karras_timesteps(sigma_max=160, s_churn=0)
-    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t)
-    paths = write_model(args.out, NAME, config, ema.state_dict(), preset="demo-tiny" if args.tiny else "demo")
+    preset = "demo-tiny" if args.tiny else "demo"
+
+    def checkpoint(ema, step: int) -> None:
+        write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
+        log(f"step {step}: EMA weights written to {args.out}")
+
+    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t, checkpoint=checkpoint)
+    paths = write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
     log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
     log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
     return summary

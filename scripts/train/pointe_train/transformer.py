@@ -142,7 +142,8 @@ class PointDiffusionTransformer(nn.Module):
     def forward_with_cond(self, x: torch.Tensor, cond: List[Tuple[torch.Tensor, bool]]) -> torch.Tensor:
         """cond: (embedding, as_token) in the class's order; [B, W] vectors not taken as tokens
         are added to every point, tokens ([B, W] -> one, [B, T, W] -> T) precede the points."""
-        assert x.shape[-1] == self.n_ctx, f"expected {self.n_ctx} points, got {x.shape[-1]}"
+        # No positional embedding and attention is a weighted mean, so a cloud may have any point
+        # count: training uses fewer than n_ctx (--points), sampling exactly n_ctx.
         h = self.input_proj(x.permute(0, 2, 1))
         for emb, as_token in cond:
             if not as_token:
@@ -214,7 +215,6 @@ class CLIPImageGridUpsamplePointDiffusionTransformer(PointDiffusionTransformer):
         self.cond_drop_prob = cond_drop_prob
 
     def embed_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
-        assert low_res.shape[-1] == self.cond_ctx, f"expected {self.cond_ctx} low_res points, got {low_res.shape[-1]}"
         if self.channel_scales is not None:
             low_res = low_res * self.channel_scales[None, :, None]
         if self.channel_biases is not None:
