@@ -8,15 +8,13 @@ import XCTest
 /// The demo set's quality checks (DemoShapeChecks) tell a right cloud from a wrong one: held-out
 /// ground truth (other seeds than the reference clouds: Tests/Fixtures/demo-ground-truth-heldout)
 /// passes every check; the same clouds under another shape's caption, in another colour, at
-/// another size, or as uniform noise in the box fail the check that should catch each; a mesh
+/// the next size word's size, or as uniform noise in the box fail the check that should catch each; a mesh
 /// with a hole fails, a closed one passes. The end-to-end use on a job is DemoModelQualityTests.
 final class DemoShapeChecksTests: XCTestCase {
     static let grammar = Fixtures.repositoryRoot + "/Sources/PointEDemoModels/DemoSet/grammar.json"
 
     func heldOut() throws -> [(caption: String, cloud: PointCloud)] {
-        let directory = Fixtures.path("demo-ground-truth-heldout")
-        let captions = try String(contentsOfFile: directory + "/captions.txt", encoding: .utf8).split(separator: "\n").map(String.init)
-        return try captions.map { ($0, try PointCloud.readNPZ(directory + "/" + $0.replacingOccurrences(of: " ", with: "_") + "_0.npz")) }
+        try DemoShapeChecks.groundTruth(captionsIn: Fixtures.path("demo-ground-truth-heldout"))
     }
 
     func testHeldOutGroundTruthPassesAndAlteredCloudsFail() throws {
@@ -34,10 +32,14 @@ final class DemoShapeChecksTests: XCTestCase {
             let colour = words[words.count - 2]
             let recoloured = caption.replacingOccurrences(of: colour, with: colour == "red" ? "blue" : "red")
             XCTAssertTrue(checks.problems(caption: recoloured, cloud: cloud, mesh: nil).contains { $0.contains("mean colour") }, recoloured)
-            // The right shape at 1.3 times its size: nearest its shape still, but out of bounds.
-            var grown = cloud
-            grown.coords = cloud.coords.map { $0 * 1.3 }
-            XCTAssertTrue(checks.problems(caption: caption, cloud: grown, mesh: nil).contains { $0.contains("above the bound") }, caption)
+            // The right shape at the nearest other size word's size ("a small ..." made at the
+            // unmarked size, say): nearest its shape still, but out of bounds.
+            let scale = checks.grammar.parse(caption)!.scale
+            let sizes = checks.grammar.sizes.map(\.scale)
+            let nextSize = 2 * DemoShapeChecks.halfwayToNearestOtherSize(scale, sizes: sizes)! - scale
+            var resized = cloud
+            resized.coords = cloud.coords.map { $0 * nextSize / scale }
+            XCTAssertTrue(checks.problems(caption: caption, cloud: resized, mesh: nil).contains { $0.contains("above the bound") }, caption)
         }
         // Uniform noise in the box, coloured right.
         var generator = SeededGenerator(seed: 3)

@@ -46,6 +46,7 @@ class Settings:
     sigma_data: float = 1.0  # the eps-MSE weight is min(1 + sigma^2 / sigma_data^2, weight_cap)
     points: int = 0  # points per training cloud (0: the config's n_ctx)
     checkpoint_every: int = 0  # steps between EMA snapshots written mid-run (0: only at the end)
+    stop_after: int = 0  # stop after this many steps, the LR schedule still spanning `steps` (0: at `steps`)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int, lr: float, sampler_share: float,
@@ -82,6 +83,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: int, batch: int
                              "more clouds per step (same cost) give each step more timesteps and captions: less gradient noise")
     parser.add_argument("--checkpoint-every", type=int, default=0,
                         help="also write the EMA weights every this many steps (0: only at the end), to sample a run mid-way")
+    parser.add_argument("--stop-after", type=int, default=0,
+                        help="stop after this many steps while the LR schedule still spans --steps (0: run them all): "
+                             "a first phase that --init continues at another LR")
     parser.add_argument("--tiny", action="store_true", help="tiny network and batch: proves the code runs in seconds")
 
 
@@ -90,7 +94,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     threads=args.threads, warmup=min(100, max(1, args.steps // 10)), log_every=1 if args.tiny else 25,
                     sampler_share=args.sampler_share, weight_cap=args.weight_cap, lr_end=args.lr_end, ema_decay=args.ema,
                     lognormal_share=args.lognormal_share, sigma_data=args.sigma_data, points=args.points,
-                    checkpoint_every=args.checkpoint_every)
+                    checkpoint_every=args.checkpoint_every, stop_after=args.stop_after)
 
 
 def load_init(model: PointDiffusionTransformer, path: str, log: Callable[[str], None]) -> None:
@@ -151,6 +155,9 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
     for step in range(s.steps):
         if s.minutes and time.time() - start > 60 * s.minutes:
             stopped = f"wall-time cap of {s.minutes} min"
+            break
+        if s.stop_after and step >= s.stop_after:
+            stopped = f"--stop-after {s.stop_after}"
             break
         for group in opt.param_groups:
             group["lr"] = lr_at(step, s, time.time() - start)
