@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
@@ -20,6 +22,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 from .diffusion import GaussianDiffusion
+from .model_files import write_model
 from .safetensors_io import load_file
 from .transformer import PointDiffusionTransformer, model_from_config
 
@@ -198,3 +201,21 @@ def train(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_b
 
 def _mean(rows: List[Tuple[float, float, float]], i: int) -> float:
     return sum(r[i] for r in rows) / max(1, len(rows))
+
+
+def train_and_write(model: PointDiffusionTransformer, diffusion: GaussianDiffusion, next_batch: Callable[[int], Batch],
+                    s: Settings, log: Callable[[str], None], sampler_t, args: argparse.Namespace, name: str,
+                    config: dict) -> Dict[str, float]:
+    """train(), writing the EMA weights as args.out/NAME.json + .safetensors every
+    s.checkpoint_every steps and at the end; logs the command that made them."""
+    preset = "demo-tiny" if args.tiny else "demo"
+
+    def checkpoint(ema: PointDiffusionTransformer, step: int) -> None:
+        write_model(args.out, name, config, ema.state_dict(), preset=preset)
+        log(f"step {step}: EMA weights written to {args.out}")
+
+    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t, checkpoint=checkpoint)
+    paths = write_model(args.out, name, config, ema.state_dict(), preset=preset)
+    log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
+    log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
+    return summary

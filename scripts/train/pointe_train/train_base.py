@@ -14,9 +14,6 @@ default (--points): the network takes any point count and samples 256.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 import time
 
 import numpy as np
@@ -24,8 +21,7 @@ import torch
 
 from . import demo_configs
 from .diffusion import BASE, GaussianDiffusion
-from .diffusion_training import add_common_arguments, start, train
-from .model_files import write_model
+from .diffusion_training import add_common_arguments, start, train_and_write
 from .shapes import all_captions, sample_cloud
 from .text_embeddings import DEFAULT_POINTE, DEMO_SET_DIR, embed_captions
 
@@ -68,14 +64,4 @@ def run(args: argparse.Namespace, log=print) -> dict:
     diffusion = GaussianDiffusion(BASE)
     # pointe's base stage: KarrasOptions.baseStage (Sources/PointEDiffusion/KarrasSampler.swift)
     sampler_t = diffusion.karras_timesteps(sigma_max=120, s_churn=3)
-    preset = "demo-tiny" if args.tiny else "demo"
-
-    def checkpoint(ema, step: int) -> None:
-        write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
-        log(f"step {step}: EMA weights written to {args.out}")
-
-    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t, checkpoint=checkpoint)
-    paths = write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
-    log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
-    log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
-    return summary
+    return train_and_write(model, diffusion, next_batch, s, log, sampler_t, args, NAME, config)

@@ -15,16 +15,13 @@ clouds a step; pointe samples 256 and 768.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 import numpy as np
 import torch
 
 from . import demo_configs
 from .diffusion import UPSAMPLE, GaussianDiffusion
-from .diffusion_training import add_common_arguments, start, train
-from .model_files import write_model
+from .diffusion_training import add_common_arguments, start, train_and_write
 from .shapes import all_captions
 from .train_base import clouds
 
@@ -53,14 +50,4 @@ def run(args: argparse.Namespace, log=print) -> dict:
     diffusion = GaussianDiffusion(UPSAMPLE)
     # pointe's upsampler stage: KarrasOptions.upsamplerStage (Sources/PointEDiffusion/KarrasSampler.swift)
     sampler_t = diffusion.karras_timesteps(sigma_max=160, s_churn=0)
-    preset = "demo-tiny" if args.tiny else "demo"
-
-    def checkpoint(ema, step: int) -> None:
-        write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
-        log(f"step {step}: EMA weights written to {args.out}")
-
-    ema, summary = train(model, diffusion, next_batch, s, log, sampler_t=sampler_t, checkpoint=checkpoint)
-    paths = write_model(args.out, NAME, config, ema.state_dict(), preset=preset)
-    log(f"wrote {paths['config']} and {paths['weights']} (EMA weights)")
-    log("command: " + " ".join([os.path.basename(sys.executable), "scripts/train/train.py"] + sys.argv[1:]))
-    return summary
+    return train_and_write(model, diffusion, next_batch, s, log, sampler_t, args, NAME, config)
