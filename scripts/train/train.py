@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "sdf": ("train_sdf", "SDF network of the mesher (sdf)"),
     "pointnet": ("train_pointnet", "PointNet++ classifier of P-FID / P-IS (pointnet)"),
     "ground-truth": ("ground_truth", "reference clouds of the grammar's captions (quality tests, P-FID)"),
+    "score-job": ("score_job", "how a finished pointe run job of grammar captions came out (shape, colour, Chamfer)"),
     "denoise-probe": ("denoise_probe", "a trained base model's denoising at each noise level against the ideal"),
 }
 
