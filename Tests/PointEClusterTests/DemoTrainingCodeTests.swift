@@ -36,6 +36,21 @@ final class DemoTrainingCodeTests: ProcessTestCase {
         let truth = out + "/ground-truth"
         let (status, output) = try Subprocess.run(venv.python, [Self.train, "ground-truth", "--tiny", "--seed", "1", "--out", truth], timeout: 300)
         XCTAssertEqual(status, 0, "train.py ground-truth:\n\(output)")
+        // score-job reads a job's manifest: here a job directory of its own (a manifest beside the
+        // ground truth would make pointe read that directory as a job) whose clouds are the
+        // ground truth itself.
+        struct Entry: Decodable { let file: String; let caption: String }
+        struct Index: Decodable { let clouds: [Entry] }
+        let index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: URL(fileURLWithPath: truth + "/index.json")))
+        let manifest = index.clouds.enumerated().map { i, entry in
+            #"{"id":"p\#(i)","prompt":"\#(entry.caption)","files":{"cloud_npz":{"path":"../ground-truth/\#(entry.file)"}}}"#
+        }
+        let job = out + "/scored-job"
+        try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
+        try manifest.joined(separator: "\n").write(toFile: job + "/manifest.jsonl", atomically: true, encoding: .utf8)
+        let (summarised, summary) = try Subprocess.run(venv.python, [Self.train, "score-job", job], timeout: 300)
+        XCTAssertEqual(summarised, 0, "train.py score-job:\n\(summary)")
+        XCTAssertTrue(summary.contains("\(index.clouds.count) prompts: shape right \(index.clouds.count)/\(index.clouds.count), colour right \(index.clouds.count)/\(index.clouds.count)"), summary)
         // The classifier scores the ground truth through pointe's evaluator.
         let (scored, scoreOutput) = try Subprocess.run(pointe, ["eval", "pis", "--pointnet", "\(out)/pointnet.safetensors", truth], timeout: 300)
         XCTAssertEqual(scored, 0, scoreOutput)
