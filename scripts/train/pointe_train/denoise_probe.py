@@ -24,7 +24,7 @@ import torch
 
 from . import demo_configs, shapes
 from .diffusion import BASE, GaussianDiffusion
-from .safetensors_io import load_file
+from .diffusion_training import load_init
 from .text_embeddings import DEFAULT_POINTE, DEMO_SET_DIR, embed_captions
 from .transformer import model_from_config
 
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
     name = demo_configs.BASE_NAME
     with open(os.path.join(args.models_dir, name + ".json")) as f:
         model = model_from_config(json.load(f))
-    tensors, _ = load_file(os.path.join(args.models_dir, name + ".safetensors"))
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
+    load_init(model, os.path.join(args.models_dir, name + ".safetensors"), log=lambda _: None)
     model.eval()
     diffusion = GaussianDiffusion(BASE)
     all_sigmas = diffusion.sigma(np.arange(diffusion.num_timesteps))
@@ -69,8 +68,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
         cells = []
         for sigma in SIGMAS:
             t = int(diffusion.timestep_of_sigma(np.array([sigma]))[0])
-            s = float(all_sigmas[t])
-            a = 1.0 / (1.0 + s * s)  # alpha_bar_t
+            s, a = float(all_sigmas[t]), float(diffusion.alphas_cumprod[t])
             noise = torch.randn(x_start.shape, generator=torch.Generator().manual_seed(args.seed + t))
             x_t = math.sqrt(a) * x_start + math.sqrt(1 - a) * noise
             with torch.no_grad():

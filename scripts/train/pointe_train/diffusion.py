@@ -110,6 +110,7 @@ class GaussianDiffusion:
             "posterior_mean_coef2": (1.0 - alphas_cumprod_prev) * np.sqrt(1.0 - betas) / (1.0 - alphas_cumprod),
         }
         self.alphas_cumprod = alphas_cumprod
+        self._ln_sigmas = 0.5 * np.log(1.0 / alphas_cumprod - 1.0)  # ln sigma_t, increasing in t (timestep_of_sigma)
         self._tables = {k: torch.from_numpy(v) for k, v in tables.items()}
         self._scales = torch.tensor(settings.channel_scales, dtype=torch.float32)
         self._biases = torch.tensor(settings.channel_biases, dtype=torch.float32)
@@ -176,7 +177,7 @@ class GaussianDiffusion:
 
     def timestep_of_sigma(self, sigma: np.ndarray) -> np.ndarray:
         """The integer timestep whose sigma is nearest in log (clamped to [0, T))."""
-        ln_table = np.log(self.sigma(np.arange(self.num_timesteps)))
+        ln_table = self._ln_sigmas
         idx = np.clip(np.searchsorted(ln_table, np.log(sigma)), 1, self.num_timesteps - 1)
         lower_nearer = np.log(sigma) - ln_table[idx - 1] < ln_table[idx] - np.log(sigma)
         return np.where(lower_nearer, idx - 1, idx).astype(np.int64)
