@@ -6,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PointETensor
 
 /// Writes a file atomically: data goes to a temporary file in the destination's directory,
 /// which is fsync'ed and renamed over the destination on `commit()`. If the writer is dropped

@@ -6,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PointETensor
 
 #if _endian(big)
 #error("PointECheckpoint assumes a little-endian host (all supported formats store little-endian data)")
@@ -33,11 +34,6 @@ public typealias CheckpointError = FileError
 
 extension FileError: LocalizedError {
     public var errorDescription: String? { description }
-}
-
-/// The text for the current `errno`.
-func systemErrorText(_ code: Int32 = errno) -> String {
-    String(cString: strerror(code))
 }
 
 // MARK: - Memory

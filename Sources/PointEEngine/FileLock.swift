@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import PointETensor
 
 /// An exclusive advisory lock on a lock file (flock), held until `unlock()` or deinit.
 /// Processes of one host that share the model cache serialise on it, so eight workers
@@ -14,10 +15,10 @@ public final class FileLock {
     public init(path: String) throws {
         self.path = path
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw EngineError("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw EngineError("cannot open lock file \(path): \(systemErrorText())") }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
-            let message = String(cString: strerror(errno))
+            let message = systemErrorText()
             close(fd)
             throw EngineError("cannot lock \(path): \(message)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import PointECheckpoint
+import PointETensor
 
 /// The host's model cache: one directory shared by every pointe process of a machine.
 ///
@@ -66,7 +67,7 @@ public struct ModelCache: Sendable {
             }
         }
         guard rename(partial, target) == 0 else {
-            throw EngineError("cannot move \(partial) to \(target): \(String(cString: strerror(errno)))")
+            throw EngineError("cannot move \(partial) to \(target): \(systemErrorText())")
         }
         return target
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PointEClusterBase
+import PointETensor
 
 /// The layout of a job directory:
 ///   job.sqlite        the job store (prompts, shards, attempts, outputs)
@@ -60,7 +61,7 @@ public struct JobDirectory: Sendable {
             directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("pointe-\(geteuid())-\(hash)")
         }
         guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
-            throw ClusterError("\(directory): cannot create the socket directory: \(String(cString: strerror(errno)))")
+            throw ClusterError("\(directory): cannot create the socket directory: \(systemErrorText())")
         }
         // One left by an earlier run must still be a directory of ours (not a link another
         // user planted in /tmp), and private.
@@ -74,7 +75,7 @@ public struct JobDirectory: Sendable {
     /// Holds the directory's coordinator lock for the life of the returned descriptor.
     public func acquireLock() throws -> Int32 {
         let fd = open(lock, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw ClusterError("\(lock): cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ClusterError("\(lock): cannot open: \(systemErrorText())") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw ClusterError("\(path): another coordinator is running on this job directory")

@@ -2,6 +2,7 @@ import Foundation
 import PointEEngine
 import PointECheckpoint
 import PointEClusterBase
+import PointETensor
 
 /// The job's manifest: `manifest.jsonl` gets one JSON object per finished or failed prompt
 /// (schema in docs/JOBS.md), `manifest.json` the totals at the end. The store is
@@ -73,16 +74,16 @@ public struct Manifest {
     public func append(_ prompt: JobStore.Prompt, outputs: [JobStore.Output]) throws {
         guard let line = try line(prompt, outputs: outputs) else { return }
         let fd = open(directory.manifestLines, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        guard fd >= 0 else { throw ClusterError("\(directory.manifestLines): cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw linesError("cannot open") }
         defer { close(fd) }
         var before = stat()
-        guard fstat(fd, &before) == 0 else { throw ClusterError("\(directory.manifestLines): cannot stat: \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &before) == 0 else { throw linesError("cannot stat") }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else {
-            let reason = String(cString: strerror(written < 0 ? errno : ENOSPC))
+            let code = written < 0 ? errno : ENOSPC
             // A short write (a full disk) must not leave half a line: cut back to the last whole one.
             _ = ftruncate(fd, before.st_size)
-            throw ClusterError("\(directory.manifestLines): append failed: \(reason)")
+            throw linesError("append failed", code: code)
         }
     }
 
@@ -113,14 +114,19 @@ public struct Manifest {
         try AtomicFile.write(data, to: directory.manifest)
     }
 
+    /// A failed system call on manifest.jsonl, named with the file and the system's reason.
+    private func linesError(_ what: String, code: Int32 = errno) -> ClusterError {
+        ClusterError("\(directory.manifestLines): \(what): \(systemErrorText(code))")
+    }
+
     /// fsync of manifest.jsonl (if it exists).
     func syncLines() throws {
         let fd = open(directory.manifestLines, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return }
-            throw ClusterError("\(directory.manifestLines): cannot open: \(String(cString: strerror(errno)))")
+            throw linesError("cannot open")
         }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ClusterError("\(directory.manifestLines): fsync failed: \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw linesError("fsync failed") }
     }
 }

@@ -74,13 +74,13 @@ public struct CPUSet: Equatable, Sendable, CustomStringConvertible {
         var mask = [UInt8](repeating: 0, count: CPUSet.maskBits / 8)
         for cpu in cpus { mask[cpu / 8] |= 1 << UInt8(cpu % 8) }
         guard pointe_affinity_set(0, mask, mask.count) == 0 else {
-            throw CPUError("cannot pin this process to CPUs \(self): \(String(cString: strerror(errno)))")
+            throw CPUError("cannot pin this process to CPUs \(self): \(systemErrorText())")
         }
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         for tid in tasks.compactMap({ Int32($0) }) {
             // A thread that ended since the listing (ESRCH) has nothing left to pin.
             if pointe_affinity_set(tid, mask, mask.count) != 0, errno != ESRCH {
-                throw CPUError("cannot pin thread \(tid) to CPUs \(self): \(String(cString: strerror(errno)))")
+                throw CPUError("cannot pin thread \(tid) to CPUs \(self): \(systemErrorText())")
             }
         }
     }

@@ -48,9 +48,12 @@ final class DemoTrainingCodeTests: ProcessTestCase {
         let job = out + "/scored-job"
         try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
         try manifest.joined(separator: "\n").write(toFile: job + "/manifest.jsonl", atomically: true, encoding: .utf8)
-        let (summarised, summary) = try Subprocess.run(venv.python, [Self.train, "score-job", job], timeout: 300)
+        // --low-res 16: the first 16 points scored as the base's, the other 48 as the upsampler's.
+        let (summarised, summary) = try Subprocess.run(venv.python, [Self.train, "score-job", job, "--low-res", "16"], timeout: 300)
         XCTAssertEqual(summarised, 0, "train.py score-job:\n\(summary)")
-        XCTAssertTrue(summary.contains("\(index.clouds.count) prompts: shape right \(index.clouds.count)/\(index.clouds.count), colour right \(index.clouds.count)/\(index.clouds.count)"), summary)
+        let n = index.clouds.count
+        XCTAssertTrue(summary.contains("\(n) prompts: shape right \(n)/\(n), colour right \(n)/\(n)"), summary)
+        XCTAssertTrue(summary.contains("the base's 16 points \(n)/\(n), the upsampler's \(n)/\(n)"), summary)
         // The classifier scores the ground truth through pointe's evaluator.
         let (scored, scoreOutput) = try Subprocess.run(pointe, ["eval", "pis", "--pointnet", "\(out)/pointnet.safetensors", truth], timeout: 300)
         XCTAssertEqual(scored, 0, scoreOutput)

@@ -39,7 +39,7 @@ final class MetricsExporter: @unchecked Sendable {
 
     private func listen(_ requested: Int) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClusterError("metrics: cannot create a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ClusterError("metrics: cannot create a socket: \(systemErrorText())") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -50,7 +50,7 @@ final class MetricsExporter: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0, Glibc.listen(fd, 16) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = systemErrorText()
             Glibc.close(fd)
             throw ClusterError("metrics: cannot listen on port \(requested): \(reason)")
         }

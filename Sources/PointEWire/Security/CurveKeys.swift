@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import PointEClusterBase
+import PointETensor
 
 /// A ZeroMQ CURVE key pair (Curve25519), kept as ZeroMQ's 40-character Z85 text.
 ///
@@ -107,14 +108,14 @@ public struct CurveKeyPair: Sendable, Equatable {
     static func writePrivate(_ text: String, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw ClusterError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ClusterError("cannot create \(temporary): \(systemErrorText())") }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
         close(fd)
         guard written == bytes.count, synced, rename(temporary, path) == 0 else {
             unlink(temporary)
-            throw ClusterError("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ClusterError("cannot write \(path): \(systemErrorText())")
         }
     }
 }

@@ -7,6 +7,7 @@ import PointEJob
 import PointEDiffusion
 import PointEEngine
 import PointEModels
+import PointETensor
 
 /// The coordinator's own cost, and how it grows with the job: many workers in this process over
 /// ZeroMQ on 127.0.0.1, each sampling with the tiny random base model at 1 step, so nearly all
@@ -181,7 +182,7 @@ struct BenchCoordinator: ParsableCommand {
                 let path = output.path.replacingOccurrences(of: model.id, with: id)
                 unlink(directory.file(path))
                 if link(directory.file(output.path), directory.file(path)) != 0, failure == nil {
-                    failure = "\(directory.file(path)): cannot link: \(String(cString: strerror(errno)))"
+                    failure = "\(directory.file(path)): cannot link: \(systemErrorText())"
                 }
                 return JobStore.Output(kind: output.kind, path: path, sha256: output.sha256, bytes: output.bytes)
             }

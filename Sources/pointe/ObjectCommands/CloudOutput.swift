@@ -1,4 +1,5 @@
 import Foundation
+import PointETensor
 
 /// Where `generate` and `sample` write their cloud, resolved and checked before any model is
 /// loaded, and nothing made until the cloud exists: a .ply or .npz file as given, or a
@@ -40,7 +41,7 @@ struct CloudOutput {
             ancestor = parent.isEmpty ? "." : parent
         }
         guard isDirectory.boolValue else { throw CommandFailure("-o \(file): \(ancestor) is a file, not a directory") }
-        guard access(ancestor, W_OK) == 0 else { throw CommandFailure("-o \(file): cannot write in \(ancestor): \(String(cString: strerror(errno)))") }
+        guard access(ancestor, W_OK) == 0 else { throw CommandFailure("-o \(file): cannot write in \(ancestor): \(systemErrorText())") }
     }
 
     /// Makes the directories the file needs, naming the one that cannot be made.
@@ -52,7 +53,7 @@ struct CloudOutput {
             dir = (dir as NSString).deletingLastPathComponent
         }
         for dir in missing.reversed() where mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw CommandFailure("cannot create the directory \(dir): \(String(cString: strerror(errno)))")
+            throw CommandFailure("cannot create the directory \(dir): \(systemErrorText())")
         }
     }
 }

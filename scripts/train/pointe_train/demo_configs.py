@@ -49,11 +49,16 @@ def base_config(tiny: bool = False) -> Dict[str, Any]:
     return c
 
 
-def upsample_config(tiny: bool = False, base: Dict[str, Any] | None = None) -> Dict[str, Any]:
+UPSAMPLE_WIDTH = 64
+UPSAMPLE_LAYERS = 2
+
+
+def upsample_config(tiny: bool = False, base: Dict[str, Any] | None = None, width: int = UPSAMPLE_WIDTH,
+                    layers: int = UPSAMPLE_LAYERS) -> Dict[str, Any]:
     """Upsampler: 3 x the base's points more (256 -> 1024 in all), conditioned on the base's."""
     base = base or base_config(tiny)
     cond_ctx = base["n_ctx"]
-    c = _common(width=32, layers=1, heads=2, n_ctx=3 * cond_ctx) if tiny else _common(width=64, layers=2, heads=4, n_ctx=3 * cond_ctx)
+    c = _common(width=32, layers=1, heads=2, n_ctx=3 * cond_ctx) if tiny else _common(width=width, layers=layers, heads=4, n_ctx=3 * cond_ctx)
     c.update(name="CLIPImageGridUpsamplePointDiffusionTransformer", cond_ctx=cond_ctx,
              channel_scales=list(POINT_SCALES), channel_biases=list(POINT_BIASES))
     return c

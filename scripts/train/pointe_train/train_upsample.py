@@ -31,10 +31,14 @@ NAME = demo_configs.UPSAMPLE_NAME
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, steps=9000, batch=16, lr=1.5e-3, sampler_share=0.5, weight_cap=10, lr_end=0.02, ema=0.999,
                          points=128, lognormal_share=0.7, sigma_data=0.5)
+    parser.add_argument("--width", type=int, default=demo_configs.UPSAMPLE_WIDTH,
+                        help=f"transformer width (default {demo_configs.UPSAMPLE_WIDTH}; ignored with --tiny)")
+    parser.add_argument("--layers", type=int, default=demo_configs.UPSAMPLE_LAYERS,
+                        help=f"transformer layers (default {demo_configs.UPSAMPLE_LAYERS}; ignored with --tiny)")
 
 
 def run(args: argparse.Namespace, log=print) -> dict:
-    config = demo_configs.upsample_config(tiny=args.tiny)
+    config = demo_configs.upsample_config(tiny=args.tiny, width=args.width, layers=args.layers)
     s, model = start(config, args, log)
     captions = all_captions()
     rng = np.random.default_rng(args.seed)
