@@ -50,8 +50,14 @@ struct DemoShapeChecks {
     /// 0.0191 at size 1, was set before any network made shapes: it asked for near-perfect
     /// samples, and rejected clouds that honour every word of their caption; docs/DEMO-MODELS.md.)
     let chamferBound: [String: [Float: Float]]
+    /// The base model's point count, when a job's clouds are the base's points followed by the
+    /// upsampler's (pointe's two-stage sampler keeps the low-resolution points first): the
+    /// upsampler's points alone must then be nearest the caption's shape too, so that a base
+    /// model's clean cloud cannot hide an upsampler that rounds every cube into a cylinder.
+    let basePoints: Int?
 
-    init(grammarPath: String, groundTruth directory: String) throws {
+    init(grammarPath: String, groundTruth directory: String, basePoints: Int? = nil) throws {
+        self.basePoints = basePoints
         grammar = try JSONDecoder().decode(Grammar.self, from: Data(contentsOf: URL(fileURLWithPath: grammarPath)))
         let index = try JSONDecoder().decode(GroundTruthIndex.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/index.json")))
         var truth: [String: [Float: [[Float]]]] = [:]
@@ -112,19 +118,33 @@ struct DemoShapeChecks {
         return (mean(rowBest) + mean(columnBest)) / 2
     }
 
+    /// Chamfer distance from `points` ([N, 3] row-major) to every shape's ground truth at
+    /// `scale` (the nearer of its clouds), nearest first.
+    func distances(_ points: [Float], scale: Float) -> [(shape: String, chamfer: Float)] {
+        truth.compactMap { name, byScale in
+            byScale[scale].map { clouds in (name, clouds.map { Self.chamfer(points, $0) }.min()!) }
+        }.sorted { $0.1 < $1.1 }
+    }
+
     /// What one prompt's outputs got wrong: its cloud's nearest shape (Chamfer against every
-    /// shape's ground truth at the caption's size) and distance, its mean colour's nearest
-    /// grammar colour, and whether its mesh (if the job made one) is closed.
+    /// shape's ground truth at the caption's size) and distance, with `basePoints` set the
+    /// nearest shape of the upsampler's points alone, its mean colour's nearest grammar colour,
+    /// and whether its mesh (if the job made one) is closed.
     func problems(caption: String, cloud: PointCloud, mesh: TriMesh?) -> [String] {
         guard let (shape, colour, scale) = grammar.parse(caption) else { return ["\"\(caption)\" is not a caption of the grammar"] }
         var problems: [String] = []
-        let points = cloud.coords  // [N, 3] row-major
-        let distances = truth.compactMap { name, byScale in
-            byScale[scale].map { clouds in (name, clouds.map { Self.chamfer(points, $0) }.min()!) }
-        }.sorted { $0.1 < $1.1 }
-        let own = distances.first { $0.0 == shape }?.1 ?? .infinity
-        if distances.first?.0 != shape {
-            problems.append("nearest shape \(distances.first?.0 ?? "none") (Chamfer \(distances.first?.1 ?? .nan)), not \(shape) (\(own))")
+        let whole = distances(cloud.coords, scale: scale)
+        let own = whole.first { $0.shape == shape }?.chamfer ?? .infinity
+        if whole.first?.shape != shape {
+            problems.append("nearest shape \(whole.first?.shape ?? "none") (Chamfer \(whole.first?.chamfer ?? .nan)), not \(shape) (\(own))")
+        }
+        if let basePoints, cloud.count > basePoints {
+            let upsampled = distances(Array(cloud.coords[(3 * basePoints)...]), scale: scale)
+            if upsampled.first?.shape != shape {
+                let ownUpsampled = upsampled.first { $0.shape == shape }?.chamfer ?? .infinity
+                problems.append("nearest shape of the upsampler's \(cloud.count - basePoints) points \(upsampled.first?.shape ?? "none") "
+                                + "(Chamfer \(upsampled.first?.chamfer ?? .nan)), not \(shape) (\(ownUpsampled))")
+            }
         }
         if let problem = boundProblem(shape: shape, scale: scale, own: own) { problems.append(problem) }
         let mean = ["R", "G", "B"].map { name in cloud.channel(name).map { $0.reduce(0, +) / Float(max($0.count, 1)) } ?? .nan }
