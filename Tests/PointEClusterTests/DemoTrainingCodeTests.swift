@@ -11,10 +11,7 @@ final class DemoTrainingCodeTests: ProcessTestCase {
     static let train = Fixtures.repositoryRoot + "/scripts/train/train.py"
 
     func testEverySubcommandRunsAFewStepsOfATinyConfig() throws {
-        let venv: PythonTestVenv
-        do { venv = try PythonTestVenv.make("train", requirements: Fixtures.repositoryRoot + "/scripts/train/requirements.txt") } catch let error as PythonTestVenv.Unreachable {
-            throw XCTSkip("\(error)")
-        }
+        let venv = try PythonTestVenv.makeOrSkip("train", requirements: Fixtures.repositoryRoot + "/scripts/train/requirements.txt")
         let pointe = try BuiltTool.pointe()
         let out = ClusterTestSupport.temporaryDirectory("demo-training")
         for command in ["base", "upsample", "sdf", "pointnet"] {

@@ -12,10 +12,7 @@ final class LauncherLintTests: XCTestCase {
     static let kubernetesVersion = "1.37.0"
 
     func testKubernetesManifestsValidateAgainstTheKubernetesSchemas() throws {
-        let venv: PythonTestVenv
-        do { venv = try PythonTestVenv.make("kubernetes", requirements: Fixtures.scripts + "/requirements-kubernetes.txt") } catch let error as PythonTestVenv.Unreachable {
-            throw XCTSkip("\(error)")
-        }
+        let venv = try PythonTestVenv.makeOrSkip("kubernetes", requirements: Fixtures.scripts + "/requirements-kubernetes.txt")
         let validate = venv.bin("kubernetes-validate")
         let directory = Self.root + "/cluster/kubernetes"
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()

@@ -22,10 +22,7 @@ final class RealClientFileTests: ProcessTestCase {
     typealias Reading = [String: Any]
 
     func testJobFilesOpenInTheLibrariesUsersLoadThemWith() throws {
-        let venv: PythonTestVenv
-        do { venv = try PythonTestVenv.make("clients", requirements: Fixtures.scripts + "/requirements-clients.txt") } catch let error as PythonTestVenv.Unreachable {
-            throw XCTSkip("\(error)")
-        }
+        let venv = try PythonTestVenv.makeOrSkip("clients", requirements: Fixtures.scripts + "/requirements-clients.txt")
         let dir = ClusterTestSupport.temporaryDirectory("clients")
         let prompts = try writePrompts(2, in: dir)
         let job = JobDirectory(dir + "/job")

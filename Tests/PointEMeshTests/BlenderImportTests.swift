@@ -16,10 +16,7 @@ final class BlenderImportTests: XCTestCase {
     typealias Reading = [String: Any]
 
     func testEveryFormatImportsIntoBlenderUprightWithThePLYsColours() throws {
-        let venv: PythonTestVenv
-        do { venv = try PythonTestVenv.make("blender", requirements: Fixtures.scripts + "/requirements-blender.txt") } catch let error as PythonTestVenv.Unreachable {
-            throw XCTSkip("\(error)")
-        }
+        let venv = try PythonTestVenv.makeOrSkip("blender", requirements: Fixtures.scripts + "/requirements-blender.txt")
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let mesh = ColoredTestMesh.ellipsoid()

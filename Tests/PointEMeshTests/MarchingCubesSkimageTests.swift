@@ -24,10 +24,7 @@ final class MarchingCubesSkimageTests: XCTestCase {
     }
 
     func testEveryRandomVolumeGivesSkimagesSurface() throws {
-        let venv: PythonTestVenv
-        do { venv = try PythonTestVenv.make("skimage", requirements: Fixtures.scripts + "/requirements-skimage.txt") } catch let error as PythonTestVenv.Unreachable {
-            throw XCTSkip("\(error)")
-        }
+        let venv = try PythonTestVenv.makeOrSkip("skimage", requirements: Fixtures.scripts + "/requirements-skimage.txt")
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let script = Fixtures.scripts + "/skimage_marching_cubes.py"

@@ -10,10 +10,7 @@ import XCTest
 /// out must draw those validators' errors, so the check is known to bite.
 final class UsdValidationTests: XCTestCase {
     func testUSDAPassesUsdCoreValidatorsAndReadsAsWritten() throws {
-        let venv: PythonTestVenv
-        do { venv = try PythonTestVenv.make("usd", requirements: Fixtures.scripts + "/requirements-usd.txt") } catch let error as PythonTestVenv.Unreachable {
-            throw XCTSkip("\(error)")
-        }
+        let venv = try PythonTestVenv.makeOrSkip("usd", requirements: Fixtures.scripts + "/requirements-usd.txt")
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let mesh = ColoredTestMesh.ellipsoid()
