@@ -133,18 +133,19 @@ struct DemoShapeChecks {
     func problems(caption: String, cloud: PointCloud, mesh: TriMesh?) -> [String] {
         guard let (shape, colour, scale) = grammar.parse(caption) else { return ["\"\(caption)\" is not a caption of the grammar"] }
         var problems: [String] = []
-        let whole = distances(cloud.coords, scale: scale)
-        let own = whole.first { $0.shape == shape }?.chamfer ?? .infinity
-        if whole.first?.shape != shape {
-            problems.append("nearest shape \(whole.first?.shape ?? "none") (Chamfer \(whole.first?.chamfer ?? .nan)), not \(shape) (\(own))")
+        /// "LABEL X (Chamfer d), not SHAPE (own)" when `points` are nearest another shape.
+        func nearestProblem(_ points: [Float], label: String) -> (problem: String?, own: Float) {
+            let ranked = distances(points, scale: scale)
+            let own = ranked.first { $0.shape == shape }?.chamfer ?? .infinity
+            guard ranked.first?.shape != shape else { return (nil, own) }
+            return ("\(label) \(ranked.first?.shape ?? "none") (Chamfer \(ranked.first?.chamfer ?? .nan)), not \(shape) (\(own))", own)
         }
-        if let basePoints, cloud.count > basePoints {
-            let upsampled = distances(Array(cloud.coords[(3 * basePoints)...]), scale: scale)
-            if upsampled.first?.shape != shape {
-                let ownUpsampled = upsampled.first { $0.shape == shape }?.chamfer ?? .infinity
-                problems.append("nearest shape of the upsampler's \(cloud.count - basePoints) points \(upsampled.first?.shape ?? "none") "
-                                + "(Chamfer \(upsampled.first?.chamfer ?? .nan)), not \(shape) (\(ownUpsampled))")
-            }
+        let (wholeProblem, own) = nearestProblem(cloud.coords, label: "nearest shape")
+        if let wholeProblem { problems.append(wholeProblem) }
+        if let basePoints, cloud.count > basePoints,
+           let problem = nearestProblem(Array(cloud.coords[(3 * basePoints)...]),
+                                        label: "nearest shape of the upsampler's \(cloud.count - basePoints) points").problem {
+            problems.append(problem)
         }
         if let problem = boundProblem(shape: shape, scale: scale, own: own) { problems.append(problem) }
         let mean = ["R", "G", "B"].map { name in cloud.channel(name).map { $0.reduce(0, +) / Float(max($0.count, 1)) } ?? .nan }
