@@ -14,8 +14,10 @@ import PointETensor
 ///   (1e-4 relative) and integer timesteps (exactly), the step's x0 prediction and where it
 ///   leads (`stepTolerance`), and the stage's final prediction; the live guided, clipped
 ///   denoiser at every recorded step (1e-3);
-/// * free-running from the recorded noise: the final coordinates (max 0.05, mean 1e-3) and
-///   colours (4/255) of the point clouds.
+/// * free-running from the recorded noise: the final coordinates and colours of the point clouds,
+///   within `freeRunningMaxTolerance` / `freeRunningMeanTolerance` in the sampler's own units
+///   (for the released scales: coordinates max 0.05 / mean 1e-3, colours max 13.75/255 / mean
+///   1e-3).
 public struct SamplerParity {
     public struct Comparison: Sendable {
         public let name: String
@@ -35,9 +37,22 @@ public struct SamplerParity {
     public var passed: Bool { !comparisons.isEmpty && comparisons.allSatisfy(\.passed) }
 
     public static let denoisedTolerance: Float = 1e-3
-    public static let coordsMaxTolerance: Float = 0.05
-    public static let coordsMeanTolerance: Float = 1e-3
-    public static let colorTolerance: Float = 4 / 255
+
+    /// A free-running run is compared in the units the sampler works in: every channel scaled
+    /// by the diffusion's channel_scales, so coordinates and colours alike lie in about [-1, 1]
+    /// and one bound serves both. Free-running, float32 rounding is amplified (guidance x3, the
+    /// eps -> x0 step at high sigma, churn), and how far depends on the sgemm's summation order,
+    /// which OpenBLAS picks per CPU. Measured: pointe's own clouds under OpenBLAS's SKYLAKEX,
+    /// COOPERLAKE, HASWELL, SANDYBRIDGE, NEHALEM and PRESCOTT kernels (each at parity when
+    /// teacher-forced) differ from one another by up to 0.058 in these units on sampler_image2pc
+    /// (one green value of the upsampler's: 239.5 of 255 under HASWELL, 246.0 under SKYLAKEX and
+    /// in the reference), mean at most 2e-4; on the other fixtures by under 3e-3. So a max bound
+    /// under ~0.06 passes or fails by the machine's kernels, not by the sampler; 0.1 leaves
+    /// margin, and the mean bound (10x the worst measured mean) catches a sampler that is off
+    /// everywhere by a little. (On the released scales: coordinates 0.05 / 1e-3, colours
+    /// 12.75 / 0.255 of 255.)
+    public static let freeRunningMaxTolerance: Float = 0.1
+    public static let freeRunningMeanTolerance: Float = 2e-3
 
     public static func networkTolerance(_ maxExpected: Float) -> Float { 1e-4 * max(1, maxExpected) }
 
@@ -199,11 +214,24 @@ public struct SamplerParity {
         let (expectedCoords, expectedRGB) = whole ? (try fixture.tensor("pc.coords"), try fixture.tensor("pc.rgb"))
             : cloudTensors(sampler.pointClouds(expected))
         let label = whole ? "free-running" : "free-running stages 0..<\(stages)"
+        let coordsUnit = dataUnitsPerSamplerUnit(sampler.stages, channels: 0..<3)
+        // pc.rgb is the channel (0...255) rounded, over 255: rounding moves a value by at most
+        // one step more; the 1e-6 absorbs the division's float rounding.
+        let colorChannels = ["R", "G", "B"].compactMap { sampler.auxChannels.firstIndex(of: $0).map { 3 + $0 } }
+        let colorUnit = dataUnitsPerSamplerUnit(sampler.stages, channels: colorChannels) / 255
         return [
-            try compare("\(label) pc.coords", coords, expectedCoords, tolerance: { _ in coordsMaxTolerance }, meanTolerance: coordsMeanTolerance),
-            // Colours are multiples of 1/255; the slack absorbs float division rounding only.
-            try compare("\(label) pc.rgb", rgb, expectedRGB, tolerance: { _ in colorTolerance + 1e-6 }),
+            try compare("\(label) pc.coords", coords, expectedCoords, tolerance: { _ in freeRunningMaxTolerance * coordsUnit },
+                        meanTolerance: freeRunningMeanTolerance * coordsUnit),
+            try compare("\(label) pc.rgb", rgb, expectedRGB, tolerance: { _ in freeRunningMaxTolerance * colorUnit + 1 / 255 + 1e-6 },
+                        meanTolerance: freeRunningMeanTolerance * colorUnit),
         ]
+    }
+
+    /// How many data units (what the clouds hold) one unit of the sampler's space spans in
+    /// `channels`: 1 / channel_scale, the widest over the channels and stages (1 where a
+    /// diffusion does not scale).
+    static func dataUnitsPerSamplerUnit(_ stages: [SamplerStage], channels: some Collection<Int>) -> Float {
+        stages.flatMap { stage in channels.map { 1 / Float(stage.diffusion.config.channelScales?[$0] ?? 1) } }.max() ?? 1
     }
 
     /// Clouds as the reference's `pc.coords` / `pc.rgb` tensors: [B, N, 3] each, RGB in 0...1.

@@ -17,7 +17,7 @@ struct ParityCommand: ParsableCommand {
         Networks: every output within 1e-4 x max(1, max|expected|); intermediate `debug.*` \
         tensors are shown for diagnosis. Sampler fixtures (sampler_*) are replayed with their \
         recorded noise: teacher-forced steps and the free-running result against the final \
-        samples (coords max 0.05 / mean 1e-3, colours 4/255). The schedules fixture (diffusion) \
+        samples (max 0.1 / mean 2e-3 in the sampler's units: coords 0.05 / 1e-3, colours 13.75/255 / 1e-3). The schedules fixture (diffusion) \
         checks betas, alphas_cumprod, Karras sigmas and sigma -> t with the settings it records.
         """)
 
