@@ -42,21 +42,17 @@ struct BenchSwarm: ParsableCommand {
     /// Peers one process holds: two open files each (socket mailbox and connection), and some
     /// to spare, within the hard limit this process may raise its own to.
     static func peersOneProcessHolds() -> Int {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
-        // Root may raise the hard limit (up to fs.nr_open) unless it lacks CAP_SYS_RESOURCE.
-        var wanted = limit
-        wanted.rlim_max = max(limit.rlim_max, 1 << 20)
-        wanted.rlim_cur = limit.rlim_cur
-        let hard = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &wanted) == 0 ? wanted.rlim_max : limit.rlim_max
-        return max(2, (Int(hard) - 256) / 2)
+        guard let limit = SwarmProcess.raiseHardOpenFileLimit(toward: 1 << 20) else { return 1000 }
+        return max(2, (Int(limit.rlim_max) - 256) / 2)
     }
 
     func run() throws {
         // Peers beyond what this process can hold run in child processes (BenchSwarmPeers).
         let own = min(peers, peersPerProcess ?? Self.peersOneProcessHolds())
         let childShares = stride(from: own, to: peers, by: own).map { min(own, peers - $0) }
-        let limit = try SwarmProcess.raiseOpenFileLimit(to: UInt64(2 * own + 256))
+        // The coordinator inherits this limit and holds one connection a peer, those of the
+        // child processes too: below that it stops accepting and the run stalls unexplained.
+        let limit = try SwarmProcess.raiseOpenFileLimit(to: UInt64(max(2 * own, peers) + 256))
         let root = workDir ?? NSTemporaryDirectory() + "pointe-bench-swarm-\(getpid())"
         defer { if workDir == nil { try? FileManager.default.removeItem(atPath: root) } }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -179,7 +175,7 @@ struct BenchSwarm: ParsableCommand {
             if Date() > deadline {
                 if what == "settling" { return }
                 let state = progress()
-                throw CommandFailure("bench swarm: no \(what) within \(Int(timeout)) s" + (state.isEmpty ? "" : " (\(state))"))
+                throw CommandFailure("bench swarm: waited \(Int(timeout)) s for \(what)" + (state.isEmpty ? "" : " (\(state))"))
             }
             if coordinator.hasExited { throw CommandFailure("bench swarm: the coordinator exited (\(coordinator.exitDescription)) while waiting for \(what)") }
             swarm.pump(now: monotonicMilliseconds())

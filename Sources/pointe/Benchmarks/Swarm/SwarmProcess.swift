@@ -75,17 +75,9 @@ final class SwarmProcess {
     /// Raises this process's open-file limit (inherited by the coordinator) toward `wanted`
     /// (the hard limit too, where allowed); returns the limit now in force.
     static func raiseOpenFileLimit(to wanted: UInt64) throws -> UInt64 {
-        var limit = rlimit()
         let files = Int32(RLIMIT_NOFILE.rawValue)
-        guard getrlimit(files, &limit) == 0 else { return 0 }
+        guard var limit = raiseHardOpenFileLimit(toward: rlim_t(wanted)) else { return 0 }
         if limit.rlim_cur < wanted {
-            // Root may raise the hard limit too (up to fs.nr_open); others get what it allows.
-            if limit.rlim_max < wanted {
-                var raised = limit
-                raised.rlim_max = rlim_t(wanted)
-                raised.rlim_cur = rlim_t(wanted)
-                if setrlimit(files, &raised) == 0 { limit = raised }
-            }
             limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
             setrlimit(files, &limit)
             getrlimit(files, &limit)
@@ -94,5 +86,20 @@ final class SwarmProcess {
             throw CommandFailure("bench swarm: \(wanted) open files needed, the hard limit is \(limit.rlim_max) (as root: ulimit -Hn \(wanted))")
         }
         return UInt64(limit.rlim_cur)
+    }
+
+    /// Raises the hard open-file limit toward `wanted` where this process may (root, with
+    /// CAP_SYS_RESOURCE, up to fs.nr_open; others keep theirs); the soft limit is unchanged.
+    /// Returns the limits now in force (nil if they cannot be read).
+    static func raiseHardOpenFileLimit(toward wanted: rlim_t) -> rlimit? {
+        var limit = rlimit()
+        let files = Int32(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(files, &limit) == 0 else { return nil }
+        if limit.rlim_max < wanted {
+            var raised = limit
+            raised.rlim_max = wanted
+            if setrlimit(files, &raised) == 0 { limit = raised }
+        }
+        return limit
     }
 }
