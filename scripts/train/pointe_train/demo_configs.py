@@ -50,7 +50,7 @@ def base_config(tiny: bool = False) -> Dict[str, Any]:
 
 
 UPSAMPLE_WIDTH = 64
-UPSAMPLE_LAYERS = 2
+UPSAMPLE_LAYERS = 4
 
 
 def upsample_config(tiny: bool = False, base: Dict[str, Any] | None = None, width: int = UPSAMPLE_WIDTH,
