@@ -34,6 +34,30 @@ enum ClusterTestSupport {
         (0..<count).map { PromptEntry(id: String(format: "p%05d", $0), input: .text("prompt \($0)"), seed: nil, settings: settings, line: $0 + 1) }
     }
 
+    /// A fresh job of `prompts` text prompts and a coordinator on it (quiet log; `configure`
+    /// sets other options) for tests that drive `handle` or `serve` over an in-memory transport.
+    /// `recover` as a daemon does at start; a test of what `handle` does before it leaves it off.
+    static func inMemoryCoordinator(_ label: String, prompts: Int, seed: UInt64 = 1, shardSize: Int, retryBudget: Int, recover: Bool = true,
+                                    configure: (inout CoordinatorOptions) -> Void = { _ in }) throws -> (JobDirectory, Coordinator) {
+        let directory = JobDirectory(temporaryDirectory(label) + "/job")
+        try Coordinator.createJob(at: directory, prompts: textPrompts(prompts), seed: seed, shardSize: shardSize,
+                                  retryBudget: retryBudget, promptFile: "test")
+        var options = CoordinatorOptions()
+        options.log = ClusterLog(role: "coordinator", quiet: true)
+        configure(&options)
+        let coordinator = try Coordinator(directory: directory, options: options)
+        if recover { try coordinator.recover() }
+        return (directory, coordinator)
+    }
+
+    /// The hello a worker (a sampler) named `name` sends.
+    static func samplerHello(_ name: String) -> Pointe_Cluster_Hello {
+        var hello = Pointe_Cluster_Hello()
+        hello.role = .sampler
+        hello.peerName = name
+        return hello
+    }
+
     final class Done: @unchecked Sendable {
         let group = DispatchGroup()
         private let lock = NSLock()

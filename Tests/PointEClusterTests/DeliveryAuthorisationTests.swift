@@ -76,10 +76,7 @@ final class DeliveryAuthorisationTests: XCTestCase {
         }
 
         func hello(_ identity: String, _ origin: PeerOrigin) throws {
-            var hello = Pointe_Cluster_Hello()
-            hello.role = .sampler
-            hello.peerName = identity
-            try coordinator.handle(.hello(hello), from: Data(identity.utf8), origin: origin, transport: transport)
+            try coordinator.handle(.hello(ClusterTestSupport.samplerHello(identity)), from: Data(identity.utf8), origin: origin, transport: transport)
         }
 
         func cloud(_ prompt: String, shard: UInt64 = 0, attempt: UInt32 = 1, from identity: String, _ origin: PeerOrigin) throws {

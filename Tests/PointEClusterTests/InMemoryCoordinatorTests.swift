@@ -10,15 +10,9 @@ import XCTest
 final class InMemoryCoordinatorTests: XCTestCase {
     /// A job of `prompts` one-prompt shards and its coordinator, recovered and ready to serve.
     func makeCoordinator(prompts: Int, label: String) throws -> (JobDirectory, Coordinator) {
-        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory(label) + "/job")
-        try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(prompts), seed: 5, shardSize: 1,
-                                  retryBudget: 2, promptFile: "test")
-        var options = CoordinatorOptions()
-        options.log = ClusterLog(role: "coordinator", quiet: true)
-        options.heartbeatIntervalMs = 500  // its goodbye lasts two intervals
-        let coordinator = try Coordinator(directory: directory, options: options)
-        try coordinator.recover()
-        return (directory, coordinator)
+        try ClusterTestSupport.inMemoryCoordinator(label, prompts: prompts, seed: 5, shardSize: 1, retryBudget: 2) {
+            $0.heartbeatIntervalMs = 500  // its goodbye lasts two intervals
+        }
     }
 
     func testAThousandInMemoryWorkersRunAWholeJob() throws {

@@ -63,9 +63,7 @@ final class InMemorySwarm {
     func start() {
         for (identity, peer) in peers.sorted(by: { $0.value.name < $1.value.name }) {
             transport.connect(identity)
-            var hello = Pointe_Cluster_Hello()
-            hello.role = .sampler
-            hello.peerName = peer.name
+            var hello = ClusterTestSupport.samplerHello(peer.name)
             hello.batchSize = 1
             transport.deliver(.hello(hello), from: identity)
         }

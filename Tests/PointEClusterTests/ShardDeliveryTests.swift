@@ -10,18 +10,12 @@ import XCTest
 /// fail the prompts without any worker having seen them).
 final class ShardDeliveryTests: XCTestCase {
     func testAShardThatCannotBeSentCostsNoRetry() throws {
-        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("undelivered") + "/job")
-        try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(2), seed: 1, shardSize: 2,
-                                  retryBudget: 1, promptFile: "test")
-        let log = ClusterLog(role: "coordinator", quiet: true)
-        let coordinator = try Coordinator(directory: directory, options: { var o = CoordinatorOptions(); o.log = log; return o }())
+        let (directory, coordinator) = try ClusterTestSupport.inMemoryCoordinator("undelivered", prompts: 2, shardSize: 2, retryBudget: 1, recover: false)
         // No peer with this identity is connected: every send to it fails, as it does to a
         // peer whose connection closed after its request was queued.
         let transport = InMemoryTransport()
         let departed = Data("departed-worker".utf8)
-        var hello = Pointe_Cluster_Hello()
-        hello.role = .sampler
-        hello.peerName = "departed-worker"
+        let hello = ClusterTestSupport.samplerHello("departed-worker")
         for _ in 0..<3 {
             try coordinator.handle(.hello(hello), from: departed, transport: transport)
             try coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: departed, transport: transport)

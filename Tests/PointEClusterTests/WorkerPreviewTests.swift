@@ -13,21 +13,11 @@ import XCTest
 /// and replaced by the coordinator's own rendering; a worker that sends none still gets one.
 final class WorkerPreviewTests: XCTestCase {
     func testTheCoordinatorWritesAWorkersPreviewAndReplacesABadOne() throws {
-        let directory = JobDirectory(ClusterTestSupport.temporaryDirectory("preview") + "/job")
-        try Coordinator.createJob(at: directory, prompts: ClusterTestSupport.textPrompts(4), seed: 1, shardSize: 4,
-                                  retryBudget: 1, promptFile: "test")
-        let coordinator = try Coordinator(directory: directory, options: {
-            var o = CoordinatorOptions()
-            o.log = ClusterLog(role: "coordinator", quiet: true)
-            return o
-        }())
+        let (directory, coordinator) = try ClusterTestSupport.inMemoryCoordinator("preview", prompts: 4, shardSize: 4, retryBudget: 1, recover: false)
         let transport = InMemoryTransport()
         let worker = Data("preview-worker".utf8)
         transport.connect(worker)
-        var hello = Pointe_Cluster_Hello()
-        hello.role = .sampler
-        hello.peerName = "preview-worker"
-        try coordinator.handle(.hello(hello), from: worker, transport: transport)
+        try coordinator.handle(.hello(ClusterTestSupport.samplerHello("preview-worker")), from: worker, transport: transport)
         try coordinator.handle(.workRequest(Pointe_Cluster_WorkRequest()), from: worker, transport: transport)
         let shard = try XCTUnwrap(transport.takeSent().lazy.compactMap { sent -> Pointe_Cluster_ShardAssignment? in
             if case .shardAssignment(let s) = sent.body { return s }
