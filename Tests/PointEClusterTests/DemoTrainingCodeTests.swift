@@ -21,6 +21,10 @@ final class DemoTrainingCodeTests: ProcessTestCase {
                                                       timeout: 600)
             XCTAssertEqual(status, 0, "train.py \(command):\n\(output)")
         }
+        // The classifier's other recipe: its last set abstraction trained too, on unevenly noisy clouds.
+        let (sa3Status, sa3Output) = try Subprocess.run(venv.python, [Self.train, "pointnet", "--tiny", "--steps", "3", "--seed", "1", "--train-sa3",
+                                                                       "--uneven-noise", "--out", out + "/sa3"], timeout: 600)
+        XCTAssertEqual(sa3Status, 0, "train.py pointnet --train-sa3:\n\(sa3Output)")
         for name in ["base40M-textvec", "upsample", "sdf"] {
             let (status, output) = try Subprocess.run(pointe, ["models", "check", "\(out)/\(name).json", "\(out)/\(name).safetensors"], timeout: 120)
             XCTAssertEqual(status, 0, "\(name):\n\(output)")
@@ -52,8 +56,10 @@ final class DemoTrainingCodeTests: ProcessTestCase {
         XCTAssertTrue(summary.contains("\(n) prompts: shape right \(n)/\(n), colour right \(n)/\(n)"), summary)
         XCTAssertTrue(summary.contains("the base's 16 points \(n)/\(n), the upsampler's \(n)/\(n)"), summary)
         // The classifier scores the ground truth through pointe's evaluator.
-        let (scored, scoreOutput) = try Subprocess.run(pointe, ["eval", "pis", "--pointnet", "\(out)/pointnet.safetensors", truth], timeout: 300)
-        XCTAssertEqual(scored, 0, scoreOutput)
-        XCTAssertTrue(scoreOutput.contains("P-IS "), scoreOutput)
+        for pointnet in ["\(out)/pointnet.safetensors", "\(out)/sa3/pointnet.safetensors"] {
+            let (scored, scoreOutput) = try Subprocess.run(pointe, ["eval", "pis", "--pointnet", pointnet, truth], timeout: 300)
+            XCTAssertEqual(scored, 0, "\(pointnet): \(scoreOutput)")
+            XCTAssertTrue(scoreOutput.contains("P-IS "), scoreOutput)
+        }
     }
 }
