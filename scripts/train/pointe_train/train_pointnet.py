@@ -104,17 +104,11 @@ def calibrate_batchnorm(model: PointNet2Classifier, batches: List[torch.Tensor],
 
 def global_features(model: PointNet2Classifier, clouds: np.ndarray, batch: int) -> torch.Tensor:
     """sa3's pooled feature [count, 1024 * width_mult] of each cloud, in eval mode."""
-    model.eval()
-    out = []
+    centres, features = sa2_outputs(model, clouds, batch)
     with torch.no_grad():
-        for start in range(0, len(clouds), batch):
-            xyz = prepared(clouds[start:start + batch]).transpose(1, 2)
-            b = xyz.shape[0]
-            l1_xyz, l1 = model.sa1(xyz, None, torch.arange(b) % xyz.shape[1])
-            l2_xyz, l2 = model.sa2(l1_xyz, l1, torch.arange(b) % model.sa1.npoint)
-            _, l3 = model.sa3(l2_xyz, l2, None)
-            out.append(l3.reshape(b, -1))
-    return torch.cat(out)
+        pooled = [model.sa3(centres[start:start + batch], features[start:start + batch], None)[1]
+                  for start in range(0, len(clouds), batch)]
+    return torch.cat([p.reshape(p.shape[0], -1) for p in pooled])
 
 
 def sa2_outputs(model: PointNet2Classifier, clouds: np.ndarray, batch: int) -> Tuple[torch.Tensor, torch.Tensor]:
